@@ -81,3 +81,15 @@ class CriuError(RuntimeErrorBase):
 
 class UsageError(RuntimeErrorBase):
     """Bad command line: wrong flags or arguments."""
+
+
+def describe(exc):
+    """A one-line reason for `exc`, without Python's "[Errno N]" noise."""
+    if isinstance(exc, RuntimeErrorBase):
+        return exc.message
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+        if exc.filename:
+            text = '%s: %s' % (exc.filename, text)
+        return text
+    return str(exc) or exc.__class__.__name__

@@ -188,3 +188,21 @@ def fs_type(path=None, fd=None):
     else:
         _check(_libc.statfs(_path(path), ctypes.byref(buf)), 'statfs %s' % path)
     return buf.f_type & 0xffffffff
+
+
+_SIOCGIFFLAGS = 0x8913
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP = 0x1
+
+
+def interface_up(name='lo'):
+    """Bring network interface `name` up in this network namespace (SIOCSIFFLAGS)."""
+    import fcntl
+    import struct
+    fd = _check(_libc.socket(ctypes.c_int(2), ctypes.c_int(2 | os.O_CLOEXEC), ctypes.c_int(0)), 'socket')
+    try:
+        request = struct.pack('16sH22x', name.encode(), 0)
+        flags = struct.unpack('16sH22x', fcntl.ioctl(fd, _SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(fd, _SIOCSIFFLAGS, struct.pack('16sH22x', name.encode(), flags | _IFF_UP))
+    finally:
+        os.close(fd)

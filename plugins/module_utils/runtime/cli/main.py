@@ -1,0 +1,259 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""`runcible`: runc's command line over the vendored runtime.
+
+This module only parses arguments, calls the library and prints results in
+runc's formats; errors become runc-style log lines and exit codes.
+"""
+
+import json
+import os
+import sys
+
+from .. import errors, log
+from . import parser
+from .parser import Command, Flag
+
+VERSION = '0.1.0'
+DEFAULT_ROOT = '/run/runcible'
+
+GLOBAL_FLAGS = [
+    Flag(['debug'], help_text='enable debug logging'),
+    Flag(['log'], True, help_text="set the log file to write runcible logs to (default is '/dev/stderr')"),
+    Flag(['log-format'], True, 'text', help_text="set the log format ('text' (default), or 'json')"),
+    Flag(['root'], True, DEFAULT_ROOT, help_text='root directory for storage of container state'),
+    Flag(['criu'], True, 'criu', help_text='path to the criu binary used for checkpoint and restore'),
+    Flag(['systemd-cgroup'], help_text='not supported: runcible manages cgroups through cgroupfs'),
+    Flag(['rootless'], True, 'auto', help_text="ignore cgroup permission errors ('true', 'false', or 'auto')"),
+    Flag(['help', 'h'], help_text='show help'),
+    Flag(['version', 'v'], help_text='print the version'),
+]
+
+
+def _bundle_flag():
+    return Flag(['bundle', 'b'], True, '', help_text='path to the root of the bundle directory, defaults to the '
+                                                     'current directory')
+
+
+def _program():
+    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else 'runcible'
+
+
+def cmd_spec(ctx, opts):
+    from ..spec import default
+    bundle = opts.bundle or '.'
+    if not os.path.isdir(bundle):
+        raise errors.UsageError('chdir %s: no such file or directory' % bundle)
+    path = os.path.join(bundle, 'config.json')
+    if os.path.exists(path):
+        raise errors.UsageError('File config.json exists. Remove it first')
+    spec = default.rootless_spec() if opts.rootless else default.default_spec()
+    with open(path, 'w') as handle:
+        handle.write(json.dumps(spec, indent='\t'))
+    return 0
+
+
+def cmd_create(ctx, opts):
+    from ..container import create
+    _refuse_console(opts)
+    create.create(ctx.root, opts.args[0], opts.bundle or '.', pid_file=opts.pid_file,
+                  preserve_fds=int(opts.preserve_fds or 0))
+    return 0
+
+
+def cmd_run(ctx, opts):
+    from ..container import run
+    _refuse_console(opts)
+    return run.run(ctx.root, opts.args[0], opts.bundle or '.', detach=opts.detach, pid_file=opts.pid_file,
+                   preserve_fds=int(opts.preserve_fds or 0), keep=opts.keep)
+
+
+def _refuse_console(opts):
+    if opts.console_socket:
+        raise errors.UsageError('--console-socket is not supported yet by this runtime (process.terminal)')
+
+
+def cmd_start(ctx, opts):
+    from ..container import start
+    start.start(ctx.root, opts.args[0])
+    return 0
+
+
+def cmd_state(ctx, opts):
+    from ..container import query
+    sys.stdout.write(json.dumps(query.get_state(ctx.root, opts.args[0]), indent=2))
+    return 0
+
+
+def cmd_list(ctx, opts):
+    from ..container import query
+    states = query.list_states(ctx.root)
+    if opts.quiet:
+        for item in states:
+            sys.stdout.write(item['id'] + '\n')
+        return 0
+    if opts.format == 'json':
+        sys.stdout.write(json.dumps(states or None, separators=(',', ':')) + '\n')
+        return 0
+    if opts.format != 'table':
+        raise errors.UsageError('invalid format option')
+    rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']]
+    for item in states:
+        rows.append([item['id'], str(item['pid']), item['status'], item['bundle'], item['created'], item['owner']])
+    sys.stdout.write(format_table(rows))
+    return 0
+
+
+def format_table(rows, minwidth=12, padding=3):
+    """Go's tabwriter as runc uses it: every column but the last padded to its width."""
+    widths = [max(minwidth, max(len(r[i]) for r in rows) + padding) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for row in rows:
+        lines.append(''.join(cell.ljust(width) for cell, width in zip(row, widths)) + row[-1])
+    return '\n'.join(lines) + '\n'
+
+
+def cmd_kill(ctx, opts):
+    from ..container import kill
+    signum = kill.parse_signal(opts.args[1] if len(opts.args) > 1 else 'SIGTERM')
+    kill.kill(ctx.root, opts.args[0], signum, all_processes=opts.all)
+    return 0
+
+
+def cmd_delete(ctx, opts):
+    from ..container import delete
+    try:
+        delete.delete(ctx.root, opts.args[0], force=opts.force)
+    except errors.ContainerNotExist:
+        if not opts.force:
+            raise
+    return 0
+
+
+COMMANDS = [
+    Command('spec', 'create a new specification file', '',
+            [_bundle_flag(), Flag(['rootless'], help_text='generate a configuration for a rootless container')],
+            func=cmd_spec),
+    Command('create', 'create a container', '<container-id>',
+            [_bundle_flag(),
+             Flag(['console-socket'], True, help_text='path to an AF_UNIX socket which will receive the pty master'),
+             Flag(['pid-file'], True, help_text='specify the file to write the process id to'),
+             Flag(['no-pivot'], help_text='do not use pivot root to jail process inside rootfs'),
+             Flag(['no-new-keyring'], help_text='do not create a new session keyring for the container'),
+             Flag(['preserve-fds'], True, '0', help_text='pass N additional file descriptors to the container')],
+            1, 1, func=cmd_create),
+    Command('start', 'executes the user defined process in a created container', '<container-id>',
+            min_args=1, max_args=1, func=cmd_start),
+    Command('run', 'create and run a container', '[command options] <container-id>',
+            [_bundle_flag(),
+             Flag(['console-socket'], True, help_text='path to an AF_UNIX socket which will receive the pty master'),
+             Flag(['detach', 'd'], help_text='detach from the container\'s process'),
+             Flag(['keep'], help_text='do not delete the container after it exits'),
+             Flag(['pid-file'], True, help_text='specify the file to write the process id to'),
+             Flag(['no-subreaper'], help_text='disable the use of the subreaper used to reap reparented processes'),
+             Flag(['no-pivot'], help_text='do not use pivot root to jail process inside rootfs'),
+             Flag(['no-new-keyring'], help_text='do not create a new session keyring for the container'),
+             Flag(['preserve-fds'], True, '0', help_text='pass N additional file descriptors to the container')],
+            1, 1, func=cmd_run),
+    Command('state', 'output the state of a container', '<container-id>', min_args=1, max_args=1, func=cmd_state),
+    Command('list', 'lists containers started by runcible with the given root', '[command options]',
+            [Flag(['format', 'f'], True, 'table', help_text='select one of: table or json'),
+             Flag(['quiet', 'q'], help_text='display only container IDs')],
+            func=cmd_list, aliases=('ls',)),
+    Command('kill', "kill sends the specified signal (default: SIGTERM) to the container's init process",
+            '[command options] <container-id> [signal]',
+            [Flag(['all', 'a'], help_text='send the specified signal to all processes inside the container')],
+            1, 2, func=cmd_kill),
+    Command('delete', 'delete any resources held by the container often used with detached container',
+            '[command options] <container-id>',
+            [Flag(['force', 'f'], help_text='Forcibly deletes the container if it is still running (uses SIGKILL)')],
+            1, 1, func=cmd_delete),
+]
+
+
+class Context:
+    def __init__(self, root):
+        self.root = root
+
+
+def _find(name):
+    for command in COMMANDS:
+        if name == command.name or name in command.aliases:
+            return command
+    return None
+
+
+def _usage_text(program):
+    lines = ['NAME:', '   %s - Open Container Initiative runtime in Python' % program, '', 'USAGE:',
+             '   %s [global options] command [command options] [arguments...]' % program, '',
+             'VERSION:', '   ' + VERSION, '', 'COMMANDS:']
+    lines += ['   %-10s %s' % (c.name, c.summary) for c in COMMANDS]
+    lines += ['', 'GLOBAL OPTIONS:']
+    lines += ['   --%-18s %s' % (f.names[0] + (' value' if f.takes_value else ''), f.help) for f in GLOBAL_FLAGS]
+    return '\n'.join(lines) + '\n'
+
+
+def _version_text(program):
+    from ..spec.default import OCI_VERSION
+    return '%s version %s\nspec: %s\npython: %s\n' % (program, VERSION, OCI_VERSION, sys.version.split()[0])
+
+
+def main(argv=None):
+    """Run the command line; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    program = _program()
+    try:
+        top = parser.parse(GLOBAL_FLAGS, argv)
+    except errors.UsageError as exc:
+        log.error(exc.message)
+        return 1
+    log_stream = None
+    if top.log:
+        log_stream = open(top.log, 'a')
+    log.configure(stream=log_stream, fmt=top.log_format, debug=top.debug)
+    if top.version:
+        sys.stdout.write(_version_text(program))
+        return 0
+    if not top.args or top.help:
+        sys.stdout.write(_usage_text(program))
+        return 0
+    name = top.args[0]
+    command = _find(name)
+    if command is None:
+        log.error("No help topic for '%s'\n" % name)
+        return 3
+    try:
+        opts = parser.parse(command.flags, top.args[1:])
+    except errors.UsageError as exc:
+        sys.stdout.write('Incorrect Usage: %s\n\n' % exc.message + parser.command_help(program, command))
+        log.error(exc.message)
+        return 1
+    if not command.min_args <= len(opts.args) <= max(command.max_args, command.min_args):
+        sys.stdout.write('Incorrect Usage.\n\n' + parser.command_help(program, command))
+        log.error(_count_message(program, command, len(opts.args)))
+        return 1
+    if top.systemd_cgroup:
+        log.error('--systemd-cgroup is not supported: runcible manages cgroups through cgroupfs')
+        return 1
+    try:
+        return command.func(Context(os.path.abspath(top.root)), opts)
+    except errors.RuntimeErrorBase as exc:
+        prefix = '%s %s failed: ' % (program, command.name) if command.name in ('create', 'run') else ''
+        if isinstance(exc, errors.SetupError) and command.name in ('create', 'run'):
+            prefix += 'unable to start container process: '
+        log.error(prefix + exc.message)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if log_stream is not None:
+            log_stream.close()
+
+
+def _count_message(program, command, count):
+    if command.min_args == command.max_args:
+        return '%s: "%s" requires exactly %d argument(s)' % (program, command.name, command.min_args)
+    if count < command.min_args:
+        return '%s: "%s" requires a minimum of %d argument(s)' % (program, command.name, command.min_args)
+    return '%s: "%s" requires a maximum of %d argument(s)' % (program, command.name, command.max_args)

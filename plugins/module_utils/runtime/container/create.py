@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""create: validate the bundle, then make the container up to the exec FIFO.
+
+Validation happens before anything touches the host. A create that fails
+afterwards removes what it made: the init, the cgroups, the state folder.
+"""
+
+import os
+import signal
+import time
+
+from .. import cgroups, errors, hooks, state as statemod
+from ..linux import consts as c
+from ..process import init, main
+from ..rootfs import securejoin
+from ..rootfs.mount import RootfsContext
+from ..security import capabilities
+from ..spec import config as specconfig
+from . import destroy
+
+
+def oci_state(container_id, status, pid, bundle, annotations=None, oci_version=None):
+    """The runtime-spec state object hooks receive."""
+    data = {'ociVersion': oci_version or '1.0.2-dev', 'id': container_id, 'status': status,
+            'pid': pid, 'bundle': bundle}
+    if annotations:
+        data['annotations'] = annotations
+    return data
+
+
+def check_bundle(bundle):
+    """Checks that need the rootfs but change nothing: mount destinations stay inside it."""
+    for index, mount in enumerate(bundle.config.get('mounts') or []):
+        try:
+            securejoin.check_in_root(bundle.rootfs, mount['destination'])
+        except securejoin.EscapeError as exc:
+            raise errors.ConfigError('mounts[%d].destination' % index, exc.strerror)
+    caps = capabilities.resolve(bundle.process.get('capabilities'))
+    if bundle.linux.get('seccomp'):
+        from ..security import seccomp
+        seccomp.validate(bundle.linux['seccomp'])
+    return caps
+
+
+def _open_namespaces(bundle):
+    joins = []
+    try:
+        for index, (kind, path) in enumerate(bundle.namespaces()):
+            if path:
+                try:
+                    joins.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
+                except OSError as exc:
+                    raise errors.ConfigError('linux.namespaces[%d].path' % index,
+                                             'cannot open %s: %s' % (path, exc.strerror))
+    except BaseException:
+        for _, fd in joins:
+            os.close(fd)
+        raise
+    return joins
+
+
+def _cgroup_setup(bundle, container_id):
+    hierarchies = cgroups.discover()
+    path = cgroups.clean_path(bundle.linux.get('cgroupsPath')) or container_id
+    from ..cgroups.manager import Manager
+    manager = Manager.for_path(path, hierarchies)
+    unified = cgroups.layout() == 'unified'
+    binds = []
+    for hierarchy in hierarchies:
+        if hierarchy.subsystems and hierarchy.subsystems[0] in manager.dirs:
+            binds.append((os.path.basename(hierarchy.mountpoint), manager.dirs[hierarchy.subsystems[0]],
+                          hierarchy.subsystems))
+    return manager, binds, unified
+
+
+def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0):
+    """Create container `container_id` from `bundle_dir`; returns its ContainerState."""
+    specconfig.validate_id(container_id)
+    bundle = specconfig.load_bundle(bundle_dir)
+    caps = check_bundle(bundle)
+    container_dir = statemod.ContainerDir(root, container_id)
+    container_dir.make()
+    container_dir.lock()
+    process = main.InitProcess()
+    manager = None
+    joins = []
+    state_dir_fd = None
+    try:
+        os.mkfifo(container_dir.fifo, 0o622)
+        manager, binds, unified = _cgroup_setup(bundle, container_id)
+        manager.create()
+        resources = bundle.linux.get('resources')
+        if resources and hasattr(manager, 'set'):
+            manager.set(resources)
+        joins = _open_namespaces(bundle)
+        joined = {kind for kind, _ in joins}
+        unshare_flags = 0
+        for kind, path in bundle.namespaces():
+            if not path and kind != 'user':
+                unshare_flags |= specconfig.NAMESPACE_FLAGS[kind]
+        new_userns = bundle.has_namespace('user') and 'user' not in joined
+        userns = new_userns or 'user' in joined
+        state_dir_fd = os.open(container_dir.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        context = RootfsContext(userns=userns, cgroup_binds=binds, cgroup_unified=unified,
+                                cgroupns=bool(unshare_flags & c.CLONE_NEWCGROUP))
+        plan = init.InitPlan(bundle, container_id, state_dir_fd, joins, unshare_flags, new_userns,
+                             context, caps, preserve_fds=preserve_fds,
+                             setgroups_allowed=not (new_userns and os.geteuid() != 0),
+                             close_in_child=(container_dir.lock_fd,))
+        created_ns = time.time_ns()
+        annotations = bundle.config.get('annotations')
+
+        def run_runtime_hooks(pid):
+            creating = oci_state(container_id, 'creating', pid, bundle.path, annotations, bundle.config['ociVersion'])
+            hooks.run(bundle.config.get('hooks'), 'prestart', creating)
+            hooks.run(bundle.config.get('hooks'), 'createRuntime', creating)
+            return creating
+
+        main.spawn(plan, process, manager, run_runtime_hooks)
+        state = statemod.ContainerState(
+            id=container_id, pid=process.pid, init_start=statemod.process_start_time(process.pid),
+            bundle=bundle.path, rootfs=bundle.rootfs, created=statemod.rfc3339_nano(created_ns),
+            annotations=annotations, config=bundle.config, cgroup=manager.to_state(),
+            started=False, rootless=os.geteuid() != 0)
+        container_dir.save(state)
+        if pid_file:
+            write_pid_file(pid_file, process.pid)
+        return state
+    except BaseException:
+        _undo(process, manager, container_dir)
+        raise
+    finally:
+        for _, fd in joins:
+            os.close(fd)
+        if state_dir_fd is not None:
+            os.close(state_dir_fd)
+        container_dir.unlock()
+
+
+def _undo(process, manager, container_dir):
+    """Remove what a failed create made: processes, cgroups, state folder."""
+    for pid in (process.intermediate_pid, process.pid):
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                destroy.wait_gone(pid, None, timeout=5.0)
+    if manager is not None:
+        destroy.kill_cgroup(manager)
+        try:
+            manager.destroy()
+        except errors.RuntimeErrorBase:
+            pass
+    container_dir.remove()
+
+
+def write_pid_file(path, pid):
+    """Write `pid` (no newline, as runc) atomically."""
+    path = os.path.abspath(path)
+    statemod.atomic_write(path, str(pid).encode(), mode=0o644)

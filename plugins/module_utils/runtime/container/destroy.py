@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Tear a container down: its processes, cgroups, state, and the poststop hooks."""
+
+import errno
+import os
+import select
+import signal
+import time
+
+from .. import errors, hooks
+from ..cgroups.manager import Manager
+from ..linux import syscalls
+from ..state import process_start_time
+
+
+def open_pidfd(pid, start_time):
+    """A pidfd for `pid` if it is still the process that started at `start_time`, else None."""
+    try:
+        fd = syscalls.pidfd_open(pid)
+    except OSError as exc:
+        if exc.errno == errno.ESRCH:
+            return None
+        raise
+    if start_time is not None and process_start_time(pid) != start_time:
+        os.close(fd)
+        return None
+    return fd
+
+
+def wait_gone(pid, start_time, timeout=10.0):
+    """Wait until `pid` exits (or becomes a zombie); False on timeout."""
+    try:
+        fd = syscalls.pidfd_open(pid)
+    except OSError:
+        return True
+    try:
+        if start_time is not None and process_start_time(pid) != start_time:
+            return True
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(int(timeout * 1000)))
+    finally:
+        os.close(fd)
+
+
+def signal_process(pid, start_time, signum):
+    """Send `signum` to the container's init, never to a recycled PID."""
+    fd = open_pidfd(pid, start_time)
+    if fd is None:
+        raise errors.ContainerNotRunning()
+    try:
+        syscalls.pidfd_send_signal(fd, signum)
+    except OSError as exc:
+        if exc.errno == errno.ESRCH:
+            raise errors.ContainerNotRunning()
+        raise
+    finally:
+        os.close(fd)
+
+
+def kill_cgroup(manager, signum=signal.SIGKILL):
+    """Signal every process in the container's cgroups (frozen ones are thawed to die)."""
+    freeze = getattr(manager, 'freeze', None)
+    thaw = getattr(manager, 'thaw', None)
+    frozen = False
+    if freeze is not None and signum == signal.SIGKILL:
+        try:
+            freeze()
+            frozen = True
+        except (OSError, errors.RuntimeErrorBase):
+            frozen = False
+    try:
+        for pid in manager.pids():
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                continue
+    finally:
+        if thaw is not None and (frozen or signum == signal.SIGKILL):
+            try:
+                thaw()
+            except (OSError, errors.RuntimeErrorBase):
+                pass
+
+
+def wait_cgroup_empty(manager, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while manager.pids() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def destroy(container_dir, state, run_hooks=True):
+    """Remove a stopped container: leftover processes, cgroups, state folder; then poststop hooks."""
+    config = state.config or {}
+    manager = Manager.from_state(state.cgroup) if state.cgroup else None
+    failure = None
+    if manager is not None:
+        kill_cgroup(manager)
+        wait_cgroup_empty(manager)
+        try:
+            manager.destroy()
+        except errors.RuntimeErrorBase as exc:
+            failure = exc
+    container_dir.remove()
+    if run_hooks:
+        stopped = {'ociVersion': config.get('ociVersion', '1.0.2-dev'), 'id': state.id, 'status': 'stopped',
+                   'pid': 0, 'bundle': state.bundle}
+        if state.annotations:
+            stopped['annotations'] = state.annotations
+        hooks.run(config.get('hooks'), 'poststop', stopped)
+    if failure is not None:
+        raise failure

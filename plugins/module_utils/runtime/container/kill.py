@@ -1,0 +1,37 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""kill: send a signal to the init, or with all=True to every process of the container."""
+
+import signal as signals
+
+from .. import errors, state as statemod
+from ..cgroups.manager import Manager
+from . import destroy, query
+
+
+def parse_signal(text):
+    """A signal number from "9", "KILL" or "SIGKILL" (runc's parseSignal)."""
+    if text.isdigit():
+        number = int(text)
+        if not 0 < number < signals.NSIG:
+            raise errors.UsageError('unknown signal "%s"' % text)
+        return number
+    name = text.upper()
+    if not name.startswith('SIG'):
+        name = 'SIG' + name
+    value = getattr(signals, name, None)
+    if not isinstance(value, signals.Signals) or name.startswith('SIG_'):
+        raise errors.UsageError('unknown signal "%s"' % text)
+    return int(value)
+
+
+def kill(root, container_id, signum, all_processes=False):
+    container_dir = statemod.ContainerDir(root, container_id)
+    state = container_dir.load()
+    if query.container_status(container_dir, state) == 'stopped':
+        raise errors.ContainerNotRunning()
+    if all_processes and state.cgroup:
+        destroy.kill_cgroup(Manager.from_state(state.cgroup), signum)
+        return
+    destroy.signal_process(state.pid, state.init_start, signum)

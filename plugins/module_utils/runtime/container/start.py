@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""start: release the init blocked on the exec FIFO, then run poststart hooks."""
+
+import os
+import select
+
+from .. import errors, hooks, state as statemod
+from . import destroy, query
+
+
+def start(root, container_id):
+    container_dir = statemod.ContainerDir(root, container_id)
+    with container_dir:
+        state = container_dir.load()
+        status = statemod.status(state, container_dir)
+        if status == 'stopped':
+            raise errors.StateError('cannot start a container that has stopped')
+        if status != 'created':
+            raise errors.StateError('cannot start an already running container')
+        release_init(container_dir, state)
+        config = state.config or {}
+        if (config.get('hooks') or {}).get('poststart'):
+            hooks.run(config['hooks'], 'poststart', query.oci_state(state, 'running'))
+    return state
+
+
+def release_init(container_dir, state):
+    """Open the FIFO for reading: the init's blocked open returns and it execs."""
+    pidfd = destroy.open_pidfd(state.pid, state.init_start)
+    if pidfd is None:
+        raise errors.StateError('cannot start a container that has stopped')
+    fifo = os.open(container_dir.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        poller = select.poll()
+        poller.register(fifo, select.POLLIN)
+        poller.register(pidfd, select.POLLIN)
+        data = b''
+        while not data:
+            events = dict(poller.poll())
+            if fifo in events:
+                data = os.read(fifo, 1)
+                if data:
+                    break
+            if pidfd in events:
+                raise errors.StateError('container init exited before it could start the process')
+            if not data and fifo in events and events[fifo] & select.POLLHUP:
+                raise errors.StateError('container init closed the exec FIFO without starting')
+    finally:
+        os.close(fifo)
+        os.close(pidfd)
+    os.unlink(container_dir.fifo)

@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run runtime-spec hooks with the container state on stdin."""
+
+import json
+
+from . import errors, log
+
+# Hooks whose failure fails the operation; the others only warn.
+MUST_SUCCEED = ('prestart', 'createRuntime', 'createContainer', 'startContainer')
+
+
+def run_one(hook, state_json, name, index):
+    """Run one hook; HookError (or a warning) if it fails or times out."""
+    import subprocess
+    path = hook['path']
+    args = hook.get('args') or [path]
+    env = {}
+    for item in hook.get('env') or []:
+        key, _, value = item.partition('=')
+        env[key] = value
+    try:
+        proc = subprocess.Popen(args, executable=path, env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True)
+    except OSError as exc:
+        return _fail(name, index, 'cannot run %s: %s' % (path, exc.strerror))
+    try:
+        out, err = proc.communicate(state_json, timeout=hook.get('timeout'))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return _fail(name, index, 'timeout after %ds' % hook['timeout'])
+    if proc.returncode != 0:
+        if proc.returncode < 0:
+            reason = 'signal: %d' % -proc.returncode
+        else:
+            reason = 'exit status %d' % proc.returncode
+        return _fail(name, index, '%s, stdout: %s, stderr: %s'
+                     % (reason, out.decode('utf-8', 'replace').strip(), err.decode('utf-8', 'replace').strip()))
+    return None
+
+
+def _fail(name, index, reason):
+    message = 'error running %s hook #%d: %s' % (name, index, reason)
+    if name in MUST_SUCCEED:
+        raise errors.HookError(message)
+    log.warning(message)
+    return message
+
+
+def run(hooks, name, state):
+    """Run every hook of kind `name` in order; `state` is the OCI state dict."""
+    entries = (hooks or {}).get(name) or []
+    if not entries:
+        return
+    state_json = json.dumps(state).encode()
+    for index, hook in enumerate(entries):
+        run_one(hook, state_json, name, index)
+
+
+def has(hooks, *names):
+    return any((hooks or {}).get(n) for n in names)

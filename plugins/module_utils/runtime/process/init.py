@@ -1,0 +1,286 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The two processes `create` forks: the intermediate and the container's init.
+
+intermediate: enters the namespaces (user first, so it owns the others),
+  then forks once more, because a new PID namespace only applies to children.
+  It reports the init's PID to the runtime and exits.
+init: PID 1 of the container. Builds the rootfs, pivots into it, drops to the
+  process user and capabilities, reports "done", then blocks opening the exec
+  FIFO for writing until `start` opens it for reading, and execs the program.
+
+Both never return: they exit or exec. Every failure is sent to the runtime
+over the channel before exiting.
+"""
+
+import os
+import signal
+import stat
+
+from .. import errors, hooks
+from ..linux import consts as c
+from ..linux import syscalls
+from ..rootfs import mount, paths, securejoin
+from ..security import capabilities, rlimits, user as users
+from ..spec.config import NAMESPACE_FLAGS
+
+_TERMINATING = ('SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGPIPE')
+
+
+class InitPlan:
+    """Everything the forked processes need, decided by the runtime before fork.
+
+    `join_fds`: [(type, fd)] namespaces to enter with setns;
+    `unshare_flags`: CLONE_NEW* flags of the namespaces to create;
+    `new_userns`: the intermediate creates a user namespace and waits for its
+    ID maps; `state_dir_fd`: the container's state folder (for the exec FIFO);
+    `rootfs_context`: what rootfs set-up needs; `caps`: resolved capability sets;
+    `close_in_child`: the runtime's fds the children must not keep (the state
+    lock: a forked copy would hold the flock until the init execs).
+    """
+
+    def __init__(self, bundle, container_id, state_dir_fd, join_fds, unshare_flags, new_userns,
+                 rootfs_context, caps, preserve_fds=0, setgroups_allowed=True, close_in_child=()):
+        self.bundle = bundle
+        self.container_id = container_id
+        self.state_dir_fd = state_dir_fd
+        self.join_fds = join_fds
+        self.unshare_flags = unshare_flags
+        self.new_userns = new_userns
+        self.rootfs_context = rootfs_context
+        self.caps = caps
+        self.preserve_fds = preserve_fds
+        self.setgroups_allowed = setgroups_allowed
+        self.close_in_child = close_in_child
+
+
+def _die_with(channel, exc):
+    try:
+        channel.send_error(exc)
+    finally:
+        os._exit(1)
+
+
+def intermediate(plan, channel):
+    """First child: namespaces, then fork the init. Never returns."""
+    try:
+        for fd in plan.close_in_child:
+            os.close(fd)
+        channel.expect('go')
+        _set_oom_score(plan.bundle.process)
+        joins = dict(plan.join_fds)
+        if 'user' in joins:
+            syscalls.setns(joins.pop('user'), c.CLONE_NEWUSER)
+        if plan.new_userns:
+            syscalls.unshare(c.CLONE_NEWUSER)
+            channel.send('idmap')
+            channel.expect('idmap-done')
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+        for kind, fd in joins.items():
+            if kind != 'mount':
+                syscalls.setns(fd, NAMESPACE_FLAGS[kind])
+        if 'mount' in joins:
+            syscalls.setns(joins['mount'], c.CLONE_NEWNS)
+        if plan.unshare_flags:
+            syscalls.unshare(plan.unshare_flags)
+        pid = os.fork()
+        if pid == 0:
+            container_init(plan, channel)
+        channel.send('pid', pid=pid)
+    except BaseException as exc:  # pylint: disable=broad-except
+        _die_with(channel, exc)
+    os._exit(0)
+
+
+def _set_oom_score(process):
+    if 'oomScoreAdj' in process:
+        with open('/proc/self/oom_score_adj', 'w') as handle:
+            handle.write(str(process['oomScoreAdj']))
+
+
+def _exit_on_signal(signum, _frame):
+    os._exit(128 + signum)
+
+
+def container_init(plan, channel):
+    """The container's PID 1 until it execs the user program. Never returns."""
+    try:
+        for name in _TERMINATING:
+            signal.signal(getattr(signal, name), _exit_on_signal)
+        os.setsid()
+        _run_init(plan, channel)
+    except BaseException as exc:  # pylint: disable=broad-except
+        _die_with(channel, exc)
+    os._exit(127)
+
+
+def _run_init(plan, channel):
+    bundle = plan.bundle
+    config = bundle.config
+    process = bundle.process
+    if plan.unshare_flags & c.CLONE_NEWNET:
+        syscalls.interface_up('lo')
+    root_fd = mount.prepare(bundle, plan.rootfs_context)
+    cwd = process['cwd']
+    os.close(securejoin.open_in_root(root_fd, cwd, create='dir', strict=False))
+    os.close(root_fd)
+    if hooks.has(config.get('hooks'), 'prestart', 'createRuntime', 'createContainer'):
+        channel.send('hooks')
+        reply = channel.expect('hooks-done')
+        hooks.run(config.get('hooks'), 'createContainer', reply['state'])
+    mount.pivot_root(bundle.rootfs)
+    mount.finalize(bundle, plan.rootfs_context)
+    if config.get('hostname') is not None and (plan.unshare_flags & c.CLONE_NEWUTS):
+        syscalls.sethostname(config['hostname'])
+    if config.get('domainname') is not None and (plan.unshare_flags & c.CLONE_NEWUTS):
+        syscalls.setdomainname(config['domainname'])
+    linux = bundle.linux
+    _apply_sysctl(linux.get('sysctl') or {})
+    paths.make_readonly(linux.get('readonlyPaths'))
+    paths.mask(linux.get('maskedPaths'))
+    if process.get('noNewPrivileges'):
+        syscalls.prctl(c.PR_SET_NO_NEW_PRIVS, 1)
+    rlimits.apply(process.get('rlimits'))
+    _mark_fds_cloexec(3 + plan.preserve_fds)
+    env = _environment(process)
+    nnp = process.get('noNewPrivileges', False)
+    if not nnp:
+        # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before dropping it.
+        _load_seccomp(linux)
+    _switch_user(plan, process, env)
+    os.umask(process['user'].get('umask', 0o022) if process.get('user') else 0o022)
+    executable = find_executable(process['args'][0], env.get('PATH'))
+    if nnp:
+        # As late as possible, so that the profile need not allow the runtime's own calls.
+        _load_seccomp(linux)
+    channel.send('done')
+    channel.close()
+    fifo = os.open('exec.fifo', os.O_WRONLY | os.O_CLOEXEC, dir_fd=plan.state_dir_fd)
+    os.write(fifo, b'0')
+    os.close(fifo)
+    os.close(plan.state_dir_fd)
+    if config.get('hooks', {}).get('startContainer'):
+        state = {'ociVersion': config['ociVersion'], 'id': plan.container_id, 'status': 'created',
+                 'pid': os.getpid(), 'bundle': bundle.path}
+        hooks.run(config['hooks'], 'startContainer', state)
+    _reset_signals()
+    os.execve(executable, process['args'], env)
+
+
+def _apply_sysctl(sysctl):
+    for key, value in sysctl.items():
+        path = '/proc/sys/' + key.replace('.', '/')
+        try:
+            with open(path, 'w') as handle:
+                handle.write(value)
+        except OSError as exc:
+            raise errors.SetupError('linux.sysctl.%s: cannot write %s: %s' % (key, path, exc.strerror))
+
+
+def _load_seccomp(linux):
+    profile = linux.get('seccomp')
+    if not profile:
+        return
+    from ..security import seccomp
+    seccomp.install(profile)
+
+
+def _environment(process):
+    env = {}
+    for item in process.get('env') or []:
+        key, _, value = item.partition('=')
+        env[key] = value
+    return env
+
+
+def _switch_user(plan, process, env):
+    """runc's finalizeNamespace: bounding set, user, cwd, then the other capability sets."""
+    cwd = process['cwd']
+    user = process.get('user') or {}
+    chdir_later = False
+    try:
+        os.chdir(cwd)
+    except PermissionError:
+        chdir_later = True
+    except OSError as exc:
+        raise errors.SetupError('chdir to cwd (%r) set in config.json failed: %s' % (cwd, exc.strerror))
+    capabilities.drop_bounding(plan.caps)
+    capabilities.keep_across_setuid(True)
+    users.switch(user, plan.setgroups_allowed)
+    if 'HOME' not in env:
+        env['HOME'] = users.home_of(user.get('uid', 0))
+    if chdir_later:
+        try:
+            os.chdir(cwd)
+        except OSError as exc:
+            raise errors.SetupError('chdir to cwd (%r) set in config.json failed: %s' % (cwd, exc.strerror))
+    _verify_cwd()
+    capabilities.keep_across_setuid(False)
+    try:
+        capabilities.apply(plan.caps)
+    except OSError as exc:
+        raise errors.SetupError('cannot apply process.capabilities: %s (effective must be a subset of '
+                                'permitted, and both of bounding)' % exc.strerror)
+
+
+def _verify_cwd():
+    """The cwd must be inside the container (CVE-2024-21626: a leaked host directory)."""
+    try:
+        cwd = os.getcwd()
+    except FileNotFoundError:
+        raise errors.SetupError('current working directory is outside of container mount namespace root')
+    if not cwd.startswith('/'):
+        raise errors.SetupError('current working directory is outside of container mount namespace root')
+
+
+def find_executable(name, path_env):
+    """Go's exec.LookPath on the container's PATH, plus runc's eaccess check."""
+    if '/' in name:
+        candidates = [name]
+        not_found = 'exec: "%s": stat %s: no such file or directory' % (name, name)
+    else:
+        candidates = [os.path.join(d or '.', name) for d in (path_env or '').split(':')] if path_env else []
+        not_found = 'exec: "%s": executable file not found in $PATH' % name
+    for candidate in candidates:
+        try:
+            info = os.stat(candidate)
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) or not info.st_mode & 0o111:
+            if '/' in name:
+                raise errors.SetupError('exec: "%s": permission denied' % name)
+            continue
+        if not os.access(candidate, os.X_OK, effective_ids=True):
+            raise errors.SetupError('exec %s: permission denied' % candidate)
+        return candidate
+    raise errors.SetupError(not_found)
+
+
+def _mark_fds_cloexec(first):
+    """No file descriptor of the runtime may reach the container (CVE-2024-21626)."""
+    try:
+        syscalls.close_range(first, 0xffffffff, c.CLOSE_RANGE_CLOEXEC)
+        return
+    except OSError:
+        pass
+    import fcntl
+    for name in os.listdir('/proc/self/fd'):
+        fd = int(name)
+        if fd >= first:
+            try:
+                fcntl.fcntl(fd, fcntl.F_SETFD, fcntl.fcntl(fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
+            except OSError:
+                continue
+
+
+def _reset_signals():
+    for signum in range(1, signal.NSIG):
+        if signum in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(signum, signal.SIG_DFL)
+        except (OSError, ValueError, RuntimeError):
+            continue
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])

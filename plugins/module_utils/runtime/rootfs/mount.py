@@ -1,0 +1,287 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Build the container's root filesystem inside its new mount namespace.
+
+Runs in the container's init, before pivot_root. The order follows runc's
+prepareRootfs: propagation of "/", bind the rootfs onto itself, each entry of
+`mounts`, devices, /dev symlinks; then (after the createRuntime and
+createContainer hooks) pivot_root, and later the read-only root, masked and
+read-only paths.
+"""
+
+import errno
+import os
+import shutil
+import stat
+
+from .. import errors
+from ..linux import consts as c
+from ..linux import syscalls
+from . import devices, options, securejoin
+
+_PRESERVED_STATVFS = ((c.ST_NOSUID, c.MS_NOSUID), (c.ST_NODEV, c.MS_NODEV), (c.ST_NOEXEC, c.MS_NOEXEC),
+                      (c.ST_NOATIME, c.MS_NOATIME), (c.ST_NODIRATIME, c.MS_NODIRATIME),
+                      (c.ST_RELATIME, c.MS_RELATIME), (c.ST_RDONLY, c.MS_RDONLY))
+
+
+class RootfsContext:
+    """What rootfs set-up needs besides the bundle.
+
+    `userns`: the container has its own user namespace (devices are bind
+    mounted, not made). `cgroup_binds`: [(name, host_dir, subsystems)] for a
+    v1 "cgroup" mount; `cgroup_unified`: mount cgroup2 instead; `cgroupns`:
+    the container has its own cgroup namespace.
+    """
+
+    def __init__(self, userns=False, cgroup_binds=(), cgroup_unified=False, cgroupns=False):
+        self.userns = userns
+        self.cgroup_binds = list(cgroup_binds)
+        self.cgroup_unified = cgroup_unified
+        self.cgroupns = cgroupns
+        self.remount_dev_readonly = False
+
+
+def _mount_at(source, target_fd, fstype, flags, data, field):
+    try:
+        syscalls.mount(source, securejoin.fd_path(target_fd), fstype, flags, data or None)
+    except OSError as exc:
+        raise errors.SetupError('%s: %s' % (field, exc.strerror))
+
+
+def _reopen(root_fd, destination, field):
+    try:
+        return securejoin.open_in_root(root_fd, destination)
+    except OSError as exc:
+        raise errors.SetupError('%s: cannot reopen %s: %s' % (field, destination, errors.describe(exc)))
+
+
+def _open_destination(root_fd, destination, kind, field):
+    try:
+        return securejoin.open_in_root(root_fd, destination, create=kind)
+    except securejoin.EscapeError as exc:
+        raise errors.ConfigError(field + '.destination', exc.strerror)
+    except OSError as exc:
+        raise errors.SetupError('%s.destination: cannot create mount point %s: %s'
+                                % (field, destination, errors.describe(exc)))
+
+
+def statvfs_flags(path):
+    """The MS_* flags the mount at `path` has now (so remounts keep locked flags)."""
+    flags = 0
+    vfs = os.statvfs(path).f_flag
+    for st_flag, ms_flag in _PRESERVED_STATVFS:
+        if vfs & st_flag:
+            flags |= ms_flag
+    return flags
+
+
+def remount_bind(path, flags, keep=0):
+    """Bind-remount `path` with `flags`, keeping flags the kernel locked.
+
+    `keep` lists flags (of MS_NOSUID, MS_NODEV, MS_NOEXEC...) to carry over
+    from the mount as it is now.
+    """
+    wanted = c.MS_BIND | c.MS_REMOUNT | flags
+    if keep:
+        wanted |= statvfs_flags(path) & keep
+    try:
+        syscalls.mount(None, path, None, wanted, None)
+    except OSError as exc:
+        if exc.errno != errno.EPERM:
+            raise
+        syscalls.mount(None, path, None, wanted | statvfs_flags(path), None)
+
+
+def prepare(bundle, context):
+    """Everything before pivot_root. Returns an O_PATH fd of the rootfs bind mount."""
+    linux = bundle.linux
+    propagation = options.PROPAGATION_FLAGS.get(linux.get('rootfsPropagation') or '', c.MS_SLAVE | c.MS_REC)
+    syscalls.mount(None, '/', None, propagation, None)
+    if propagation & c.MS_SHARED:
+        _make_parent_private(bundle.rootfs)
+    syscalls.mount(bundle.rootfs, bundle.rootfs, 'bind', c.MS_BIND | c.MS_REC, None)
+    root_fd = os.open(bundle.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    setup_dev = not any(m['destination'] == '/dev' and _is_bind(m) for m in bundle.config.get('mounts') or [])
+    for index, mount in enumerate(bundle.config.get('mounts') or []):
+        mount_entry(root_fd, bundle, mount, context, 'mounts[%d]' % index)
+    if setup_dev:
+        devices.create(root_fd, bundle, context.userns)
+        devices.setup_ptmx(root_fd)
+        devices.setup_symlinks(root_fd)
+    return root_fd
+
+
+def _is_bind(mount):
+    return mount.get('type') == 'bind' or 'bind' in (mount.get('options') or []) or \
+        'rbind' in (mount.get('options') or [])
+
+
+def _make_parent_private(path):
+    best = '/'
+    with open('/proc/self/mountinfo') as handle:
+        for line in handle:
+            mountpoint = line.split()[4]
+            if (path == mountpoint or path.startswith(mountpoint.rstrip('/') + '/')) and len(mountpoint) > len(best):
+                best = mountpoint
+    syscalls.mount(None, best, None, c.MS_PRIVATE, None)
+
+
+def mount_entry(root_fd, bundle, mount, context, field):
+    """Mount one entry of config.json `mounts` under the rootfs."""
+    destination = mount['destination']
+    fstype = mount.get('type') or ''
+    source = mount.get('source') or ''
+    parsed = options.parse(mount.get('options'))
+    if fstype == 'bind' or parsed.is_bind:
+        _bind_mount(root_fd, bundle, destination, source, parsed, field)
+    elif fstype == 'cgroup':
+        _cgroup_mount(root_fd, destination, parsed, context, field)
+    else:
+        flags = parsed.flags
+        if fstype == 'tmpfs' and destination == '/dev' and flags & c.MS_RDONLY:
+            # Devices are made after this mount: remount read-only at the end.
+            flags &= ~c.MS_RDONLY
+            context.remount_dev_readonly = True
+        fd = _open_destination(root_fd, destination, 'dir', field)
+        try:
+            if fstype in ('proc', 'sysfs'):
+                if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                    raise errors.ConfigError(field + '.destination', '%s cannot be mounted on %s: not a directory'
+                                             % (fstype, destination))
+            copyup = 'tmpcopyup' in parsed.extensions and fstype == 'tmpfs'
+            if copyup:
+                _tmpfs_copyup(fd, source, flags, parsed.data, field)
+            else:
+                _mount_at(source, fd, fstype, flags, parsed.data, field)
+        finally:
+            os.close(fd)
+    _apply_propagation(root_fd, destination, parsed.propagation, field)
+
+
+def _apply_propagation(root_fd, destination, propagation, field):
+    if not propagation:
+        return
+    fd = _reopen(root_fd, destination, field)
+    try:
+        for flag in propagation:
+            _mount_at(None, fd, None, flag, None, field)
+    finally:
+        os.close(fd)
+
+
+def _bind_mount(root_fd, bundle, destination, source, parsed, field):
+    if not os.path.isabs(source):
+        source = os.path.join(bundle.path, source)
+    try:
+        info = os.stat(source)
+    except OSError as exc:
+        raise errors.ConfigError(field + '.source', 'bind mount source %s: %s' % (source, exc.strerror))
+    kind = 'dir' if stat.S_ISDIR(info.st_mode) else 'file'
+    fd = _open_destination(root_fd, destination, kind, field)
+    try:
+        _mount_at(source, fd, '', c.MS_BIND | (parsed.flags & c.MS_REC), None, field)
+    finally:
+        os.close(fd)
+    extra = parsed.flags & ~(c.MS_BIND | c.MS_REC | c.MS_REMOUNT)
+    if extra:
+        fd = _reopen(root_fd, destination, field)
+        try:
+            remount_bind(securejoin.fd_path(fd), extra | (parsed.flags & c.MS_REC))
+        except OSError as exc:
+            raise errors.SetupError('%s: remount %s: %s' % (field, destination, exc.strerror))
+        finally:
+            os.close(fd)
+
+
+def _tmpfs_copyup(fd, source, flags, data, field):
+    """runc's tmpcopyup: the tmpfs starts with a copy of what it hides."""
+    staging = '/tmp/.runcible-copyup-%d' % os.getpid()
+    os.mkdir(staging, 0o700)
+    try:
+        syscalls.mount('tmpfs', staging, 'tmpfs', flags & ~c.MS_RDONLY, data or None)
+        try:
+            underneath = securejoin.fd_path(fd)
+            for name in os.listdir(underneath):
+                source_path = os.path.join(underneath, name)
+                target = os.path.join(staging, name)
+                if os.path.isdir(source_path) and not os.path.islink(source_path):
+                    shutil.copytree(source_path, target, symlinks=True)
+                else:
+                    shutil.copy2(source_path, target, follow_symlinks=False)
+            syscalls.mount(staging, securejoin.fd_path(fd), None, c.MS_MOVE, None)
+        except BaseException:
+            syscalls.umount2(staging, c.MNT_DETACH)
+            raise
+    except OSError as exc:
+        raise errors.SetupError('%s: tmpcopyup: %s' % (field, errors.describe(exc)))
+    finally:
+        os.rmdir(staging)
+    if flags & c.MS_RDONLY:
+        remount_bind(securejoin.fd_path(fd), c.MS_RDONLY)
+
+
+def _cgroup_mount(root_fd, destination, parsed, context, field):
+    if context.cgroup_unified:
+        fd = _open_destination(root_fd, destination, 'dir', field)
+        try:
+            _mount_at('cgroup', fd, 'cgroup2', parsed.flags, parsed.data, field)
+        finally:
+            os.close(fd)
+        return
+    fd = _open_destination(root_fd, destination, 'dir', field)
+    try:
+        _mount_at('tmpfs', fd, 'tmpfs', c.MS_NOEXEC | c.MS_NOSUID | c.MS_NODEV, 'mode=755', field)
+    finally:
+        os.close(fd)
+    for name, host_dir, subsystems in context.cgroup_binds:
+        target = destination.rstrip('/') + '/' + name
+        sub_fd = _open_destination(root_fd, target, 'dir', field)
+        try:
+            if context.cgroupns:
+                _mount_at('cgroup', sub_fd, 'cgroup', parsed.flags, ','.join(subsystems), field)
+            else:
+                _mount_at(host_dir, sub_fd, '', c.MS_BIND | c.MS_REC, None, field)
+        finally:
+            os.close(sub_fd)
+        if not context.cgroupns:
+            sub_fd = _reopen(root_fd, target, field)
+            try:
+                remount_bind(securejoin.fd_path(sub_fd), parsed.flags | c.MS_REC)
+            finally:
+                os.close(sub_fd)
+        if ',' in name:
+            dir_fd = _reopen(root_fd, destination, field)
+            try:
+                for subsystem in name.split(','):
+                    try:
+                        os.symlink(name, subsystem, dir_fd=dir_fd)
+                    except FileExistsError:
+                        pass
+            finally:
+                os.close(dir_fd)
+
+
+def pivot_root(rootfs):
+    """Make `rootfs` the root and detach the old one (runc's pivot_root(".", ".") way)."""
+    old_root = os.open('/', os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+    new_root = os.open(rootfs, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fchdir(new_root)
+        syscalls.pivot_root('.', '.')
+        os.fchdir(old_root)
+        # The old root must not propagate the unmount back to the host.
+        syscalls.mount(None, '.', None, c.MS_SLAVE | c.MS_REC, None)
+        syscalls.umount2('.', c.MNT_DETACH)
+        os.chdir('/')
+    finally:
+        os.close(old_root)
+        os.close(new_root)
+
+
+def finalize(bundle, context):
+    """After pivot_root: read-only /dev and root."""
+    if context.remount_dev_readonly:
+        remount_bind('/dev', c.MS_RDONLY)
+    if (bundle.config.get('root') or {}).get('readonly'):
+        remount_bind('/', c.MS_RDONLY)

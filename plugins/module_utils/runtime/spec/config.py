@@ -1,0 +1,326 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Load a bundle's config.json and check it before anything touches the host.
+
+Every check names the JSON path at fault. The runtime only acts on a Bundle
+that passed `load_bundle`, so later code can trust types and required fields.
+"""
+
+import json
+import os
+import re
+
+from .. import errors
+
+NAMESPACE_FLAGS = {
+    'pid': 0x20000000, 'network': 0x40000000, 'mount': 0x00020000, 'ipc': 0x08000000,
+    'uts': 0x04000000, 'user': 0x10000000, 'cgroup': 0x02000000, 'time': 0x00000080,
+}
+# /proc/<pid>/ns/<name> for each namespace type
+NAMESPACE_PROC_NAMES = {
+    'pid': 'pid', 'network': 'net', 'mount': 'mnt', 'ipc': 'ipc', 'uts': 'uts',
+    'user': 'user', 'cgroup': 'cgroup', 'time': 'time',
+}
+
+RLIMITS = {
+    'RLIMIT_CPU': 0, 'RLIMIT_FSIZE': 1, 'RLIMIT_DATA': 2, 'RLIMIT_STACK': 3, 'RLIMIT_CORE': 4,
+    'RLIMIT_RSS': 5, 'RLIMIT_NPROC': 6, 'RLIMIT_NOFILE': 7, 'RLIMIT_MEMLOCK': 8, 'RLIMIT_AS': 9,
+    'RLIMIT_LOCKS': 10, 'RLIMIT_SIGPENDING': 11, 'RLIMIT_MSGQUEUE': 12, 'RLIMIT_NICE': 13,
+    'RLIMIT_RTPRIO': 14, 'RLIMIT_RTTIME': 15,
+}
+
+PROPAGATIONS = ('', 'private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable')
+
+_UINT32_MAX = 0xffffffff
+_UINT64_MAX = 0xffffffffffffffff
+
+
+class Bundle:
+    """A bundle whose config passed validation.
+
+    `path` is the absolute bundle directory, `rootfs` the absolute root
+    filesystem, `config` the parsed config.json.
+    """
+
+    def __init__(self, path, rootfs, config):
+        self.path = path
+        self.rootfs = rootfs
+        self.config = config
+
+    @property
+    def linux(self):
+        return self.config.get('linux') or {}
+
+    @property
+    def process(self):
+        return self.config['process']
+
+    def namespaces(self):
+        """[(type, path-or-None)] in config order."""
+        return [(ns['type'], ns.get('path') or None) for ns in self.linux.get('namespaces') or []]
+
+    def has_namespace(self, ns_type):
+        return any(t == ns_type for t, _ in self.namespaces())
+
+    def hooks(self, name):
+        return (self.config.get('hooks') or {}).get(name) or []
+
+
+def load_bundle(bundle_dir):
+    """Read and validate `bundle_dir`/config.json; raise ConfigError naming the field."""
+    path = os.path.abspath(bundle_dir)
+    config_path = os.path.join(path, 'config.json')
+    try:
+        with open(config_path, 'rb') as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        if not os.path.isdir(path):
+            raise errors.ConfigError('bundle', 'bundle directory %s does not exist' % path)
+        raise errors.ConfigError('config.json', 'open %s: no such file or directory (write one with `runcible spec`)'
+                                 % config_path)
+    except OSError as exc:
+        raise errors.ConfigError('config.json', 'cannot read %s: %s' % (config_path, exc.strerror))
+    try:
+        config = json.loads(raw)
+    except ValueError as exc:
+        raise errors.ConfigError('config.json', '%s is not valid JSON: %s' % (config_path, exc))
+    validate(config)
+    rootfs = config['root']['path']
+    if not os.path.isabs(rootfs):
+        rootfs = os.path.join(path, rootfs)
+    rootfs = os.path.realpath(rootfs)
+    if not os.path.isdir(rootfs):
+        raise errors.ConfigError('root.path', 'rootfs (%s) does not exist' % rootfs)
+    return Bundle(path, rootfs, config)
+
+
+def _expect(value, types, field, what):
+    if isinstance(value, bool) and bool not in types:
+        raise errors.ConfigError(field, 'must be %s, not %s' % (what, json.dumps(value)))
+    if not isinstance(value, types):
+        raise errors.ConfigError(field, 'must be %s, not %s' % (what, json.dumps(value)))
+    return value
+
+
+def _uint(value, field, maximum=_UINT32_MAX):
+    _expect(value, (int,), field, 'an integer')
+    if value < 0 or value > maximum:
+        raise errors.ConfigError(field, 'must be between 0 and %d, not %d' % (maximum, value))
+    return value
+
+
+def _string_list(value, field):
+    _expect(value, (list,), field, 'a list of strings')
+    for index, item in enumerate(value):
+        _expect(item, (str,), '%s[%d]' % (field, index), 'a string')
+    return value
+
+
+def validate(config):
+    """Check the fields the runtime acts on; raise ConfigError at the first fault."""
+    _expect(config, (dict,), 'config.json', 'a JSON object')
+    _expect(config.get('ociVersion'), (str,), 'ociVersion', 'a version string such as "1.0.2"')
+    root = config.get('root')
+    if root is None:
+        raise errors.ConfigError('root', 'is required: set root.path to the rootfs directory')
+    _expect(root, (dict,), 'root', 'an object')
+    if not isinstance(root.get('path'), str) or not root['path']:
+        raise errors.ConfigError('root.path', 'is required: the rootfs directory, relative to the bundle')
+    _expect(root.get('readonly', False), (bool,), 'root.readonly', 'true or false')
+    _validate_process(config.get('process'))
+    if 'hostname' in config:
+        _expect(config['hostname'], (str,), 'hostname', 'a string')
+    if 'domainname' in config:
+        _expect(config['domainname'], (str,), 'domainname', 'a string')
+    _validate_mounts(config.get('mounts') or [])
+    _validate_hooks(config.get('hooks'))
+    annotations = config.get('annotations')
+    if annotations is not None:
+        _expect(annotations, (dict,), 'annotations', 'an object of string values')
+        for key, value in annotations.items():
+            _expect(value, (str,), 'annotations.%s' % key, 'a string')
+    _validate_linux(config)
+
+
+def _validate_process(process):
+    if process is None:
+        raise errors.ConfigError('process', 'is required: it says what to run (args, env, cwd, user)')
+    _expect(process, (dict,), 'process', 'an object')
+    args = process.get('args')
+    if not args:
+        raise errors.ConfigError('process.args', 'args must not be empty: give the program to run')
+    _string_list(args, 'process.args')
+    _string_list(process.get('env') or [], 'process.env')
+    cwd = process.get('cwd')
+    if not isinstance(cwd, str) or not cwd:
+        raise errors.ConfigError('process.cwd', 'cwd property must not be empty: use "/" or another absolute path')
+    if not cwd.startswith('/'):
+        raise errors.ConfigError('process.cwd', 'cwd must be an absolute path, not %r' % cwd)
+    _expect(process.get('terminal', False), (bool,), 'process.terminal', 'true or false')
+    user = process.get('user') or {}
+    _expect(user, (dict,), 'process.user', 'an object with uid and gid')
+    _uint(user.get('uid', 0), 'process.user.uid')
+    _uint(user.get('gid', 0), 'process.user.gid')
+    if 'umask' in user:
+        _uint(user['umask'], 'process.user.umask', 0o7777)
+    for index, gid in enumerate(user.get('additionalGids') or []):
+        _uint(gid, 'process.user.additionalGids[%d]' % index)
+    seen = set()
+    for index, rlimit in enumerate(process.get('rlimits') or []):
+        field = 'process.rlimits[%d]' % index
+        _expect(rlimit, (dict,), field, 'an object with type, soft and hard')
+        kind = rlimit.get('type')
+        if kind not in RLIMITS:
+            raise errors.ConfigError(field + '.type', 'unknown rlimit %r: use one of %s'
+                                     % (kind, ', '.join(sorted(RLIMITS))))
+        if kind in seen:
+            raise errors.ConfigError(field + '.type', 'duplicate rlimit %s' % kind)
+        seen.add(kind)
+        soft = _uint(rlimit.get('soft', 0), field + '.soft', _UINT64_MAX)
+        hard = _uint(rlimit.get('hard', 0), field + '.hard', _UINT64_MAX)
+        if soft > hard:
+            raise errors.ConfigError(field, 'soft limit %d is above hard limit %d' % (soft, hard))
+    caps = process.get('capabilities')
+    if caps is not None:
+        _expect(caps, (dict,), 'process.capabilities', 'an object of capability lists')
+        for name in ('bounding', 'effective', 'inheritable', 'permitted', 'ambient'):
+            _string_list(caps.get(name) or [], 'process.capabilities.%s' % name)
+    _expect(process.get('noNewPrivileges', False), (bool,), 'process.noNewPrivileges', 'true or false')
+    if 'oomScoreAdj' in process:
+        score = _expect(process['oomScoreAdj'], (int,), 'process.oomScoreAdj', 'an integer')
+        if not -1000 <= score <= 1000:
+            raise errors.ConfigError('process.oomScoreAdj', 'must be between -1000 and 1000, not %d' % score)
+
+
+def _validate_mounts(mounts):
+    _expect(mounts, (list,), 'mounts', 'a list')
+    for index, mount in enumerate(mounts):
+        field = 'mounts[%d]' % index
+        _expect(mount, (dict,), field, 'an object')
+        destination = mount.get('destination')
+        if not isinstance(destination, str) or not destination:
+            raise errors.ConfigError(field + '.destination', 'is required')
+        if not destination.startswith('/'):
+            raise errors.ConfigError(field + '.destination', 'mount destination %s not absolute' % destination)
+        _expect(mount.get('type', ''), (str,), field + '.type', 'a string')
+        _expect(mount.get('source', ''), (str,), field + '.source', 'a string')
+        options = _string_list(mount.get('options') or [], field + '.options')
+        is_bind = mount.get('type') == 'bind' or 'bind' in options or 'rbind' in options
+        if is_bind and not mount.get('source'):
+            raise errors.ConfigError(field + '.source', 'a bind mount needs a source path on the host')
+
+
+def _validate_hooks(hooks):
+    if hooks is None:
+        return
+    _expect(hooks, (dict,), 'hooks', 'an object')
+    for name, entries in hooks.items():
+        if name not in ('prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'):
+            raise errors.ConfigError('hooks.%s' % name, 'unknown hook type')
+        _expect(entries, (list,), 'hooks.%s' % name, 'a list')
+        for index, hook in enumerate(entries):
+            field = 'hooks.%s[%d]' % (name, index)
+            _expect(hook, (dict,), field, 'an object')
+            path = hook.get('path')
+            if not isinstance(path, str) or not path.startswith('/'):
+                raise errors.ConfigError(field + '.path', 'must be an absolute path to the hook program')
+            _string_list(hook.get('args') or [], field + '.args')
+            _string_list(hook.get('env') or [], field + '.env')
+            if 'timeout' in hook:
+                timeout = _expect(hook['timeout'], (int,), field + '.timeout', 'a number of seconds')
+                if timeout <= 0:
+                    raise errors.ConfigError(field + '.timeout', 'must be greater than zero')
+
+
+def _validate_linux(config):
+    linux = config.get('linux')
+    if linux is None:
+        raise errors.ConfigError('linux', 'is required on Linux: it lists the namespaces and other settings')
+    _expect(linux, (dict,), 'linux', 'an object')
+    seen = set()
+    for index, ns in enumerate(linux.get('namespaces') or []):
+        field = 'linux.namespaces[%d]' % index
+        _expect(ns, (dict,), field, 'an object with a type')
+        kind = ns.get('type')
+        if kind not in NAMESPACE_FLAGS:
+            raise errors.ConfigError(field + '.type', 'namespace type %r is not one of %s'
+                                     % (kind, ', '.join(sorted(NAMESPACE_FLAGS))))
+        if kind in seen:
+            raise errors.ConfigError(field + '.type', 'malformed spec file: duplicated ns %r' % kind)
+        seen.add(kind)
+        path = ns.get('path')
+        if path:
+            _expect(path, (str,), field + '.path', 'a path to a namespace file')
+            if not os.path.exists(path):
+                raise errors.ConfigError(field + '.path', 'namespace file %s does not exist' % path)
+    new_user = 'user' in seen
+    for key in ('uidMappings', 'gidMappings'):
+        mappings = linux.get(key) or []
+        _expect(mappings, (list,), 'linux.' + key, 'a list')
+        for index, mapping in enumerate(mappings):
+            field = 'linux.%s[%d]' % (key, index)
+            _expect(mapping, (dict,), field, 'an object with containerID, hostID and size')
+            for part in ('containerID', 'hostID', 'size'):
+                _uint(mapping.get(part), '%s.%s' % (field, part))
+        if mappings and not new_user:
+            raise errors.ConfigError('linux.' + key, 'user namespaces are not enabled: add {"type": "user"} '
+                                     'to linux.namespaces or remove the mappings')
+    if new_user and not _joins(linux, 'user'):
+        if not linux.get('uidMappings') or not linux.get('gidMappings'):
+            raise errors.ConfigError('linux.uidMappings', 'a new user namespace needs uidMappings and gidMappings')
+    if config.get('hostname') and 'uts' not in seen:
+        raise errors.ConfigError('hostname', 'unable to set hostname without a private UTS namespace: '
+                                 'add {"type": "uts"} to linux.namespaces')
+    if config.get('domainname') and 'uts' not in seen:
+        raise errors.ConfigError('domainname', 'unable to set domainname without a private UTS namespace: '
+                                 'add {"type": "uts"} to linux.namespaces')
+    if 'mount' not in seen:
+        raise errors.ConfigError('linux.namespaces', 'a mount namespace is required: add {"type": "mount"}')
+    propagation = linux.get('rootfsPropagation', '')
+    if propagation not in PROPAGATIONS:
+        raise errors.ConfigError('linux.rootfsPropagation', 'must be one of %s' % ', '.join(p for p in PROPAGATIONS if p))
+    for key in ('maskedPaths', 'readonlyPaths'):
+        for index, item in enumerate(_string_list(linux.get(key) or [], 'linux.' + key)):
+            if not item.startswith('/'):
+                raise errors.ConfigError('linux.%s[%d]' % (key, index), 'path %r must be absolute' % item)
+    for index, device in enumerate(linux.get('devices') or []):
+        _validate_device(device, 'linux.devices[%d]' % index)
+    if 'cgroupsPath' in linux:
+        _expect(linux['cgroupsPath'], (str,), 'linux.cgroupsPath', 'a string')
+    sysctl = linux.get('sysctl')
+    if sysctl is not None:
+        _expect(sysctl, (dict,), 'linux.sysctl', 'an object of string values')
+
+
+def _joins(linux, kind):
+    return any(ns.get('type') == kind and ns.get('path') for ns in linux.get('namespaces') or [])
+
+
+def _validate_device(device, field):
+    _expect(device, (dict,), field, 'an object')
+    path = device.get('path')
+    if not isinstance(path, str) or not path.startswith('/'):
+        raise errors.ConfigError(field + '.path', 'must be an absolute path such as /dev/fuse')
+    kind = device.get('type')
+    if kind not in ('c', 'b', 'u', 'p'):
+        raise errors.ConfigError(field + '.type', 'must be one of c, b, u, p, not %r' % kind)
+    if kind != 'p':
+        _uint(device.get('major'), field + '.major')
+        _uint(device.get('minor'), field + '.minor')
+    if 'fileMode' in device:
+        _uint(device['fileMode'], field + '.fileMode', 0o7777)
+    for part in ('uid', 'gid'):
+        if part in device:
+            _uint(device[part], '%s.%s' % (field, part))
+
+
+_ID_RE = re.compile(r'^[\w+\-.]+$', re.ASCII)
+
+
+def validate_id(container_id):
+    """Refuse IDs runc refuses: only [A-Za-z0-9_+.-], not "." or ".."."""
+    if not container_id or container_id in ('.', '..') or not _ID_RE.match(container_id):
+        raise errors.InvalidContainerID(container_id)
+    if len(container_id) > 1024:
+        raise errors.InvalidContainerID(container_id)

@@ -1,0 +1,206 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Container state kept under the root directory, one folder per container.
+
+<root>/<id>/state.json   what the runtime knows about the container
+<root>/<id>/exec.fifo    exists from create until start (the init waits on it)
+
+Writes are atomic (temporary file, fsync, rename). Commands that change a
+container hold an exclusive flock on its folder. The status is never stored:
+it is derived from the init process (alive, and the same process by its start
+time), the exec FIFO and the freezer.
+"""
+
+import errno
+import fcntl
+import json
+import os
+import time
+
+from . import errors
+from .spec.config import validate_id
+
+STATE_FILE = 'state.json'
+EXEC_FIFO = 'exec.fifo'
+
+
+def rfc3339_nano(ns):
+    """A Unix time in nanoseconds as Go's RFC3339Nano (trailing zeros trimmed)."""
+    seconds, nanos = divmod(ns, 1000000000)
+    text = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))
+    if nanos:
+        text += ('.%09d' % nanos).rstrip('0')
+    return text + 'Z'
+
+
+def process_start_time(pid):
+    """Field 22 of /proc/<pid>/stat, or None when the process is gone or a zombie."""
+    try:
+        with open('/proc/%d/stat' % pid, 'rb') as handle:
+            data = handle.read()
+    except (OSError, ValueError):
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    fields = data[data.rindex(b')') + 2:].split()
+    if fields[0] in (b'Z', b'X', b'x'):
+        return None
+    return int(fields[19])
+
+
+def atomic_write(path, data, mode=0o600):
+    """Write bytes `data` to `path` via a temporary file, fsync and rename."""
+    directory = os.path.dirname(path)
+    temporary = os.path.join(directory, '.%s.%d.tmp' % (os.path.basename(path), os.getpid()))
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(temporary, path)
+
+
+class ContainerState:
+    """What state.json holds about one container."""
+
+    FIELDS = ('id', 'pid', 'init_start', 'bundle', 'rootfs', 'created', 'annotations',
+              'config', 'cgroup', 'started', 'rootless')
+
+    def __init__(self, **values):
+        for name in self.FIELDS:
+            setattr(self, name, values.get(name))
+
+    def to_json(self):
+        return json.dumps({name: getattr(self, name) for name in self.FIELDS}).encode()
+
+    @classmethod
+    def from_json(cls, raw):
+        data = json.loads(raw)
+        return cls(**{k: v for k, v in data.items() if k in cls.FIELDS})
+
+    def init_alive(self):
+        """The recorded init is still this container's (same PID and start time)."""
+        return bool(self.pid) and process_start_time(self.pid) == self.init_start
+
+
+class ContainerDir:
+    """One container's folder under the root, and its lock."""
+
+    def __init__(self, root, container_id):
+        validate_id(container_id)
+        self.root = root
+        self.id = container_id
+        self.path = os.path.join(root, container_id)
+        self._lock_fd = None
+
+    @property
+    def state_file(self):
+        return os.path.join(self.path, STATE_FILE)
+
+    @property
+    def fifo(self):
+        return os.path.join(self.path, EXEC_FIFO)
+
+    def make(self):
+        """Create the folder; ContainerExists if it is there already."""
+        ensure_root(self.root)
+        try:
+            os.mkdir(self.path, 0o711)
+        except FileExistsError:
+            raise errors.ContainerExists(self.id)
+
+    def lock(self):
+        """Hold an exclusive lock on the folder; ContainerNotExist if it vanished."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise errors.ContainerNotExist(self.id)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_nlink == 0:
+            os.close(fd)
+            raise errors.ContainerNotExist(self.id)
+        self._lock_fd = fd
+        return self
+
+    @property
+    def lock_fd(self):
+        return self._lock_fd
+
+    def unlock(self):
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self):
+        return self.lock() if self._lock_fd is None else self
+
+    def __exit__(self, *exc):
+        self.unlock()
+
+    def load(self):
+        try:
+            with open(self.state_file, 'rb') as handle:
+                return ContainerState.from_json(handle.read())
+        except FileNotFoundError:
+            raise errors.ContainerNotExist(self.id)
+        except ValueError:
+            raise errors.StateError('state of container %s is corrupt: %s' % (self.id, self.state_file))
+
+    def save(self, state):
+        atomic_write(self.state_file, state.to_json())
+
+    def remove(self):
+        """Remove the folder and everything in it."""
+        try:
+            names = os.listdir(self.path)
+        except FileNotFoundError:
+            return
+        for name in names:
+            try:
+                os.unlink(os.path.join(self.path, name))
+            except FileNotFoundError:
+                pass
+        try:
+            os.rmdir(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def ensure_root(root):
+    try:
+        os.makedirs(root, 0o700)
+    except FileExistsError:
+        pass
+
+
+def list_ids(root):
+    """The container IDs under `root` (folders with a state file)."""
+    try:
+        names = sorted(os.listdir(root))
+    except FileNotFoundError:
+        return []
+    return [n for n in names if os.path.exists(os.path.join(root, n, STATE_FILE))]
+
+
+def status(state, container_dir, cgroup_manager=None):
+    """created | running | paused | stopped, as runc derives it."""
+    if not state.init_alive():
+        return 'stopped'
+    if os.path.exists(container_dir.fifo):
+        return 'created'
+    if cgroup_manager is not None and cgroup_frozen(cgroup_manager):
+        return 'paused'
+    return 'running'
+
+
+def cgroup_frozen(manager):
+    freezer = getattr(manager, 'freezer_state', None)
+    if freezer is None:
+        return False
+    try:
+        return freezer() == 'FROZEN'
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENODEV):
+            return False
+        raise
