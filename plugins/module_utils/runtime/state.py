@@ -5,6 +5,7 @@
 
 <root>/<id>/state.json   what the runtime knows about the container
 <root>/<id>/exec.fifo    exists from create until start (the init waits on it)
+<root>/<id>/init.error   why the init failed after create returned, if it did
 
 Writes are atomic (temporary file, fsync, rename). Commands that change a
 container hold an exclusive flock on its folder. The status is never stored:
@@ -23,6 +24,7 @@ from .spec.config import validate_id
 
 STATE_FILE = 'state.json'
 EXEC_FIFO = 'exec.fifo'
+INIT_ERROR = 'init.error'
 
 
 def rfc3339_nano(ns):
@@ -101,6 +103,17 @@ class ContainerDir:
     @property
     def fifo(self):
         return os.path.join(self.path, EXEC_FIFO)
+
+    @property
+    def init_error(self):
+        return os.path.join(self.path, INIT_ERROR)
+
+    def read_init_error(self):
+        try:
+            with open(self.init_error, 'rb') as handle:
+                return handle.read().decode('utf-8', 'replace').strip()
+        except OSError:
+            return ''
 
     def make(self):
         """Create the folder; ContainerExists if it is there already."""

@@ -231,7 +231,7 @@ def main(argv=None):
         return 1
     if not command.min_args <= len(opts.args) <= max(command.max_args, command.min_args):
         sys.stdout.write('Incorrect Usage.\n\n' + parser.command_help(program, command))
-        log.error(_count_message(program, command, len(opts.args)))
+        log.error(_count_message(sys.argv[0] if sys.argv and sys.argv[0] else program, command, len(opts.args)))
         return 1
     if top.systemd_cgroup:
         log.error('--systemd-cgroup is not supported: runcible manages cgroups through cgroupfs')

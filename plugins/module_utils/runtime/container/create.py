@@ -88,7 +88,7 @@ def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0):
     joins = []
     state_dir_fd = None
     try:
-        os.mkfifo(container_dir.fifo, 0o622)
+        _make_init_files(container_dir, bundle)
         manager, binds, unified = _cgroup_setup(bundle, container_id)
         manager.create()
         resources = bundle.linux.get('resources')
@@ -137,6 +137,31 @@ def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0):
         if state_dir_fd is not None:
             os.close(state_dir_fd)
         container_dir.unlock()
+
+
+def host_id_of_root(mappings):
+    """The host ID that container ID 0 maps to (0 without a user namespace)."""
+    for mapping in mappings or []:
+        if mapping['containerID'] <= 0 < mapping['containerID'] + mapping['size']:
+            return mapping['hostID'] - mapping['containerID']
+    return 0
+
+
+def _make_init_files(container_dir, bundle):
+    """The exec FIFO (writable by any container user) and the init's error report file.
+
+    Both belong to the container's root, so an init in a user namespace can
+    open them.
+    """
+    uid = host_id_of_root(bundle.linux.get('uidMappings')) if bundle.has_namespace('user') else 0
+    gid = host_id_of_root(bundle.linux.get('gidMappings')) if bundle.has_namespace('user') else 0
+    os.mkfifo(container_dir.fifo, 0o622)
+    os.chmod(container_dir.fifo, 0o622)
+    fd = os.open(container_dir.init_error, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    os.close(fd)
+    if uid or gid:
+        os.chown(container_dir.fifo, uid, gid)
+        os.chown(container_dir.init_error, uid, gid)
 
 
 def _undo(process, manager, container_dir):

@@ -44,7 +44,8 @@ def release_init(container_dir, state):
                 if data:
                     break
             if pidfd in events:
-                raise errors.StateError('container init exited before it could start the process')
+                reason = container_dir.read_init_error() or 'container init exited before it could start the process'
+                raise errors.StateError(reason)
             if not data and fifo in events and events[fifo] & select.POLLHUP:
                 raise errors.StateError('container init closed the exec FIFO without starting')
     finally:

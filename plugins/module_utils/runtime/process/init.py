@@ -55,9 +55,12 @@ class InitPlan:
         self.close_in_child = close_in_child
 
 
-def _die_with(channel, exc):
+def _die_with(channel, exc, error_fd=None):
     try:
-        channel.send_error(exc)
+        if channel.write_fd is not None:
+            channel.send_error(exc)
+        elif error_fd is not None:
+            os.write(error_fd, errors.describe(exc).encode())
     finally:
         os._exit(1)
 
@@ -105,14 +108,20 @@ def _exit_on_signal(signum, _frame):
 
 
 def container_init(plan, channel):
-    """The container's PID 1 until it execs the user program. Never returns."""
+    """The container's PID 1 until it execs the user program. Never returns.
+
+    After "done" the runtime no longer listens: a later failure is written to
+    the state folder's init.error, where `start` finds it.
+    """
+    error_fd = None
     try:
         for name in _TERMINATING:
             signal.signal(getattr(signal, name), _exit_on_signal)
         os.setsid()
+        error_fd = os.open('init.error', os.O_WRONLY | os.O_CLOEXEC, dir_fd=plan.state_dir_fd)
         _run_init(plan, channel)
     except BaseException as exc:  # pylint: disable=broad-except
-        _die_with(channel, exc)
+        _die_with(channel, exc, error_fd)
     os._exit(127)
 
 

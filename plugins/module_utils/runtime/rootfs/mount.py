@@ -149,6 +149,7 @@ def mount_entry(root_fd, bundle, mount, context, field):
                 if not stat.S_ISDIR(os.fstat(fd).st_mode):
                     raise errors.ConfigError(field + '.destination', '%s cannot be mounted on %s: not a directory'
                                              % (fstype, destination))
+            mountpoint_mode = stat.S_IMODE(os.fstat(fd).st_mode)
             copyup = 'tmpcopyup' in parsed.extensions and fstype == 'tmpfs'
             if copyup:
                 _tmpfs_copyup(fd, source, flags, parsed.data, field)
@@ -156,7 +157,19 @@ def mount_entry(root_fd, bundle, mount, context, field):
                 _mount_at(source, fd, fstype, flags, parsed.data, field)
         finally:
             os.close(fd)
+        if fstype == 'tmpfs' and not _has_data_option(parsed.data, 'mode') and not flags & c.MS_RDONLY:
+            # As runc: the tmpfs takes the mode of the directory it covers
+            # (1777 for an image's /tmp); an explicit mode= option wins.
+            fd = _reopen(root_fd, destination, field)
+            try:
+                os.chmod(securejoin.fd_path(fd), mountpoint_mode)
+            finally:
+                os.close(fd)
     _apply_propagation(root_fd, destination, parsed.propagation, field)
+
+
+def _has_data_option(data, name):
+    return any(option.split('=', 1)[0] == name for option in data.split(',') if option)
 
 
 def _apply_propagation(root_fd, destination, propagation, field):
