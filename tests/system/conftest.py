@@ -157,6 +157,15 @@ def runtime_factory(name, root):
     return Runtime(name, [binary], root)
 
 
+def error_message(stderr):
+    """The msg of the last runc-style error line on stderr, unquoted."""
+    lines = [line for line in stderr.splitlines() if 'level=error' in line]
+    if not lines:
+        return None
+    text = lines[-1].split('msg=', 1)[1]
+    return json.loads(text) if text.startswith('"') else text
+
+
 def new_id(prefix='t'):
     return '%s%s' % (prefix, uuid.uuid4().hex[:10])
 

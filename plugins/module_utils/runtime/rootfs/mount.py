@@ -100,7 +100,14 @@ def prepare(bundle, context):
     syscalls.mount(None, '/', None, propagation, None)
     if propagation & c.MS_SHARED:
         _make_parent_private(bundle.rootfs)
-    syscalls.mount(bundle.rootfs, bundle.rootfs, 'bind', c.MS_BIND | c.MS_REC, None)
+    try:
+        syscalls.mount(bundle.rootfs, bundle.rootfs, 'bind', c.MS_BIND | c.MS_REC, None)
+    except OSError as exc:
+        hint = ''
+        if context.userns and exc.errno in (errno.EACCES, errno.EPERM):
+            hint = ('; in a user namespace the container\'s root must be able to reach it: '
+                    'check the owner and permissions of the rootfs and of every folder above it')
+        raise errors.SetupError('root.path: cannot bind-mount the rootfs %s: %s%s' % (bundle.rootfs, exc.strerror, hint))
     root_fd = os.open(bundle.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     setup_dev = not any(m['destination'] == '/dev' and _is_bind(m) for m in bundle.config.get('mounts') or [])
     for index, mount in enumerate(bundle.config.get('mounts') or []):
