@@ -3,9 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run runtime-spec hooks with the container state on stdin."""
 
-import json
 
-from . import errors, log
+from . import errors, jsonc, log
 
 # Hooks whose failure fails the operation; the others only warn.
 MUST_SUCCEED = ('prestart', 'createRuntime', 'createContainer', 'startContainer')
@@ -54,7 +53,7 @@ def run(hooks, name, state):
     entries = (hooks or {}).get(name) or []
     if not entries:
         return
-    state_json = json.dumps(state).encode()
+    state_json = jsonc.dumps(state).encode()
     for index, hook in enumerate(entries):
         run_one(hook, state_json, name, index)
 

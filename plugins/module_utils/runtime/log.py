@@ -7,9 +7,10 @@ The library reports warnings and debug lines here; the CLI decides where they
 go (--log, --log-format, --debug), and the modules collect warnings instead.
 """
 
-import json
 import sys
 import time
+
+from . import jsonc
 
 LEVELS = {'debug': 10, 'info': 20, 'warning': 30, 'error': 40}
 
@@ -29,8 +30,8 @@ def _timestamp():
 def format_line(level, message, fmt='text'):
     """One log line as runc writes it."""
     if fmt == 'json':
-        return json.dumps({'level': level, 'msg': message, 'time': _timestamp()}, sort_keys=True)
-    return 'time="%s" level=%s msg=%s' % (_timestamp(), level, json.dumps(message))
+        return jsonc.dumps({'level': level, 'msg': message, 'time': _timestamp()})
+    return 'time="%s" level=%s msg=%s' % (_timestamp(), level, jsonc.dumps(message))
 
 
 def emit(level, message):

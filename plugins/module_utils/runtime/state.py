@@ -15,11 +15,10 @@ time), the exec FIFO and the freezer.
 
 import errno
 import fcntl
-import json
 import os
 import time
 
-from . import errors
+from . import errors, jsonc
 from .spec.config import validate_id
 
 STATE_FILE = 'state.json'
@@ -74,11 +73,11 @@ class ContainerState:
             setattr(self, name, values.get(name))
 
     def to_json(self):
-        return json.dumps({name: getattr(self, name) for name in self.FIELDS}).encode()
+        return jsonc.dumps({name: getattr(self, name) for name in self.FIELDS}).encode()
 
     @classmethod
     def from_json(cls, raw):
-        data = json.loads(raw)
+        data = jsonc.loads(raw)
         return cls(**{k: v for k, v in data.items() if k in cls.FIELDS})
 
     def init_alive(self):

@@ -7,11 +7,10 @@ This module only parses arguments, calls the library and prints results in
 runc's formats; errors become runc-style log lines and exit codes.
 """
 
-import json
 import os
 import sys
 
-from .. import errors, log
+from .. import errors, jsonc, log
 from . import parser
 from .parser import Command, Flag
 
@@ -50,7 +49,7 @@ def cmd_spec(ctx, opts):
         raise errors.UsageError('File config.json exists. Remove it first')
     spec = default.rootless_spec() if opts.rootless else default.default_spec()
     with open(path, 'w') as handle:
-        handle.write(json.dumps(spec, indent='\t'))
+        handle.write(jsonc.dumps(spec, indent='\t'))
     return 0
 
 
@@ -82,7 +81,7 @@ def cmd_start(ctx, opts):
 
 def cmd_state(ctx, opts):
     from ..container import query
-    sys.stdout.write(json.dumps(query.get_state(ctx.root, opts.args[0]), indent=2))
+    sys.stdout.write(jsonc.dumps(query.get_state(ctx.root, opts.args[0]), indent=2))
     return 0
 
 
@@ -94,7 +93,7 @@ def cmd_list(ctx, opts):
             sys.stdout.write(item['id'] + '\n')
         return 0
     if opts.format == 'json':
-        sys.stdout.write(json.dumps(states or None, separators=(',', ':')) + '\n')
+        sys.stdout.write(jsonc.dumps(states or None, compact=True) + '\n')
         return 0
     if opts.format != 'table':
         raise errors.UsageError('invalid format option')

@@ -8,11 +8,11 @@ afterwards removes what it made: the init, the cgroups, the state folder.
 """
 
 import os
-import signal
 import time
 
 from .. import cgroups, errors, hooks, state as statemod
 from ..linux import consts as c
+from ..linux import signals
 from ..process import init, main
 from ..rootfs import securejoin
 from ..rootfs.mount import RootfsContext
@@ -169,7 +169,7 @@ def _undo(process, manager, container_dir):
     for pid in (process.intermediate_pid, process.pid):
         if pid:
             try:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signals.SIGKILL)
             except ProcessLookupError:
                 continue
             try:

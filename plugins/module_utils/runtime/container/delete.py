@@ -3,10 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """delete: remove a stopped (or created) container; --force kills a running one first."""
 
-import signal
-
 from .. import errors, state as statemod
 from ..cgroups.manager import Manager
+from ..linux import signals
 from . import destroy, query
 
 
@@ -27,7 +26,7 @@ def stop_init(state):
     if state.cgroup:
         destroy.kill_cgroup(Manager.from_state(state.cgroup))
     try:
-        destroy.signal_process(state.pid, state.init_start, signal.SIGKILL)
+        destroy.signal_process(state.pid, state.init_start, signals.SIGKILL)
     except errors.ContainerNotRunning:
         return
     if not destroy.wait_gone(state.pid, state.init_start, timeout=10.0):

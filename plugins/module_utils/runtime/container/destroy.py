@@ -6,12 +6,11 @@
 import errno
 import os
 import select
-import signal
 import time
 
 from .. import errors, hooks
 from ..cgroups.manager import Manager
-from ..linux import syscalls
+from ..linux import signals, syscalls
 from ..state import process_start_time
 
 
@@ -60,12 +59,12 @@ def signal_process(pid, start_time, signum):
         os.close(fd)
 
 
-def kill_cgroup(manager, signum=signal.SIGKILL):
+def kill_cgroup(manager, signum=signals.SIGKILL):
     """Signal every process in the container's cgroups (frozen ones are thawed to die)."""
     freeze = getattr(manager, 'freeze', None)
     thaw = getattr(manager, 'thaw', None)
     frozen = False
-    if freeze is not None and signum == signal.SIGKILL:
+    if freeze is not None and signum == signals.SIGKILL:
         try:
             freeze()
             frozen = True
@@ -78,7 +77,7 @@ def kill_cgroup(manager, signum=signal.SIGKILL):
             except ProcessLookupError:
                 continue
     finally:
-        if thaw is not None and (frozen or signum == signal.SIGKILL):
+        if thaw is not None and (frozen or signum == signals.SIGKILL):
             try:
                 thaw()
             except (OSError, errors.RuntimeErrorBase):

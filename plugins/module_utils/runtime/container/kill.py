@@ -3,10 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """kill: send a signal to the init, or with all=True to every process of the container."""
 
-import signal as signals
-
 from .. import errors, state as statemod
 from ..cgroups.manager import Manager
+from ..linux import signals
 from . import destroy, query
 
 
@@ -20,10 +19,10 @@ def parse_signal(text):
     name = text.upper()
     if not name.startswith('SIG'):
         name = 'SIG' + name
-    value = getattr(signals, name, None)
-    if not isinstance(value, signals.Signals) or name.startswith('SIG_'):
+    value = signals.number(name)
+    if value is None:
         raise errors.UsageError('unknown signal "%s"' % text)
-    return int(value)
+    return value
 
 
 def kill(root, container_id, signum, all_processes=False):

@@ -4,13 +4,13 @@
 """run: create and start; in the foreground, wait, forward signals, exit with the container's status."""
 
 import os
-import signal
 
 from .. import errors, state as statemod
+from ..linux import signals
 from . import create, delete, destroy, start
 
 # Signals `run` keeps for itself instead of forwarding (as runc's signal handler).
-_NOT_FORWARDED = {signal.SIGCHLD, signal.SIGWINCH, signal.SIGURG, signal.SIGKILL, signal.SIGSTOP}
+_NOT_FORWARDED = {signals.SIGCHLD, signals.SIGWINCH, signals.SIGURG, signals.SIGKILL, signals.SIGSTOP}
 
 
 def exit_code(wait_status):
@@ -40,18 +40,18 @@ def run(root, container_id, bundle_dir, detach=False, pid_file=None, preserve_fd
         except (errors.RuntimeErrorBase, OSError):
             pass
 
-    for signum in range(1, signal.NSIG):
+    for signum in range(1, signals.NSIG):
         if signum in _NOT_FORWARDED:
             continue
         try:
-            previous[signum] = signal.signal(signum, forward)
+            previous[signum] = signals.signal(signum, forward)
         except (OSError, ValueError, RuntimeError):
             continue
     try:
         status = _wait_for(init_pid)
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            signals.signal(signum, handler)
     if not keep:
         with container_dir:
             destroy.destroy(container_dir, container_dir.load())

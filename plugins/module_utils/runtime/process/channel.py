@@ -8,10 +8,9 @@ are close-on-exec: when the container's init execs the user program, the
 runtime sees end-of-file, which is how it learns the init went away.
 """
 
-import json
 import os
 
-from .. import errors
+from .. import errors, jsonc
 
 
 class ChannelClosed(errors.SetupError):
@@ -38,7 +37,7 @@ class Channel:
 
     def send(self, message_type, **fields):
         fields['type'] = message_type
-        data = json.dumps(fields).encode() + b'\n'
+        data = jsonc.dumps(fields).encode() + b'\n'
         while data:
             written = os.write(self.write_fd, data)
             data = data[written:]
@@ -51,7 +50,7 @@ class Channel:
                 raise ChannelClosed()
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b'\n', 1)
-        return json.loads(line)
+        return jsonc.loads(line)
 
     def expect(self, kind):
         """Receive one message of `kind`; an "error" message is raised as SetupError."""

@@ -15,12 +15,11 @@ over the channel before exiting.
 """
 
 import os
-import signal
 import stat
 
 from .. import errors, hooks
 from ..linux import consts as c
-from ..linux import syscalls
+from ..linux import signals, syscalls
 from ..rootfs import mount, paths, securejoin
 from ..security import capabilities, rlimits, user as users
 from ..spec.config import NAMESPACE_FLAGS
@@ -116,7 +115,7 @@ def container_init(plan, channel):
     error_fd = None
     try:
         for name in _TERMINATING:
-            signal.signal(getattr(signal, name), _exit_on_signal)
+            signals.signal(signals.number(name), _exit_on_signal)
         os.setsid()
         error_fd = os.open('init.error', os.O_WRONLY | os.O_CLOEXEC, dir_fd=plan.state_dir_fd)
         _run_init(plan, channel)
@@ -285,11 +284,11 @@ def _mark_fds_cloexec(first):
 
 
 def _reset_signals():
-    for signum in range(1, signal.NSIG):
-        if signum in (signal.SIGKILL, signal.SIGSTOP):
+    for signum in range(1, signals.NSIG):
+        if signum in (signals.SIGKILL, signals.SIGSTOP):
             continue
         try:
-            signal.signal(signum, signal.SIG_DFL)
+            signals.signal(signum, signals.SIG_DFL)
         except (OSError, ValueError, RuntimeError):
             continue
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    signals.pthread_sigmask(signals.SIG_SETMASK, [])

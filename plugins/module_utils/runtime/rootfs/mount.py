@@ -12,7 +12,6 @@ read-only paths.
 
 import errno
 import os
-import shutil
 import stat
 
 from .. import errors
@@ -216,6 +215,7 @@ def _bind_mount(root_fd, bundle, destination, source, parsed, field):
 
 def _tmpfs_copyup(fd, source, flags, data, field):
     """runc's tmpcopyup: the tmpfs starts with a copy of what it hides."""
+    import shutil
     staging = '/tmp/.runcible-copyup-%d' % os.getpid()
     os.mkdir(staging, 0o700)
     try:

@@ -7,11 +7,9 @@ Every check names the JSON path at fault. The runtime only acts on a Bundle
 that passed `load_bundle`, so later code can trust types and required fields.
 """
 
-import json
 import os
-import re
 
-from .. import errors
+from .. import errors, jsonc
 
 NAMESPACE_FLAGS = {
     'pid': 0x20000000, 'network': 0x40000000, 'mount': 0x00020000, 'ipc': 0x08000000,
@@ -82,7 +80,7 @@ def load_bundle(bundle_dir):
     except OSError as exc:
         raise errors.ConfigError('config.json', 'cannot read %s: %s' % (config_path, exc.strerror))
     try:
-        config = json.loads(raw)
+        config = jsonc.loads(raw)
     except ValueError as exc:
         raise errors.ConfigError('config.json', '%s is not valid JSON: %s' % (config_path, exc))
     validate(config)
@@ -97,9 +95,9 @@ def load_bundle(bundle_dir):
 
 def _expect(value, types, field, what):
     if isinstance(value, bool) and bool not in types:
-        raise errors.ConfigError(field, 'must be %s, not %s' % (what, json.dumps(value)))
+        raise errors.ConfigError(field, 'must be %s, not %s' % (what, jsonc.dumps(value)))
     if not isinstance(value, types):
-        raise errors.ConfigError(field, 'must be %s, not %s' % (what, json.dumps(value)))
+        raise errors.ConfigError(field, 'must be %s, not %s' % (what, jsonc.dumps(value)))
     return value
 
 
@@ -315,12 +313,12 @@ def _validate_device(device, field):
             _uint(device[part], '%s.%s' % (field, part))
 
 
-_ID_RE = re.compile(r'^[\w+\-.]+$', re.ASCII)
+_ID_CHARACTERS = frozenset('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.')
 
 
 def validate_id(container_id):
     """Refuse IDs runc refuses: only [A-Za-z0-9_+.-], not "." or ".."."""
-    if not container_id or container_id in ('.', '..') or not _ID_RE.match(container_id):
+    if not container_id or container_id in ('.', '..') or not _ID_CHARACTERS.issuperset(container_id):
         raise errors.InvalidContainerID(container_id)
     if len(container_id) > 1024:
         raise errors.InvalidContainerID(container_id)

@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Signal numbers and handlers from CPython's C module.
+
+The `signal` module wraps `_signal` in enum classes, and importing enum costs
+every runcible command milliseconds of start-up; the C module has the same
+functions and integer constants.
+"""
+
+try:
+    import _signal as _impl
+except ImportError:  # pragma: no cover - interpreters without the C module
+    import signal as _impl
+
+NSIG = _impl.NSIG
+SIG_DFL = _impl.SIG_DFL
+SIG_SETMASK = _impl.SIG_SETMASK
+SIGKILL = _impl.SIGKILL
+SIGSTOP = _impl.SIGSTOP
+SIGTERM = _impl.SIGTERM
+SIGCHLD = _impl.SIGCHLD
+SIGWINCH = _impl.SIGWINCH
+SIGURG = _impl.SIGURG
+
+signal = _impl.signal
+pthread_sigmask = _impl.pthread_sigmask
+
+
+def number(name):
+    """The number of signal `name` ("SIGTERM"), or None if this system has no such signal."""
+    if not name.startswith('SIG') or name.startswith('SIG_'):
+        return None
+    value = getattr(_impl, name, None)
+    return value if isinstance(value, int) else None
