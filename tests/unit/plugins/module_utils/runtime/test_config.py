@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+"""config.json validation: every fault names its field, before anything touches the host."""
+
+import copy
+import json
+import os
+
+import pytest
+
+from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors
+from ansible_collections.runcible.oci.plugins.module_utils.runtime.spec import config, default
+
+
+def _spec():
+    spec = default.default_spec()
+    spec['process']['terminal'] = False
+    return spec
+
+
+def _set(spec, path, value):
+    target = spec
+    for part in path[:-1]:
+        target = target[part]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return spec
+
+
+@pytest.mark.parametrize('path, value, field', [
+    (('ociVersion',), 1, 'ociVersion'),
+    (('root',), KeyError, 'root'),
+    (('root', 'path'), '', 'root.path'),
+    (('process',), KeyError, 'process'),
+    (('process', 'args'), [], 'process.args'),
+    (('process', 'args'), ['sh', 3], 'process.args[1]'),
+    (('process', 'cwd'), 'relative', 'process.cwd'),
+    (('process', 'user', 'uid'), -1, 'process.user.uid'),
+    (('process', 'user', 'gid'), 'root', 'process.user.gid'),
+    (('process', 'rlimits'), [{'type': 'RLIMIT_BOGUS', 'soft': 1, 'hard': 1}], 'process.rlimits[0].type'),
+    (('process', 'rlimits'), [{'type': 'RLIMIT_NOFILE', 'soft': 10, 'hard': 5}], 'process.rlimits[0]'),
+    (('process', 'rlimits'), [{'type': 'RLIMIT_NOFILE', 'soft': 1, 'hard': 1}] * 2, 'process.rlimits[1].type'),
+    (('process', 'capabilities', 'bounding'), 'CAP_KILL', 'process.capabilities.bounding'),
+    (('process', 'oomScoreAdj'), 5000, 'process.oomScoreAdj'),
+    (('mounts',), [{'destination': 'relative', 'type': 'tmpfs'}], 'mounts[0].destination'),
+    (('mounts',), [{'destination': '/x', 'type': 'bind'}], 'mounts[0].source'),
+    (('mounts',), [{'destination': '/x', 'options': 'ro'}], 'mounts[0].options'),
+    (('hooks',), {'prestart': [{'path': 'relative'}]}, 'hooks.prestart[0].path'),
+    (('hooks',), {'poststart': [{'path': '/bin/true', 'timeout': 0}]}, 'hooks.poststart[0].timeout'),
+    (('hooks',), {'bogus': []}, 'hooks.bogus'),
+    (('linux', 'namespaces'), [{'type': 'mount'}, {'type': 'bogus'}], 'linux.namespaces[1].type'),
+    (('linux', 'namespaces'), [{'type': 'mount'}, {'type': 'mount'}], 'linux.namespaces[1].type'),
+    (('linux', 'namespaces'), [{'type': 'mount'}, {'type': 'network', 'path': '/no/such/ns'}],
+     'linux.namespaces[1].path'),
+    (('linux', 'namespaces'), [{'type': 'uts'}], 'linux.namespaces'),
+    (('linux', 'uidMappings'), [{'containerID': 0, 'hostID': 1000, 'size': 1}], 'linux.uidMappings'),
+    (('linux', 'maskedPaths'), ['proc/kcore'], 'linux.maskedPaths[0]'),
+    (('linux', 'devices'), [{'path': '/dev/x', 'type': 'z'}], 'linux.devices[0].type'),
+    (('linux', 'devices'), [{'path': 'dev/x', 'type': 'c', 'major': 1, 'minor': 1}], 'linux.devices[0].path'),
+    (('linux', 'rootfsPropagation'), 'sideways', 'linux.rootfsPropagation'),
+])
+def test_fault_names_its_field(path, value, field):
+    spec = _set(_spec(), path, value)
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert caught.value.field == field
+    assert caught.value.message.startswith(field + ': ')
+
+
+def test_hostname_needs_uts_namespace():
+    spec = _spec()
+    spec['linux']['namespaces'] = [n for n in spec['linux']['namespaces'] if n['type'] != 'uts']
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert caught.value.field == 'hostname' and 'UTS namespace' in caught.value.message
+
+
+def test_user_namespace_needs_mappings():
+    spec = _spec()
+    spec['linux']['namespaces'].append({'type': 'user'})
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert caught.value.field == 'linux.uidMappings'
+
+
+def test_default_and_rootless_specs_are_valid():
+    config.validate(_spec())
+    config.validate(default.rootless_spec(uid=1000, gid=1000))
+
+
+def _bundle(tmp_path, spec=None, rootfs=True):
+    if rootfs:
+        (tmp_path / 'rootfs').mkdir()
+    if spec is not None:
+        (tmp_path / 'config.json').write_text(spec if isinstance(spec, str) else json.dumps(spec))
+    return str(tmp_path)
+
+
+def test_load_bundle_resolves_rootfs(tmp_path):
+    bundle = config.load_bundle(_bundle(tmp_path, _spec()))
+    assert bundle.rootfs == os.path.realpath(str(tmp_path / 'rootfs'))
+    assert bundle.path == str(tmp_path)
+    assert bundle.has_namespace('pid') and not bundle.has_namespace('user')
+
+
+@pytest.mark.parametrize('spec, rootfs, field, text', [
+    (None, True, 'config.json', 'no such file or directory'),
+    ('{"ociVersion": ', True, 'config.json', 'not valid JSON'),
+    ('[]', True, 'config.json', 'a JSON object'),
+    ('SPEC', False, 'root.path', 'does not exist'),
+])
+def test_load_bundle_errors(tmp_path, spec, rootfs, field, text):
+    if spec == 'SPEC':
+        spec = _spec()
+    with pytest.raises(errors.ConfigError) as caught:
+        config.load_bundle(_bundle(tmp_path, spec, rootfs))
+    assert caught.value.field == field and text in caught.value.message
+
+
+def test_missing_bundle_directory(tmp_path):
+    with pytest.raises(errors.ConfigError) as caught:
+        config.load_bundle(str(tmp_path / 'nope'))
+    assert caught.value.field == 'bundle'
+
+
+@pytest.mark.parametrize('container_id', ['a', 'A-b_c.d+e', 'x' * 1024, '0'])
+def test_valid_ids(container_id):
+    config.validate_id(container_id)
+
+
+@pytest.mark.parametrize('container_id', ['', '.', '..', 'a/b', '../x', 'a b', 'é', 'a\n', 'x' * 1025])
+def test_invalid_ids(container_id):
+    with pytest.raises(errors.InvalidContainerID):
+        config.validate_id(container_id)
+
+
+def test_validation_does_not_mutate():
+    spec = _spec()
+    before = copy.deepcopy(spec)
+    config.validate(spec)
+    assert spec == before
