@@ -30,7 +30,7 @@ def _timestamp():
 def format_line(level, message, fmt='text'):
     """One log line as runc writes it."""
     if fmt == 'json':
-        return jsonc.dumps({'level': level, 'msg': message, 'time': _timestamp()})
+        return jsonc.dumps({'level': level, 'msg': message, 'time': _timestamp()}, compact=True)
     return 'time="%s" level=%s msg=%s' % (_timestamp(), level, jsonc.dumps(message))
 
 

@@ -10,7 +10,7 @@ afterwards removes what it made: the init, the cgroups, the state folder.
 import os
 import time
 
-from .. import cgroups, errors, hooks, state as statemod
+from .. import cgroups, errors, hooks, log, state as statemod
 from ..linux import consts as c
 from ..linux import signals
 from ..process import init, main
@@ -90,6 +90,7 @@ def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0):
     try:
         _make_init_files(container_dir, bundle)
         manager, binds, unified = _cgroup_setup(bundle, container_id)
+        log.debug('cgroup %s: %s' % (manager.path, ', '.join(sorted(set(manager.dirs.values())))))
         manager.create()
         resources = bundle.linux.get('resources')
         if resources and hasattr(manager, 'set'):
@@ -118,7 +119,10 @@ def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0):
             hooks.run(bundle.config.get('hooks'), 'createRuntime', creating)
             return creating
 
+        log.debug('creating %s from %s: rootfs %s, new namespaces %#x, joined %s'
+                  % (container_id, bundle.path, bundle.rootfs, unshare_flags, sorted(joined)))
         main.spawn(plan, process, manager, run_runtime_hooks)
+        log.debug('container %s created: init pid %d waits on %s' % (container_id, process.pid, container_dir.fifo))
         state = statemod.ContainerState(
             id=container_id, pid=process.pid, init_start=statemod.process_start_time(process.pid),
             bundle=bundle.path, rootfs=bundle.rootfs, created=statemod.rfc3339_nano(created_ns),

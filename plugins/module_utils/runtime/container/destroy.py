@@ -8,7 +8,7 @@ import os
 import select
 import time
 
-from .. import errors, hooks
+from .. import errors, hooks, log
 from ..cgroups.manager import Manager
 from ..linux import signals, syscalls
 from ..state import process_start_time
@@ -103,6 +103,7 @@ def destroy(container_dir, state, run_hooks=True):
         except errors.RuntimeErrorBase as exc:
             failure = exc
     container_dir.remove()
+    log.debug('container %s destroyed: cgroups and state removed' % state.id)
     if run_hooks:
         stopped = {'ociVersion': config.get('ociVersion', '1.0.2-dev'), 'id': state.id, 'status': 'stopped',
                    'pid': 0, 'bundle': state.bundle}
