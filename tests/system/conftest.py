@@ -1,52 +1,22 @@
 # -*- coding: utf-8 -*-
-"""Fixtures for system tests: real containers from busybox bundles, as root.
+"""Fixtures for system tests (helpers live in systemlib.py)."""
 
-A `Runtime` runs one OCI runtime binary (bin/runcible or runc) with its own
---root in the test's temporary folder, so that runs never collide, and after
-each test every container it made is force-deleted and checked gone.
-"""
-
-import copy
-import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import uuid
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RUNCIBLE = os.path.join(REPO, 'bin', 'runcible')
-BUSYBOX = '/bin/busybox'
-# Debian's interpreter starts fastest; any Python 3.9+ runs bin/runcible.
-PYTHON = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
+from systemlib import BUSYBOX, Bundle, make_rootfs, runtime_factory
 
-sys.path.insert(0, os.path.join(REPO, 'plugins', 'module_utils'))
-
-if os.geteuid() != 0:
-    pytest.skip('system tests start real containers and need root', allow_module_level=True)
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def make_rootfs(path):
-    """A one-file rootfs: static busybox and a symlink per applet, plus /etc files."""
-    bin_dir = os.path.join(path, 'bin')
-    os.makedirs(bin_dir)
-    shutil.copy2(BUSYBOX, os.path.join(bin_dir, 'busybox'))
-    applets = subprocess.run([BUSYBOX, '--list'], check=True, capture_output=True, text=True).stdout.split()
-    for applet in applets:
-        if applet != 'busybox':
-            os.symlink('busybox', os.path.join(bin_dir, applet))
-    etc = os.path.join(path, 'etc')
-    os.makedirs(etc)
-    with open(os.path.join(etc, 'passwd'), 'w') as handle:
-        handle.write('root:x:0:0:root:/root:/bin/sh\nsvc:x:101:201:service:/home/svc:/bin/sh\n')
-    with open(os.path.join(etc, 'group'), 'w') as handle:
-        handle.write('root:x:0:\nsvc:x:201:\n')
-    for name in ('proc', 'sys', 'dev', 'tmp', 'root'):
-        os.makedirs(os.path.join(path, name), exist_ok=True)
-    os.chmod(os.path.join(path, 'tmp'), 0o1777)
+def pytest_collection_modifyitems(config, items):
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason='system tests start real containers and need root')
+    for item in items:
+        if str(item.fspath).startswith(HERE):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope='session')
@@ -56,34 +26,6 @@ def busybox_template(tmp_path_factory):
     path = str(tmp_path_factory.mktemp('template') / 'rootfs')
     make_rootfs(path)
     return path
-
-
-def default_config():
-    from runtime.spec.default import default_spec
-    spec = default_spec()
-    spec['process']['terminal'] = False
-    return spec
-
-
-class Bundle:
-    """A bundle folder with its own copy of the busybox rootfs."""
-
-    def __init__(self, path, template):
-        self.path = path
-        self.rootfs = os.path.join(path, 'rootfs')
-        shutil.copytree(template, self.rootfs, symlinks=True)
-        self.config = default_config()
-
-    def write(self, args=None, **changes):
-        """Write config.json with process.args `args` and top-level `changes` merged in."""
-        config = copy.deepcopy(self.config)
-        if args is not None:
-            config['process']['args'] = list(args)
-        for key, value in changes.items():
-            config[key] = value
-        with open(os.path.join(self.path, 'config.json'), 'w') as handle:
-            json.dump(config, handle)
-        return self
 
 
 @pytest.fixture
@@ -101,73 +43,6 @@ def make_bundle(tmp_path, busybox_template):
 @pytest.fixture
 def bundle(make_bundle):
     return make_bundle()
-
-
-class Runtime:
-    """One OCI runtime command with a private --root."""
-
-    def __init__(self, name, argv, root):
-        self.name = name
-        self.argv = argv
-        self.root = root
-
-    def __repr__(self):
-        return '<Runtime %s>' % self.name
-
-    def cmd(self, *args, check=False, timeout=60, **kwargs):
-        """Run the runtime; output is captured through files, not pipes.
-
-        A created or detached container keeps the caller's stdio (as runc
-        does), so a pipe would never reach end-of-file while it lives.
-        """
-        if 'stdin' not in kwargs and 'input' not in kwargs:
-            kwargs['stdin'] = subprocess.DEVNULL
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            completed = subprocess.run(self.argv + ['--root', self.root] + list(args), timeout=timeout,
-                                       stdout=out, stderr=err, **kwargs)
-            out.seek(0)
-            err.seek(0)
-            result = subprocess.CompletedProcess(completed.args, completed.returncode,
-                                                 out.read().decode('utf-8', 'replace'),
-                                                 err.read().decode('utf-8', 'replace'))
-        if check and result.returncode != 0:
-            raise AssertionError('%s %s failed (%d): %s%s' % (self.name, ' '.join(args), result.returncode,
-                                                              result.stdout, result.stderr))
-        return result
-
-    def state(self, container_id):
-        result = self.cmd('state', container_id, check=True)
-        return json.loads(result.stdout)
-
-    def ids(self):
-        result = self.cmd('list', '-q', check=True)
-        return result.stdout.split()
-
-    def cleanup(self):
-        for container_id in self.ids():
-            self.cmd('delete', '-f', container_id)
-
-
-def runtime_factory(name, root):
-    if name == 'runcible':
-        return Runtime('runcible', [PYTHON, RUNCIBLE], root)
-    binary = shutil.which(name)
-    if binary is None:
-        pytest.skip('%s is not installed' % name)
-    return Runtime(name, [binary], root)
-
-
-def error_message(stderr):
-    """The msg of the last runc-style error line on stderr, unquoted."""
-    lines = [line for line in stderr.splitlines() if 'level=error' in line]
-    if not lines:
-        return None
-    text = lines[-1].split('msg=', 1)[1]
-    return json.loads(text) if text.startswith('"') else text
-
-
-def new_id(prefix='t'):
-    return '%s%s' % (prefix, uuid.uuid4().hex[:10])
 
 
 @pytest.fixture
@@ -190,28 +65,3 @@ def any_runtime(request, tmp_path):
     runtime = runtime_factory(request.param, str(tmp_path / (request.param + '-root')))
     yield runtime
     runtime.cleanup()
-
-
-def cgroup_dirs(name):
-    """Every directory called `name` in any cgroup hierarchy (to prove clean-up)."""
-    found = []
-    for top in ('/sys/fs/cgroup',):
-        for directory, subdirs, _ in os.walk(top):
-            if os.path.basename(directory) == name:
-                found.append(directory)
-            subdirs[:] = [d for d in subdirs if not d.startswith('.')]
-    return found
-
-
-def processes_with_cgroup(name):
-    pids = []
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/cgroup' % entry) as handle:
-                if '/%s\n' % name in handle.read():
-                    pids.append(int(entry))
-        except OSError:
-            continue
-    return pids

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conftest import new_id, runtime_factory
+from systemlib import new_id, runtime_factory
 
 
 @pytest.fixture

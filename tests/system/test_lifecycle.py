@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import PYTHON, RUNCIBLE, Bundle, cgroup_dirs, error_message, new_id, processes_with_cgroup
+from systemlib import PYTHON, RUNCIBLE, Bundle, cgroup_dirs, error_message, new_id, processes_with_cgroup
 
 
 def wait_status(runtime, container_id, wanted, timeout=5.0):

@@ -9,6 +9,7 @@ fail_json(msg=...). Messages are written for the person who has to fix the
 input: they name the field and, where it helps, the fix.
 """
 
+
 class RuntimeErrorBase(Exception):
     """Base of every error the runtime raises on purpose."""
 

@@ -15,13 +15,12 @@ over the channel before exiting.
 """
 
 import os
-import stat
 
 from .. import errors, hooks
 from ..linux import consts as c
 from ..linux import signals, syscalls
 from ..rootfs import mount, paths, securejoin
-from ..security import capabilities, rlimits, user as users
+from . import finalize
 from ..spec.config import NAMESPACE_FLAGS
 
 _TERMINATING = ('SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGPIPE')
@@ -148,21 +147,7 @@ def _run_init(plan, channel):
     _apply_sysctl(linux.get('sysctl') or {})
     paths.make_readonly(linux.get('readonlyPaths'))
     paths.mask(linux.get('maskedPaths'))
-    if process.get('noNewPrivileges'):
-        syscalls.prctl(c.PR_SET_NO_NEW_PRIVS, 1)
-    rlimits.apply(process.get('rlimits'))
-    _mark_fds_cloexec(3 + plan.preserve_fds)
-    env = _environment(process)
-    nnp = process.get('noNewPrivileges', False)
-    if not nnp:
-        # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before dropping it.
-        _load_seccomp(linux)
-    _switch_user(plan, process, env)
-    os.umask(process['user'].get('umask', 0o022) if process.get('user') else 0o022)
-    executable = find_executable(process['args'][0], env.get('PATH'))
-    if nnp:
-        # As late as possible, so that the profile need not allow the runtime's own calls.
-        _load_seccomp(linux)
+    prepared = finalize.prepare(process, linux, plan.caps, plan.preserve_fds, plan.setgroups_allowed)
     channel.send('done')
     channel.close()
     fifo = os.open('exec.fifo', os.O_WRONLY | os.O_CLOEXEC, dir_fd=plan.state_dir_fd)
@@ -173,8 +158,7 @@ def _run_init(plan, channel):
         state = {'ociVersion': config['ociVersion'], 'id': plan.container_id, 'status': 'created',
                  'pid': os.getpid(), 'bundle': bundle.path}
         hooks.run(config['hooks'], 'startContainer', state)
-    _reset_signals()
-    os.execve(executable, process['args'], env)
+    finalize.execute(prepared)
 
 
 def _apply_sysctl(sysctl):
@@ -185,110 +169,3 @@ def _apply_sysctl(sysctl):
                 handle.write(value)
         except OSError as exc:
             raise errors.SetupError('linux.sysctl.%s: cannot write %s: %s' % (key, path, exc.strerror))
-
-
-def _load_seccomp(linux):
-    profile = linux.get('seccomp')
-    if not profile:
-        return
-    from ..security import seccomp
-    seccomp.install(profile)
-
-
-def _environment(process):
-    env = {}
-    for item in process.get('env') or []:
-        key, _, value = item.partition('=')
-        env[key] = value
-    return env
-
-
-def _switch_user(plan, process, env):
-    """runc's finalizeNamespace: bounding set, user, cwd, then the other capability sets."""
-    cwd = process['cwd']
-    user = process.get('user') or {}
-    chdir_later = False
-    try:
-        os.chdir(cwd)
-    except PermissionError:
-        chdir_later = True
-    except OSError as exc:
-        raise errors.SetupError('chdir to cwd (%r) set in config.json failed: %s' % (cwd, exc.strerror))
-    capabilities.drop_bounding(plan.caps)
-    capabilities.keep_across_setuid(True)
-    users.switch(user, plan.setgroups_allowed)
-    if 'HOME' not in env:
-        env['HOME'] = users.home_of(user.get('uid', 0))
-    if chdir_later:
-        try:
-            os.chdir(cwd)
-        except OSError as exc:
-            raise errors.SetupError('chdir to cwd (%r) set in config.json failed: %s' % (cwd, exc.strerror))
-    _verify_cwd()
-    capabilities.keep_across_setuid(False)
-    try:
-        capabilities.apply(plan.caps)
-    except OSError as exc:
-        raise errors.SetupError('cannot apply process.capabilities: %s (effective must be a subset of '
-                                'permitted, and both of bounding)' % exc.strerror)
-
-
-def _verify_cwd():
-    """The cwd must be inside the container (CVE-2024-21626: a leaked host directory)."""
-    try:
-        cwd = os.getcwd()
-    except FileNotFoundError:
-        raise errors.SetupError('current working directory is outside of container mount namespace root')
-    if not cwd.startswith('/'):
-        raise errors.SetupError('current working directory is outside of container mount namespace root')
-
-
-def find_executable(name, path_env):
-    """Go's exec.LookPath on the container's PATH, plus runc's eaccess check."""
-    if '/' in name:
-        candidates = [name]
-        not_found = 'exec: "%s": stat %s: no such file or directory' % (name, name)
-    else:
-        candidates = [os.path.join(d or '.', name) for d in (path_env or '').split(':')] if path_env else []
-        not_found = 'exec: "%s": executable file not found in $PATH' % name
-    for candidate in candidates:
-        try:
-            info = os.stat(candidate)
-        except OSError:
-            continue
-        if stat.S_ISDIR(info.st_mode) or not info.st_mode & 0o111:
-            if '/' in name:
-                raise errors.SetupError('exec: "%s": permission denied' % name)
-            continue
-        if not os.access(candidate, os.X_OK, effective_ids=True):
-            raise errors.SetupError('exec %s: permission denied' % candidate)
-        return candidate
-    raise errors.SetupError(not_found)
-
-
-def _mark_fds_cloexec(first):
-    """No file descriptor of the runtime may reach the container (CVE-2024-21626)."""
-    try:
-        syscalls.close_range(first, 0xffffffff, c.CLOSE_RANGE_CLOEXEC)
-        return
-    except OSError:
-        pass
-    import fcntl
-    for name in os.listdir('/proc/self/fd'):
-        fd = int(name)
-        if fd >= first:
-            try:
-                fcntl.fcntl(fd, fcntl.F_SETFD, fcntl.fcntl(fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
-            except OSError:
-                continue
-
-
-def _reset_signals():
-    for signum in range(1, signals.NSIG):
-        if signum in (signals.SIGKILL, signals.SIGSTOP):
-            continue
-        try:
-            signals.signal(signum, signals.SIG_DFL)
-        except (OSError, ValueError, RuntimeError):
-            continue
-    signals.pthread_sigmask(signals.SIG_SETMASK, [])

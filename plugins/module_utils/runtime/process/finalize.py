@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The last steps before a container process execs, shared by the init and `exec`.
+
+Order (runc's finalizeNamespace): no_new_privs, rlimits, close-on-exec for
+every inherited fd, seccomp early when it needs privileges, the bounding set,
+the user switch, the cwd, the other capability sets, then (with
+no_new_privs) seccomp as late as possible, and the PATH lookup, so that a
+missing program is an error of create/exec rather than a silent exit.
+"""
+
+import os
+import stat
+
+from .. import errors
+from ..linux import consts as c
+from ..linux import signals, syscalls
+from ..security import capabilities, rlimits, user as users
+
+
+class PreparedProcess:
+    """A process ready to exec: the resolved program, its argv and environment."""
+
+    def __init__(self, executable, args, env):
+        self.executable = executable
+        self.args = args
+        self.env = env
+
+
+def prepare(process, linux, caps, preserve_fds=0, setgroups_allowed=True):
+    """Apply the process' security settings to this process; returns what to exec."""
+    nnp = bool(process.get('noNewPrivileges'))
+    if nnp:
+        syscalls.prctl(c.PR_SET_NO_NEW_PRIVS, 1)
+    rlimits.apply(process.get('rlimits'))
+    mark_fds_cloexec(3 + preserve_fds)
+    env = environment(process)
+    if not nnp:
+        # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before dropping it.
+        _load_seccomp(linux)
+    switch_user(process, caps, env, setgroups_allowed)
+    user = process.get('user') or {}
+    os.umask(user.get('umask', 0o022))
+    executable = find_executable(process['args'][0], env.get('PATH'))
+    if nnp:
+        # As late as possible, so that the profile need not allow the runtime's own calls.
+        _load_seccomp(linux)
+    return PreparedProcess(executable, process['args'], env)
+
+
+def execute(prepared):
+    """Reset signal handling to the defaults and exec. Never returns on success."""
+    reset_signals()
+    os.execve(prepared.executable, prepared.args, prepared.env)
+
+
+def _load_seccomp(linux):
+    profile = linux.get('seccomp')
+    if not profile:
+        return
+    from ..security import seccomp
+    seccomp.install(profile)
+
+
+def environment(process):
+    env = {}
+    for item in process.get('env') or []:
+        key, _, value = item.partition('=')
+        env[key] = value
+    return env
+
+
+def switch_user(process, caps, env, setgroups_allowed=True):
+    """runc's finalizeNamespace: bounding set, user, cwd, then the other capability sets."""
+    cwd = process['cwd']
+    user = process.get('user') or {}
+    chdir_later = False
+    try:
+        os.chdir(cwd)
+    except PermissionError:
+        chdir_later = True
+    except OSError as exc:
+        raise errors.SetupError('chdir to cwd (%r) set in config.json failed: %s' % (cwd, exc.strerror))
+    capabilities.drop_bounding(caps)
+    capabilities.keep_across_setuid(True)
+    users.switch(user, setgroups_allowed)
+    if 'HOME' not in env:
+        env['HOME'] = users.home_of(user.get('uid', 0))
+    if chdir_later:
+        try:
+            os.chdir(cwd)
+        except OSError as exc:
+            raise errors.SetupError('chdir to cwd (%r) set in config.json failed: %s' % (cwd, exc.strerror))
+    verify_cwd()
+    capabilities.keep_across_setuid(False)
+    try:
+        capabilities.apply(caps)
+    except OSError as exc:
+        raise errors.SetupError('cannot apply process.capabilities: %s (effective must be a subset of '
+                                'permitted, and both of bounding)' % exc.strerror)
+
+
+def verify_cwd():
+    """The cwd must be inside the container (CVE-2024-21626: a leaked host directory)."""
+    try:
+        cwd = os.getcwd()
+    except FileNotFoundError:
+        raise errors.SetupError('current working directory is outside of container mount namespace root')
+    if not cwd.startswith('/'):
+        raise errors.SetupError('current working directory is outside of container mount namespace root')
+
+
+def find_executable(name, path_env):
+    """Go's exec.LookPath on the container's PATH, plus runc's eaccess check."""
+    if '/' in name:
+        candidates = [name]
+        not_found = 'exec: "%s": stat %s: no such file or directory' % (name, name)
+    else:
+        candidates = [os.path.join(d or '.', name) for d in path_env.split(':')] if path_env else []
+        not_found = 'exec: "%s": executable file not found in $PATH' % name
+    for candidate in candidates:
+        try:
+            info = os.stat(candidate)
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) or not info.st_mode & 0o111:
+            if '/' in name:
+                raise errors.SetupError('exec: "%s": permission denied' % name)
+            continue
+        if not os.access(candidate, os.X_OK, effective_ids=True):
+            raise errors.SetupError('exec %s: permission denied' % candidate)
+        return candidate
+    raise errors.SetupError(not_found)
+
+
+def mark_fds_cloexec(first):
+    """No file descriptor of the runtime may reach the container (CVE-2024-21626)."""
+    try:
+        syscalls.close_range(first, 0xffffffff, c.CLOSE_RANGE_CLOEXEC)
+        return
+    except OSError:
+        pass
+    import fcntl
+    for name in os.listdir('/proc/self/fd'):
+        fd = int(name)
+        if fd >= first:
+            try:
+                fcntl.fcntl(fd, fcntl.F_SETFD, fcntl.fcntl(fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
+            except OSError:
+                continue
+
+
+def reset_signals():
+    for signum in range(1, signals.NSIG):
+        if signum in (signals.SIGKILL, signals.SIGSTOP):
+            continue
+        try:
+            signals.signal(signum, signals.SIG_DFL)
+        except (OSError, ValueError, RuntimeError):
+            continue
+    signals.pthread_sigmask(signals.SIG_SETMASK, [])
