@@ -84,6 +84,12 @@ class UsageError(RuntimeErrorBase):
     """Bad command line: wrong flags or arguments."""
 
 
+def strerror(exc):
+    """An OSError's reason as Go (and so runc) words it: "no such file or directory"."""
+    text = exc.strerror or str(exc)
+    return text[:1].lower() + text[1:]
+
+
 def describe(exc):
     """A one-line reason for `exc`, without Python's "[Errno N]" noise."""
     if isinstance(exc, RuntimeErrorBase):

@@ -53,24 +53,47 @@ def cmd_spec(ctx, opts):
     return 0
 
 
+def _preserve_fds(opts):
+    try:
+        return int(opts.preserve_fds or 0)
+    except ValueError:
+        raise errors.UsageError('--preserve-fds takes a number, not %r' % opts.preserve_fds)
+
+
 def cmd_create(ctx, opts):
     from ..container import create
-    _refuse_console(opts)
     create.create(ctx.root, opts.args[0], opts.bundle or '.', pid_file=opts.pid_file,
-                  preserve_fds=int(opts.preserve_fds or 0))
+                  preserve_fds=_preserve_fds(opts), console_socket=opts.console_socket)
     return 0
 
 
 def cmd_run(ctx, opts):
     from ..container import run
-    _refuse_console(opts)
     return run.run(ctx.root, opts.args[0], opts.bundle or '.', detach=opts.detach, pid_file=opts.pid_file,
-                   preserve_fds=int(opts.preserve_fds or 0), keep=opts.keep)
+                   preserve_fds=_preserve_fds(opts), keep=opts.keep, console_socket=opts.console_socket)
 
 
-def _refuse_console(opts):
-    if opts.console_socket:
-        raise errors.UsageError('--console-socket is not supported yet by this runtime (process.terminal)')
+def cmd_exec(ctx, opts):
+    from .. import state as statemod
+    from ..container import exec as execmod
+    container_id = opts.args[0]
+    if opts.apparmor or opts.process_label:
+        raise errors.UsageError('--apparmor/--process-label: this host has no AppArmor or SELinux support enabled')
+    if opts.process:
+        try:
+            with open(opts.process, 'rb') as handle:
+                process = jsonc.loads(handle.read())
+        except (OSError, ValueError) as exc:
+            raise errors.UsageError('--process %s: %s' % (opts.process, errors.describe(exc)))
+    else:
+        if len(opts.args) < 2:
+            raise errors.UsageError('process args cannot be empty')
+        base = (statemod.ContainerDir(ctx.root, container_id).load().config or {}).get('process') or {}
+        process = execmod.process_from_flags(base, opts.args[1:], env=opts.env, cwd=opts.cwd, user=opts.user,
+                                             additional_gids=opts.additional_gids, caps=opts.cap,
+                                             no_new_privs=opts.no_new_privs, tty=opts.tty)
+    return execmod.execute(ctx.root, container_id, process, detach=opts.detach, pid_file=opts.pid_file,
+                           console_socket=opts.console_socket, preserve_fds=_preserve_fds(opts))
 
 
 def cmd_start(ctx, opts):
@@ -155,6 +178,22 @@ COMMANDS = [
              Flag(['no-new-keyring'], help_text='do not create a new session keyring for the container'),
              Flag(['preserve-fds'], True, '0', help_text='pass N additional file descriptors to the container')],
             1, 1, func=cmd_run),
+    Command('exec', 'execute new process inside the container', '[command options] <container-id> <command> [command options]',
+            [Flag(['console-socket'], True, help_text='path to an AF_UNIX socket which will receive the pty master'),
+             Flag(['cwd'], True, help_text='current working directory in the container'),
+             Flag(['env', 'e'], True, multiple=True, help_text='set environment variables'),
+             Flag(['tty', 't'], help_text='allocate a pseudo-TTY'),
+             Flag(['user', 'u'], True, help_text='UID (format: <uid>[:<gid>])'),
+             Flag(['additional-gids', 'g'], True, multiple=True, help_text='additional gids'),
+             Flag(['process', 'p'], True, help_text='path to the process.json'),
+             Flag(['detach', 'd'], help_text='detach from the container\'s process'),
+             Flag(['pid-file'], True, help_text='specify the file to write the process id to'),
+             Flag(['process-label'], True, help_text='set the asm process label for the process (SELinux)'),
+             Flag(['apparmor'], True, help_text='set the apparmor profile for the process'),
+             Flag(['no-new-privs'], help_text='set the no new privileges value for the process'),
+             Flag(['cap', 'c'], True, multiple=True, help_text='add a capability to the bounding set for the process'),
+             Flag(['preserve-fds'], True, '0', help_text='pass N additional file descriptors to the container')],
+            1, 1 << 20, func=cmd_exec),
     Command('state', 'output the state of a container', '<container-id>', min_args=1, max_args=1, func=cmd_state),
     Command('list', 'lists containers started by runcible with the given root', '[command options]',
             [Flag(['format', 'f'], True, 'table', help_text='select one of: table or json'),
@@ -169,6 +208,10 @@ COMMANDS = [
             [Flag(['force', 'f'], help_text='Forcibly deletes the container if it is still running (uses SIGKILL)')],
             1, 1, func=cmd_delete),
 ]
+
+
+# runc words failures of these commands with a prefix.
+_ERROR_PREFIXES = {'create': 'PROGRAM create failed: ', 'run': 'PROGRAM run failed: ', 'exec': 'exec failed: '}
 
 
 class Context:
@@ -238,11 +281,11 @@ def main(argv=None):
     try:
         return command.func(Context(os.path.abspath(top.root)), opts)
     except errors.RuntimeErrorBase as exc:
-        prefix = '%s %s failed: ' % (program, command.name) if command.name in ('create', 'run') else ''
-        if isinstance(exc, errors.SetupError) and command.name in ('create', 'run'):
+        prefix = _ERROR_PREFIXES.get(command.name, '').replace('PROGRAM', program)
+        if isinstance(exc, errors.SetupError) and prefix:
             prefix += 'unable to start container process: '
         log.error(prefix + exc.message)
-        return 1
+        return 255 if command.name == 'exec' else 1
     except KeyboardInterrupt:
         return 130
     finally:

@@ -75,11 +75,33 @@ def _cgroup_setup(bundle, container_id):
     return manager, binds, unified
 
 
-def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0):
-    """Create container `container_id` from `bundle_dir`; returns its ContainerState."""
+def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0, console_socket=None, console=None,
+           detach=True):
+    """Create container `container_id` from `bundle_dir`; returns its ContainerState.
+
+    With process.terminal the container's pty master is sent over the unix
+    socket at `console_socket`, or over `console` (a connected socket) when
+    the caller proxies the terminal itself (a foreground run).
+    """
     specconfig.validate_id(container_id)
     bundle = specconfig.load_bundle(bundle_dir)
     caps = check_bundle(bundle)
+    terminal_wanted = bool(bundle.process.get('terminal'))
+    if terminal_wanted and console is None and not console_socket:
+        raise errors.UsageError('cannot allocate tty if runcible will detach without setting console socket')
+    if not terminal_wanted and (console_socket or console is not None) and detach:
+        raise errors.UsageError('cannot use console socket if runcible will not detach or allocate tty')
+    if terminal_wanted and console is None:
+        from ..process import terminal
+        console = terminal.connect_console_socket(console_socket)
+        try:
+            return _create(root, container_id, bundle, caps, pid_file, preserve_fds, console)
+        finally:
+            console.close()
+    return _create(root, container_id, bundle, caps, pid_file, preserve_fds, console if terminal_wanted else None)
+
+
+def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console):
     container_dir = statemod.ContainerDir(root, container_id)
     container_dir.make()
     container_dir.lock()
@@ -109,7 +131,8 @@ def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0):
         plan = init.InitPlan(bundle, container_id, state_dir_fd, joins, unshare_flags, new_userns,
                              context, caps, preserve_fds=preserve_fds,
                              setgroups_allowed=not (new_userns and os.geteuid() != 0),
-                             close_in_child=(container_dir.lock_fd,))
+                             close_in_child=(container_dir.lock_fd,),
+                             console_fd=console.fileno() if console is not None else None)
         created_ns = time.time_ns()
         annotations = bundle.config.get('annotations')
 

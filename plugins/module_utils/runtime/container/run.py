@@ -3,10 +3,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """run: create and start; in the foreground, wait, forward signals, exit with the container's status."""
 
+import contextlib
 import os
 
 from .. import errors, state as statemod
 from ..linux import signals
+from ..process import terminal
 from . import create, delete, destroy, start
 
 # Signals `run` keeps for itself instead of forwarding (as runc's signal handler).
@@ -20,26 +22,16 @@ def exit_code(wait_status):
     return os.WEXITSTATUS(wait_status)
 
 
-def run(root, container_id, bundle_dir, detach=False, pid_file=None, preserve_fds=0, keep=False):
-    """Returns the container's exit code (0 when detached)."""
-    state = create.create(root, container_id, bundle_dir, pid_file=pid_file, preserve_fds=preserve_fds)
-    container_dir = statemod.ContainerDir(root, container_id)
-    try:
-        start.start(root, container_id)
-    except BaseException:
-        _remove(root, container_id)
-        raise
-    if detach:
-        return 0
-    init_pid = state.pid
-    previous = {}
-
+@contextlib.contextmanager
+def forwarding_signals(pid, start_time):
+    """Forward every catchable signal this process gets to `pid` while the block runs."""
     def forward(signum, _frame):
         try:
-            destroy.signal_process(init_pid, state.init_start, signum)
+            destroy.signal_process(pid, start_time, signum)
         except (errors.RuntimeErrorBase, OSError):
             pass
 
+    previous = {}
     for signum in range(1, signals.NSIG):
         if signum in _NOT_FORWARDED:
             continue
@@ -48,18 +40,14 @@ def run(root, container_id, bundle_dir, detach=False, pid_file=None, preserve_fd
         except (OSError, ValueError, RuntimeError):
             continue
     try:
-        status = _wait_for(init_pid)
+        yield
     finally:
         for signum, handler in previous.items():
             signals.signal(signum, handler)
-    if not keep:
-        with container_dir:
-            destroy.destroy(container_dir, container_dir.load())
-    return exit_code(status)
 
 
-def _wait_for(pid):
-    """Reap children (orphans reparented to us included) until `pid` exits."""
+def wait_for(pid):
+    """Reap children (orphans reparented to us included) until `pid` exits; its wait status."""
     while True:
         try:
             reaped, status = os.waitpid(-1, 0)
@@ -67,6 +55,55 @@ def _wait_for(pid):
             return 255 << 8
         if reaped == pid:
             return status
+
+
+def run(root, container_id, bundle_dir, detach=False, pid_file=None, preserve_fds=0, keep=False,
+        console_socket=None):
+    """Returns the container's exit code (0 when detached)."""
+    ours = console = None
+    if not detach and not console_socket and _wants_terminal(bundle_dir):
+        ours, console = terminal.socket_pair()
+    try:
+        state = create.create(root, container_id, bundle_dir, pid_file=pid_file, preserve_fds=preserve_fds,
+                              console_socket=console_socket, console=console, detach=detach)
+    finally:
+        if console is not None:
+            console.close()
+    master = None
+    try:
+        if ours is not None:
+            master = terminal.receive_master(ours)
+        start.start(root, container_id)
+    except BaseException:
+        if master is not None:
+            os.close(master)
+        _remove(root, container_id)
+        raise
+    finally:
+        if ours is not None:
+            ours.close()
+    if detach:
+        return 0
+    with forwarding_signals(state.pid, state.init_start):
+        if master is not None:
+            try:
+                terminal.proxy(master, lambda: statemod.process_start_time(state.pid) is None)
+            finally:
+                os.close(master)
+        status = wait_for(state.pid)
+    if not keep:
+        container_dir = statemod.ContainerDir(root, container_id)
+        with container_dir:
+            destroy.destroy(container_dir, container_dir.load())
+    return exit_code(status)
+
+
+def _wants_terminal(bundle_dir):
+    from ..spec import config as specconfig
+    try:
+        return bool(specconfig.load_bundle(bundle_dir).process.get('terminal'))
+    except errors.RuntimeErrorBase:
+        return False
 
 
 def _remove(root, container_id):

@@ -81,7 +81,7 @@ def switch_user(process, caps, env, setgroups_allowed=True):
     except PermissionError:
         chdir_later = True
     except OSError as exc:
-        raise errors.SetupError('chdir to cwd (%r) set in config.json failed: %s' % (cwd, exc.strerror))
+        raise errors.SetupError('chdir to cwd ("%s") set in config.json failed: %s' % (cwd, errors.strerror(exc)))
     capabilities.drop_bounding(caps)
     capabilities.keep_across_setuid(True)
     users.switch(user, setgroups_allowed)
@@ -91,7 +91,7 @@ def switch_user(process, caps, env, setgroups_allowed=True):
         try:
             os.chdir(cwd)
         except OSError as exc:
-            raise errors.SetupError('chdir to cwd (%r) set in config.json failed: %s' % (cwd, exc.strerror))
+            raise errors.SetupError('chdir to cwd ("%s") set in config.json failed: %s' % (cwd, errors.strerror(exc)))
     verify_cwd()
     capabilities.keep_across_setuid(False)
     try:

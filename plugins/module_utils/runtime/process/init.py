@@ -20,7 +20,7 @@ from .. import errors, hooks
 from ..linux import consts as c
 from ..linux import signals, syscalls
 from ..rootfs import mount, paths, securejoin
-from . import finalize
+from . import finalize, terminal
 from ..spec.config import NAMESPACE_FLAGS
 
 _TERMINATING = ('SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGPIPE')
@@ -39,7 +39,7 @@ class InitPlan:
     """
 
     def __init__(self, bundle, container_id, state_dir_fd, join_fds, unshare_flags, new_userns,
-                 rootfs_context, caps, preserve_fds=0, setgroups_allowed=True, close_in_child=()):
+                 rootfs_context, caps, preserve_fds=0, setgroups_allowed=True, close_in_child=(), console_fd=None):
         self.bundle = bundle
         self.container_id = container_id
         self.state_dir_fd = state_dir_fd
@@ -51,6 +51,7 @@ class InitPlan:
         self.preserve_fds = preserve_fds
         self.setgroups_allowed = setgroups_allowed
         self.close_in_child = close_in_child
+        self.console_fd = console_fd
 
 
 def _die_with(channel, exc, error_fd=None):
@@ -66,6 +67,9 @@ def _die_with(channel, exc, error_fd=None):
 def intermediate(plan, channel):
     """First child: namespaces, then fork the init. Never returns."""
     try:
+        # Until it execs, the init runs the host's interpreter: nothing in the
+        # container (an exec'd process) may reach it through /proc/1/exe.
+        syscalls.prctl(c.PR_SET_DUMPABLE, 0)
         for fd in plan.close_in_child:
             os.close(fd)
         channel.expect('go')
@@ -138,6 +142,8 @@ def _run_init(plan, channel):
         reply = channel.expect('hooks-done')
         hooks.run(config.get('hooks'), 'createContainer', reply['state'])
     mount.pivot_root(bundle.rootfs)
+    if plan.console_fd is not None:
+        mount.console(terminal.setup(plan.console_fd, process))
     mount.finalize(bundle, plan.rootfs_context)
     if config.get('hostname') is not None and (plan.unshare_flags & c.CLONE_NEWUTS):
         syscalls.sethostname(config['hostname'])

@@ -299,6 +299,20 @@ def pivot_root(rootfs):
         os.close(new_root)
 
 
+def console(slave_path):
+    """Bind the container's terminal onto /dev/console, as runc does."""
+    try:
+        fd = securejoin.open_in_root('/', '/dev/console', create='file')
+    except OSError as exc:
+        raise errors.SetupError('cannot create /dev/console: %s' % errors.describe(exc))
+    try:
+        syscalls.mount(slave_path, securejoin.fd_path(fd), '', c.MS_BIND, None)
+    except OSError as exc:
+        raise errors.SetupError('cannot bind %s onto /dev/console: %s' % (slave_path, exc.strerror))
+    finally:
+        os.close(fd)
+
+
 def finalize(bundle, context):
     """After pivot_root: read-only /dev and root."""
     if context.remount_dev_readonly:

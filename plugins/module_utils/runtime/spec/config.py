@@ -126,7 +126,7 @@ def validate(config):
     if not isinstance(root.get('path'), str) or not root['path']:
         raise errors.ConfigError('root.path', 'is required: the rootfs directory, relative to the bundle')
     _expect(root.get('readonly', False), (bool,), 'root.readonly', 'true or false')
-    _validate_process(config.get('process'))
+    validate_process(config.get('process'))
     if 'hostname' in config:
         _expect(config['hostname'], (str,), 'hostname', 'a string')
     if 'domainname' in config:
@@ -141,7 +141,8 @@ def validate(config):
     _validate_linux(config)
 
 
-def _validate_process(process):
+def validate_process(process):
+    """Check a process object (config.json's, or one given to exec)."""
     if process is None:
         raise errors.ConfigError('process', 'is required: it says what to run (args, env, cwd, user)')
     _expect(process, (dict,), 'process', 'an object')

@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""exec: run a new process in a running container.
+
+The process joins every namespace of the container's init (through
+/proc/<init>/ns/*) and its cgroups, and gets the container's security
+settings unless the process given overrides them.
+"""
+
+import os
+
+from .. import errors, log, state as statemod
+from ..cgroups.manager import Manager
+from ..linux import consts as c
+from ..linux import syscalls
+from ..process import setns, terminal
+from ..process.channel import Channel, ChannelClosed, raise_remote
+from ..security import capabilities
+from ..spec import config as specconfig
+from . import create, destroy, query, run as runmod
+
+
+def process_from_flags(base, args, env=(), cwd=None, user=None, additional_gids=(), caps=(), no_new_privs=False,
+                       tty=False):
+    """runc exec's process: the container's process with the command line's changes."""
+    process = dict(base)
+    process['args'] = list(args)
+    process['terminal'] = bool(tty)
+    process['env'] = list(base.get('env') or []) + list(env)
+    if cwd:
+        process['cwd'] = cwd
+    if user:
+        uid, _, gid = user.partition(':')
+        try:
+            process['user'] = {'uid': int(uid), 'gid': int(gid) if gid else 0}
+        except ValueError:
+            raise errors.UsageError('--user %s: expected uid[:gid] as numbers' % user)
+    elif base.get('user'):
+        process['user'] = dict(base['user'])
+    if additional_gids:
+        try:
+            process.setdefault('user', {})['additionalGids'] = [int(g) for g in additional_gids]
+        except ValueError:
+            raise errors.UsageError('--additional-gids takes numbers')
+    if caps:
+        sets = dict(base.get('capabilities') or {})
+        for name in ('bounding', 'effective', 'permitted'):
+            sets[name] = list(sets.get(name) or []) + [cap for cap in caps if cap not in (sets.get(name) or [])]
+        process['capabilities'] = sets
+    if no_new_privs:
+        process['noNewPrivileges'] = True
+    return process
+
+
+def _namespace_fds(state):
+    """Open /proc/<init>/ns/<type> for each namespace the container has."""
+    opened = []
+    try:
+        for ns in (state.config.get('linux') or {}).get('namespaces') or []:
+            name = specconfig.NAMESPACE_PROC_NAMES[ns['type']]
+            opened.append((ns['type'], os.open('/proc/%d/ns/%s' % (state.pid, name), os.O_RDONLY | os.O_CLOEXEC)))
+    except OSError as exc:
+        for _, fd in opened:
+            os.close(fd)
+        raise errors.ContainerNotRunning() if exc.errno == 2 else exc
+    if statemod.process_start_time(state.pid) != state.init_start:
+        for _, fd in opened:
+            os.close(fd)
+        raise errors.ContainerNotRunning()
+    return opened
+
+
+def execute(root, container_id, process, detach=False, pid_file=None, console_socket=None, preserve_fds=0):
+    """Run `process` in the container; returns its exit code (0 when detached)."""
+    container_dir = statemod.ContainerDir(root, container_id)
+    state = container_dir.load()
+    status = query.container_status(container_dir, state)
+    if status == 'stopped':
+        raise errors.StateError('cannot exec in a stopped container')
+    if status == 'paused':
+        raise errors.StateError('cannot exec in a paused container (resume it first)')
+    specconfig.validate_process(process)
+    if process.get('terminal') and detach and not console_socket:
+        raise errors.UsageError('cannot allocate tty if runcible will detach without setting console socket')
+    if console_socket and not process.get('terminal'):
+        raise errors.UsageError('cannot use console socket if runcible will not detach or allocate tty')
+    caps = capabilities.resolve(process.get('capabilities'))
+    linux = state.config.get('linux') or {}
+    ns_fds = _namespace_fds(state)
+    console = ours = None
+    try:
+        if process.get('terminal'):
+            if console_socket:
+                console = terminal.connect_console_socket(console_socket)
+            else:
+                ours, console = terminal.socket_pair()
+        userns = any(kind == 'user' for kind, _ in ns_fds)
+        plan = setns.ExecPlan(process, linux, caps, ns_fds, preserve_fds=preserve_fds,
+                              console_fd=console.fileno() if console else None,
+                              setgroups_allowed=not (userns and state.rootless))
+        pid = _spawn(plan, Manager.from_state(state.cgroup) if state.cgroup else None)
+    finally:
+        for _, fd in ns_fds:
+            os.close(fd)
+        if console is not None:
+            console.close()
+    log.debug('exec in %s: process %d runs %s' % (container_id, pid, process['args']))
+    if pid_file:
+        create.write_pid_file(pid_file, pid)
+    if detach:
+        return 0
+    start_time = statemod.process_start_time(pid)
+    if ours is not None:
+        master = terminal.receive_master(ours)
+        ours.close()
+        try:
+            with runmod.forwarding_signals(pid, start_time):
+                terminal.proxy(master, lambda: statemod.process_start_time(pid) is None)
+                status = runmod.wait_for(pid)
+        finally:
+            os.close(master)
+        return runmod.exit_code(status)
+    with runmod.forwarding_signals(pid, start_time):
+        return runmod.exit_code(runmod.wait_for(pid))
+
+
+def _spawn(plan, manager):
+    """Fork the joining processes; returns the exec process' PID once it has exec'd."""
+    runtime_end, child_end = Channel.pair()
+    syscalls.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
+    intermediate = os.fork()
+    if intermediate == 0:
+        try:
+            runtime_end.close()
+            setns.intermediate(plan, child_end)
+        finally:
+            os._exit(1)
+    child_end.close()
+    pid = None
+    try:
+        if manager is not None:
+            manager.apply(intermediate)
+        runtime_end.send('go')
+        while True:
+            try:
+                message = runtime_end.recv()
+            except ChannelClosed:
+                if pid is None:
+                    raise
+                return pid
+            if message['type'] == 'pid':
+                pid = message['pid']
+                os.waitpid(intermediate, 0)
+                intermediate = None
+            elif message['type'] == 'error':
+                raise_remote(message)
+    except BaseException:
+        for victim in (intermediate, pid):
+            if victim:
+                try:
+                    os.kill(victim, 9)
+                    os.waitpid(victim, 0)
+                except (ProcessLookupError, ChildProcessError):
+                    destroy.wait_gone(victim, None, timeout=2.0)
+        raise
+    finally:
+        runtime_end.close()
