@@ -100,6 +100,25 @@ def test_bind_mounts_visible(pair, bundle, tmp_path):
     assert not (host / 'new').exists()
 
 
+def test_recursive_mount_options(pair, bundle, tmp_path):
+    """rro/rnosuid on an rbind reach the mounts below it too (mount_setattr, as runc 1.1)."""
+    import subprocess
+    host = tmp_path / 'tree'
+    (host / 'sub').mkdir(parents=True)
+    subprocess.run(['mount', '-t', 'tmpfs', 'tmpfs', str(host / 'sub')], check=True)
+    try:
+        bundle.config['mounts'].append({'destination': '/tree', 'type': 'bind', 'source': str(host),
+                                        'options': ['rbind', 'rro', 'rnosuid']})
+        script = ('touch /tree/x 2>/dev/null; echo top=$?; touch /tree/sub/x 2>/dev/null; echo sub=$?; '
+                  'grep " /tree" /proc/self/mountinfo | cut -d" " -f5,6')
+        results = run_both(pair, bundle, script)
+    finally:
+        subprocess.run(['umount', str(host / 'sub')], check=True)
+    assert results[0][:2] == results[1][:2], results
+    assert 'top=1' in results[0][1] and 'sub=1' in results[0][1]
+    assert '/tree/sub ro,nosuid' in results[0][1]
+
+
 def test_masked_paths_unreadable(pair, bundle):
     script = ('wc -c < /proc/keys; ls /sys/firmware | wc -l; cat /proc/kcore 2>/dev/null | wc -c; '
               'echo 1 > /proc/sysrq-trigger 2>/dev/null; echo sysrq=$?')

@@ -14,7 +14,7 @@ from .. import errors, jsonc, log
 from . import parser
 from .parser import Command, Flag
 
-VERSION = '0.1.0'
+from .. import VERSION
 DEFAULT_ROOT = '/run/runcible'
 
 GLOBAL_FLAGS = [
@@ -153,6 +153,12 @@ def cmd_delete(ctx, opts):
     return 0
 
 
+def cmd_features(ctx, opts):
+    from .. import features
+    sys.stdout.write(jsonc.dumps(features.features(), indent=4) + '\n')
+    return 0
+
+
 COMMANDS = [
     Command('spec', 'create a new specification file', '',
             [_bundle_flag(), Flag(['rootless'], help_text='generate a configuration for a rootless container')],
@@ -194,6 +200,7 @@ COMMANDS = [
              Flag(['cap', 'c'], True, multiple=True, help_text='add a capability to the bounding set for the process'),
              Flag(['preserve-fds'], True, '0', help_text='pass N additional file descriptors to the container')],
             1, 1 << 20, func=cmd_exec),
+    Command('features', 'show the enabled features', '', func=cmd_features),
     Command('state', 'output the state of a container', '<container-id>', min_args=1, max_args=1, func=cmd_state),
     Command('list', 'lists containers started by runcible with the given root', '[command options]',
             [Flag(['format', 'f'], True, 'table', help_text='select one of: table or json'),

@@ -30,7 +30,7 @@ _NUMBERS = {
     },
 }
 _COMMON = {
-    'pidfd_send_signal': 424, 'pidfd_open': 434, 'close_range': 436, 'openat2': 437,
+    'pidfd_send_signal': 424, 'pidfd_open': 434, 'close_range': 436, 'openat2': 437, 'mount_setattr': 442,
 }
 
 MACHINE = os.uname().machine
@@ -161,6 +161,22 @@ def pidfd_send_signal(pidfd, sig):
 
 def close_range(first, last, flags=0):
     _raw('close_range', ctypes.c_uint(first), ctypes.c_uint(last), ctypes.c_uint(flags))
+
+
+class MountAttr(ctypes.Structure):
+    _fields_ = [('attr_set', ctypes.c_uint64), ('attr_clr', ctypes.c_uint64), ('propagation', ctypes.c_uint64),
+                ('userns_fd', ctypes.c_uint64)]
+
+
+AT_RECURSIVE = 0x8000
+AT_FDCWD = -100
+
+
+def mount_setattr(path, attr_set, attr_clear, recursive=True):
+    """mount_setattr(2) on the mount at `path` (and, recursively, every mount below it)."""
+    attr = MountAttr(attr_set, attr_clear, 0, 0)
+    _raw('mount_setattr', ctypes.c_int(AT_FDCWD), ctypes.c_char_p(_path(path)),
+         ctypes.c_uint(AT_RECURSIVE if recursive else 0), ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)))
 
 
 class OpenHow(ctypes.Structure):

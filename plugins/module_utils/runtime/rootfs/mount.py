@@ -172,6 +172,14 @@ def mount_entry(root_fd, bundle, mount, context, field):
             finally:
                 os.close(fd)
     _apply_propagation(root_fd, destination, parsed.propagation, field)
+    if parsed.attr_set or parsed.attr_clear:
+        fd = _reopen(root_fd, destination, field)
+        try:
+            syscalls.mount_setattr(securejoin.fd_path(fd), parsed.attr_set, parsed.attr_clear)
+        except OSError as exc:
+            raise errors.SetupError('%s: recursive mount options: %s' % (field, exc.strerror))
+        finally:
+            os.close(fd)
 
 
 def _has_data_option(data, name):

@@ -19,7 +19,7 @@ _FLAGS = {
     'rbind': (False, c.MS_BIND | c.MS_REC), 'relatime': (False, c.MS_RELATIME),
     'remount': (False, c.MS_REMOUNT), 'ro': (False, c.MS_RDONLY), 'rw': (True, c.MS_RDONLY),
     'silent': (False, c.MS_SILENT), 'strictatime': (False, c.MS_STRICTATIME),
-    'suid': (True, c.MS_NOSUID), 'sync': (False, c.MS_SYNCHRONOUS),
+    'suid': (True, c.MS_NOSUID), 'symfollow': (True, c.MS_NOSYMFOLLOW), 'sync': (False, c.MS_SYNCHRONOUS),
 }
 
 PROPAGATION_FLAGS = {
@@ -32,15 +32,45 @@ PROPAGATION_FLAGS = {
 # Options runc understands itself and never passes to the kernel.
 EXTENSIONS = ('tmpcopyup',)
 
+# Recursive options (runc 1.1): applied to the mount and every mount below it
+# with mount_setattr(2). option -> (attributes to set, attributes to clear).
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NOSUID = 0x2
+MOUNT_ATTR_NODEV = 0x4
+MOUNT_ATTR_NOEXEC = 0x8
+MOUNT_ATTR__ATIME = 0x70
+MOUNT_ATTR_NOATIME = 0x10
+MOUNT_ATTR_STRICTATIME = 0x20
+MOUNT_ATTR_NODIRATIME = 0x80
+MOUNT_ATTR_NOSYMFOLLOW = 0x200000
+RECURSIVE = {
+    'rro': (MOUNT_ATTR_RDONLY, 0), 'rrw': (0, MOUNT_ATTR_RDONLY),
+    'rnosuid': (MOUNT_ATTR_NOSUID, 0), 'rsuid': (0, MOUNT_ATTR_NOSUID),
+    'rnodev': (MOUNT_ATTR_NODEV, 0), 'rdev': (0, MOUNT_ATTR_NODEV),
+    'rnoexec': (MOUNT_ATTR_NOEXEC, 0), 'rexec': (0, MOUNT_ATTR_NOEXEC),
+    'rnodiratime': (MOUNT_ATTR_NODIRATIME, 0), 'rdiratime': (0, MOUNT_ATTR_NODIRATIME),
+    'rrelatime': (0, MOUNT_ATTR__ATIME), 'rnorelatime': (0, 0),
+    'rnoatime': (MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME), 'ratime': (0, MOUNT_ATTR_NOATIME),
+    'rstrictatime': (MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME), 'rnostrictatime': (0, MOUNT_ATTR_STRICTATIME),
+    'rnosymfollow': (MOUNT_ATTR_NOSYMFOLLOW, 0), 'rsymfollow': (0, MOUNT_ATTR_NOSYMFOLLOW),
+}
+
+
+def known_options():
+    """Every option name this runtime understands (for `features`)."""
+    return sorted(set(_FLAGS) | set(PROPAGATION_FLAGS) | set(EXTENSIONS) | set(RECURSIVE))
+
 
 class MountOptions:
     """flags, propagation flags, the data string and runc's own extensions."""
 
-    def __init__(self, flags, propagation, data, extensions):
+    def __init__(self, flags, propagation, data, extensions, attr_set=0, attr_clear=0):
         self.flags = flags
         self.propagation = propagation
         self.data = data
         self.extensions = extensions
+        self.attr_set = attr_set
+        self.attr_clear = attr_clear
 
     @property
     def is_bind(self):
@@ -52,8 +82,13 @@ def parse(options):
     propagation = []
     data = []
     extensions = []
+    attr_set = attr_clear = 0
     for option in options or []:
-        if option in _FLAGS:
+        if option in RECURSIVE:
+            to_set, to_clear = RECURSIVE[option]
+            attr_set = (attr_set & ~to_clear) | to_set
+            attr_clear = (attr_clear & ~to_set) | to_clear
+        elif option in _FLAGS:
             clear, flag = _FLAGS[option]
             if clear:
                 flags &= ~flag
@@ -65,4 +100,4 @@ def parse(options):
             extensions.append(option)
         else:
             data.append(option)
-    return MountOptions(flags, propagation, ','.join(data), extensions)
+    return MountOptions(flags, propagation, ','.join(data), extensions, attr_set, attr_clear)

@@ -16,3 +16,23 @@ def test_later_options_clear_earlier_ones():
     assert options.parse(['nosuid', 'suid', 'noexec']).flags == c.MS_NOEXEC
     assert options.parse(['norelatime']).flags == 0
     assert options.parse(None).data == ''
+
+
+def test_recursive_options_become_mount_setattr_attributes():
+    parsed = options.parse(['rbind', 'rro', 'rnosuid', 'rnoatime'])
+    assert parsed.attr_set == options.MOUNT_ATTR_RDONLY | options.MOUNT_ATTR_NOSUID | options.MOUNT_ATTR_NOATIME
+    assert parsed.attr_clear == options.MOUNT_ATTR__ATIME
+    later = options.parse(['rro', 'rrw'])
+    assert (later.attr_set, later.attr_clear) == (0, options.MOUNT_ATTR_RDONLY)
+
+
+def test_known_options_cover_runc_1_1():
+    runc_options = {'acl', 'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'iversion',
+                    'lazytime', 'loud', 'mand', 'noacl', 'noatime', 'nodev', 'nodiratime', 'noexec', 'noiversion',
+                    'nolazytime', 'nomand', 'norelatime', 'nostrictatime', 'nosuid', 'nosymfollow', 'private',
+                    'ratime', 'rbind', 'rdev', 'rdiratime', 'relatime', 'remount', 'rexec', 'rnoatime', 'rnodev',
+                    'rnodiratime', 'rnoexec', 'rnorelatime', 'rnostrictatime', 'rnosuid', 'rnosymfollow', 'ro',
+                    'rprivate', 'rrelatime', 'rro', 'rrw', 'rshared', 'rslave', 'rstrictatime', 'rsuid',
+                    'rsymfollow', 'runbindable', 'rw', 'shared', 'silent', 'slave', 'strictatime', 'suid',
+                    'symfollow', 'sync', 'tmpcopyup', 'unbindable'}
+    assert runc_options <= set(options.known_options())
