@@ -16,7 +16,7 @@ from ..linux import signals
 from ..process import init, main
 from ..rootfs import securejoin
 from ..rootfs.mount import RootfsContext
-from ..security import capabilities
+from ..security import capabilities, lsm
 from ..spec import config as specconfig
 from . import destroy
 
@@ -38,6 +38,7 @@ def check_bundle(bundle):
         except securejoin.EscapeError as exc:
             raise errors.ConfigError('mounts[%d].destination' % index, exc.strerror)
     caps = capabilities.resolve(bundle.process.get('capabilities'))
+    lsm.validate(bundle.process, bundle.linux)
     if bundle.linux.get('seccomp'):
         from ..security import seccomp
         seccomp.validate(bundle.linux['seccomp'])
@@ -61,28 +62,61 @@ def _open_namespaces(bundle):
     return joins
 
 
-def _cgroup_setup(bundle, container_id):
-    hierarchies = cgroups.discover()
-    path = cgroups.clean_path(bundle.linux.get('cgroupsPath')) or container_id
-    from ..cgroups.manager import Manager
-    manager = Manager.for_path(path, hierarchies)
-    unified = cgroups.layout() == 'unified'
+def _cgroup_binds(hierarchies, dirs):
+    """[(name under /sys/fs/cgroup, host directory, subsystems)] for a v1 "cgroup" mount."""
     binds = []
     for hierarchy in hierarchies:
-        if hierarchy.subsystems and hierarchy.subsystems[0] in manager.dirs:
-            binds.append((os.path.basename(hierarchy.mountpoint), manager.dirs[hierarchy.subsystems[0]],
-                          hierarchy.subsystems))
-    return manager, binds, unified
+        if hierarchy.subsystems and hierarchy.subsystems[0] in dirs:
+            binds.append((os.path.basename(hierarchy.mountpoint), dirs[hierarchy.subsystems[0]], hierarchy.subsystems))
+    return binds
+
+
+def _cgroup_setup(bundle, container_id, rootless):
+    """The container's cgroup Manager (created), the binds for its cgroup mount, and the layout.
+
+    Rootless, as runc: when the caller may not create cgroups, the container
+    stays in the caller's own cgroups (Manager None), unless it asks for
+    resource limits, which need a delegated cgroup.
+    """
+    from ..cgroups.manager import Manager
+    hierarchies = cgroups.discover()
+    unified = cgroups.layout() == 'unified'
+    path = cgroups.clean_path(bundle.linux.get('cgroupsPath')) or container_id
+    manager = Manager.for_path(path, hierarchies)
+    log.debug('cgroup %s: %s' % (manager.path, ', '.join(sorted(set(manager.dirs.values())))))
+    try:
+        manager.create()
+    except errors.CgroupError as exc:
+        if not rootless:
+            raise
+        if _limits_requested(bundle):
+            raise errors.CgroupError('%s; a rootless container with linux.resources needs a cgroup its user may '
+                                     'write (delegate one and point linux.cgroupsPath at it, or drop the limits)'
+                                     % exc.message)
+        log.debug('rootless: staying in the caller\'s cgroups (%s)' % exc)
+        own = {key: hierarchy.directory(hierarchy.own_path)
+               for hierarchy in hierarchies for key in hierarchy.subsystems or ('',)}
+        return None, _cgroup_binds(hierarchies, own), unified
+    return manager, _cgroup_binds(hierarchies, manager.dirs), unified
+
+
+def _limits_requested(bundle):
+    resources = dict(bundle.linux.get('resources') or {})
+    resources.pop('devices', None)
+    return any(resources.values())
 
 
 def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0, console_socket=None, console=None,
-           detach=True):
+           detach=True, rootless=None):
     """Create container `container_id` from `bundle_dir`; returns its ContainerState.
 
     With process.terminal the container's pty master is sent over the unix
     socket at `console_socket`, or over `console` (a connected socket) when
-    the caller proxies the terminal itself (a foreground run).
+    the caller proxies the terminal itself (a foreground run). `rootless`
+    (default: not root) tolerates having no cgroups of its own.
     """
+    if rootless is None:
+        rootless = os.geteuid() != 0
     specconfig.validate_id(container_id)
     bundle = specconfig.load_bundle(bundle_dir)
     caps = check_bundle(bundle)
@@ -95,13 +129,14 @@ def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0, consol
         from ..process import terminal
         console = terminal.connect_console_socket(console_socket)
         try:
-            return _create(root, container_id, bundle, caps, pid_file, preserve_fds, console)
+            return _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, rootless)
         finally:
             console.close()
-    return _create(root, container_id, bundle, caps, pid_file, preserve_fds, console if terminal_wanted else None)
+    return _create(root, container_id, bundle, caps, pid_file, preserve_fds, console if terminal_wanted else None,
+                   rootless)
 
 
-def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console):
+def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, rootless):
     container_dir = statemod.ContainerDir(root, container_id)
     container_dir.make()
     container_dir.lock()
@@ -111,11 +146,9 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console):
     state_dir_fd = None
     try:
         _make_init_files(container_dir, bundle)
-        manager, binds, unified = _cgroup_setup(bundle, container_id)
-        log.debug('cgroup %s: %s' % (manager.path, ', '.join(sorted(set(manager.dirs.values())))))
-        manager.create()
+        manager, binds, unified = _cgroup_setup(bundle, container_id, rootless)
         resources = bundle.linux.get('resources')
-        if resources and hasattr(manager, 'set'):
+        if manager is not None and resources and hasattr(manager, 'set'):
             manager.set(resources)
         joins = _open_namespaces(bundle)
         joined = {kind for kind, _ in joins}
@@ -149,8 +182,8 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console):
         state = statemod.ContainerState(
             id=container_id, pid=process.pid, init_start=statemod.process_start_time(process.pid),
             bundle=bundle.path, rootfs=bundle.rootfs, created=statemod.rfc3339_nano(created_ns),
-            annotations=annotations, config=bundle.config, cgroup=manager.to_state(),
-            started=False, rootless=os.geteuid() != 0)
+            annotations=annotations, config=bundle.config, cgroup=manager.to_state() if manager else None,
+            started=False, rootless=rootless)
         container_dir.save(state)
         if pid_file:
             write_pid_file(pid_file, process.pid)

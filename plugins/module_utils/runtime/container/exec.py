@@ -16,7 +16,7 @@ from ..linux import consts as c
 from ..linux import syscalls
 from ..process import setns, terminal
 from ..process.channel import Channel, ChannelClosed, raise_remote
-from ..security import capabilities
+from ..security import capabilities, lsm
 from ..spec import config as specconfig
 from . import create, destroy, query, run as runmod
 
@@ -86,6 +86,7 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
     if console_socket and not process.get('terminal'):
         raise errors.UsageError('cannot use console socket if runcible will not detach or allocate tty')
     caps = capabilities.resolve(process.get('capabilities'))
+    lsm.validate(process, {})
     linux = state.config.get('linux') or {}
     ns_fds = _namespace_fds(state)
     console = ours = None

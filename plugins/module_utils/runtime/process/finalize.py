@@ -16,7 +16,7 @@ import stat
 from .. import errors
 from ..linux import consts as c
 from ..linux import signals, syscalls
-from ..security import capabilities, rlimits, user as users
+from ..security import capabilities, lsm, rlimits, user as users
 
 
 class PreparedProcess:
@@ -49,8 +49,13 @@ def prepare(process, linux, caps, preserve_fds=0, setgroups_allowed=True):
     return PreparedProcess(executable, process['args'], env)
 
 
-def execute(prepared):
-    """Reset signal handling to the defaults and exec. Never returns on success."""
+def execute(prepared, process, linux):
+    """Labels, personality, default signal handling, then exec. Never returns on success."""
+    lsm.apply_exec_labels(process)
+    personality = linux.get('personality')
+    if personality:
+        from ..spec.config import PERSONALITY_DOMAINS
+        syscalls.personality(PERSONALITY_DOMAINS[personality['domain']])
     reset_signals()
     os.execve(prepared.executable, prepared.args, prepared.env)
 

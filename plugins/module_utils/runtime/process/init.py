@@ -67,9 +67,6 @@ def _die_with(channel, exc, error_fd=None):
 def intermediate(plan, channel):
     """First child: namespaces, then fork the init. Never returns."""
     try:
-        # Until it execs, the init runs the host's interpreter: nothing in the
-        # container (an exec'd process) may reach it through /proc/1/exe.
-        syscalls.prctl(c.PR_SET_DUMPABLE, 0)
         for fd in plan.close_in_child:
             os.close(fd)
         channel.expect('go')
@@ -90,6 +87,11 @@ def intermediate(plan, channel):
             syscalls.setns(joins['mount'], c.CLONE_NEWNS)
         if plan.unshare_flags:
             syscalls.unshare(plan.unshare_flags)
+        _set_time_offsets(plan.bundle.linux.get('timeOffsets'))
+        # Until it execs, the init runs the host's interpreter: nothing in the
+        # container (an exec'd process) may reach it through /proc/1/exe. Not
+        # earlier: an unprivileged runtime must still write our ID maps.
+        syscalls.prctl(c.PR_SET_DUMPABLE, 0)
         pid = os.fork()
         if pid == 0:
             container_init(plan, channel)
@@ -97,6 +99,16 @@ def intermediate(plan, channel):
     except BaseException as exc:  # pylint: disable=broad-except
         _die_with(channel, exc)
     os._exit(0)
+
+
+def _set_time_offsets(offsets):
+    """Offsets of a new time namespace, before its first process (our fork) enters it."""
+    if not offsets:
+        return
+    lines = ''.join('%s %d %d\n' % (clock, value.get('secs', 0), value.get('nanosecs', 0))
+                    for clock, value in sorted(offsets.items()))
+    with open('/proc/self/timens_offsets', 'w') as handle:
+        handle.write(lines)
 
 
 def _set_oom_score(process):
@@ -164,7 +176,7 @@ def _run_init(plan, channel):
         state = {'ociVersion': config['ociVersion'], 'id': plan.container_id, 'status': 'created',
                  'pid': os.getpid(), 'bundle': bundle.path}
         hooks.run(config['hooks'], 'startContainer', state)
-    finalize.execute(prepared)
+    finalize.execute(prepared, process, linux)
 
 
 def _apply_sysctl(sysctl):

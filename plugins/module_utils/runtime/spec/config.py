@@ -287,9 +287,85 @@ def _validate_linux(config):
         _validate_device(device, 'linux.devices[%d]' % index)
     if 'cgroupsPath' in linux:
         _expect(linux['cgroupsPath'], (str,), 'linux.cgroupsPath', 'a string')
-    sysctl = linux.get('sysctl')
-    if sysctl is not None:
-        _expect(sysctl, (dict,), 'linux.sysctl', 'an object of string values')
+    _validate_sysctl(linux.get('sysctl'), seen, linux)
+    _validate_personality(linux.get('personality'))
+    _validate_time_offsets(linux.get('timeOffsets'), seen)
+
+
+# sysctls that belong to the IPC namespace (runc's list), besides fs.mqueue.*
+_IPC_SYSCTLS = frozenset(('kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall',
+                          'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced'))
+
+
+def _validate_sysctl(sysctl, namespaces, linux):
+    """Only namespaced sysctls, and only when the container has that namespace (runc's rules)."""
+    if sysctl is None:
+        return
+    _expect(sysctl, (dict,), 'linux.sysctl', 'an object of string values')
+    for key, value in sysctl.items():
+        field = 'linux.sysctl.%s' % key
+        _expect(value, (str,), field, 'a string')
+        name = key.replace('/', '.')
+        if name in _IPC_SYSCTLS or name.startswith('fs.mqueue.'):
+            if 'ipc' not in namespaces:
+                raise errors.ConfigError(field, 'sysctl %r is not allowed in the host\'s IPC namespace: add '
+                                                '{"type": "ipc"} to linux.namespaces' % key)
+            continue
+        if name.startswith('net.'):
+            if 'network' not in namespaces:
+                raise errors.ConfigError(field, 'sysctl %r is not allowed in the host\'s network namespace: add '
+                                                '{"type": "network"} to linux.namespaces' % key)
+            if _joins_host_namespace(linux, 'network', 'net'):
+                raise errors.ConfigError(field, 'sysctl %r is not allowed in the host network namespace' % key)
+            continue
+        if 'uts' in namespaces and name == 'kernel.domainname':
+            continue
+        if 'uts' in namespaces and name == 'kernel.hostname':
+            raise errors.ConfigError(field, 'sysctl %r conflicts with the "hostname" field: use that instead' % key)
+        raise errors.ConfigError(field, 'sysctl %r is not in a separate kernel namespace: the container may only '
+                                        'set namespaced sysctls (net.*, IPC and mqueue ones, kernel.domainname)' % key)
+
+
+def _joins_host_namespace(linux, kind, proc_name):
+    for ns in linux.get('namespaces') or []:
+        if ns.get('type') == kind and ns.get('path'):
+            try:
+                return os.stat(ns['path']).st_ino == os.stat('/proc/self/ns/' + proc_name).st_ino
+            except OSError:
+                return False
+    return False
+
+
+PERSONALITY_DOMAINS = {'LINUX': 0x0000, 'LINUX32': 0x0008}
+
+
+def _validate_personality(personality):
+    if personality is None:
+        return
+    _expect(personality, (dict,), 'linux.personality', 'an object with a domain')
+    if personality.get('domain') not in PERSONALITY_DOMAINS:
+        raise errors.ConfigError('linux.personality.domain', 'must be LINUX or LINUX32, not %r'
+                                 % personality.get('domain'))
+    if personality.get('flags'):
+        raise errors.ConfigError('linux.personality.flags', 'personality flags are not supported: remove them')
+
+
+def _validate_time_offsets(offsets, namespaces):
+    if offsets is None:
+        return
+    _expect(offsets, (dict,), 'linux.timeOffsets', 'an object of clocks')
+    if 'time' not in namespaces:
+        raise errors.ConfigError('linux.timeOffsets', 'time offsets need a time namespace: add {"type": "time"} '
+                                 'to linux.namespaces')
+    for clock, offset in offsets.items():
+        field = 'linux.timeOffsets.%s' % clock
+        if clock not in ('monotonic', 'boottime'):
+            raise errors.ConfigError(field, 'only the monotonic and boottime clocks can be offset')
+        _expect(offset, (dict,), field, 'an object with secs and nanosecs')
+        _expect(offset.get('secs', 0), (int,), field + '.secs', 'an integer')
+        nanosecs = _expect(offset.get('nanosecs', 0), (int,), field + '.nanosecs', 'an integer')
+        if not 0 <= nanosecs < 1000000000:
+            raise errors.ConfigError(field + '.nanosecs', 'must be between 0 and 999999999')
 
 
 def _joins(linux, kind):

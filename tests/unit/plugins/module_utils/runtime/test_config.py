@@ -140,3 +140,54 @@ def test_validation_does_not_mutate():
     before = copy.deepcopy(spec)
     config.validate(spec)
     assert spec == before
+
+
+@pytest.mark.parametrize('key, namespaces, field_ok', [
+    ('net.ipv4.ip_forward', ['mount', 'network'], True),
+    ('net/ipv4/ip_forward', ['mount', 'network'], True),
+    ('net.ipv4.ip_forward', ['mount'], False),
+    ('kernel.shmmax', ['mount', 'ipc'], True),
+    ('fs.mqueue.msg_max', ['mount', 'ipc'], True),
+    ('kernel.shmmax', ['mount'], False),
+    ('kernel.domainname', ['mount', 'uts'], True),
+    ('kernel.hostname', ['mount', 'uts'], False),
+    ('vm.swappiness', ['mount', 'uts', 'ipc', 'network'], False),
+])
+def test_sysctls_must_belong_to_a_namespace_the_container_has(key, namespaces, field_ok):
+    spec = _spec()
+    spec['linux']['namespaces'] = [{'type': t} for t in namespaces]
+    spec.pop('hostname')
+    spec['linux']['sysctl'] = {key: '1'}
+    if field_ok:
+        config.validate(spec)
+        return
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert caught.value.field == 'linux.sysctl.' + key
+
+
+def test_net_sysctl_in_the_host_network_namespace_is_refused():
+    spec = _spec()
+    spec['linux']['namespaces'] = [{'type': 'mount'}, {'type': 'uts'}, {'type': 'network', 'path': '/proc/self/ns/net'}]
+    spec['linux']['sysctl'] = {'net.ipv4.ip_forward': '1'}
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert 'host network namespace' in caught.value.message
+
+
+@pytest.mark.parametrize('linux_changes, field', [
+    ({'personality': {'domain': 'BSD'}}, 'linux.personality.domain'),
+    ({'personality': {'domain': 'LINUX', 'flags': ['ADDR_NO_RANDOMIZE']}}, 'linux.personality.flags'),
+    ({'timeOffsets': {'monotonic': {'secs': 5}}}, 'linux.timeOffsets'),
+    ({'timeOffsets': {'realtime': {'secs': 5}}, 'namespaces': [{'type': 'mount'}, {'type': 'uts'}, {'type': 'time'}]},
+     'linux.timeOffsets.realtime'),
+    ({'timeOffsets': {'boottime': {'nanosecs': -1}}, 'namespaces': [{'type': 'mount'}, {'type': 'uts'},
+                                                                   {'type': 'time'}]},
+     'linux.timeOffsets.boottime.nanosecs'),
+])
+def test_personality_and_time_offsets(linux_changes, field):
+    spec = _spec()
+    spec['linux'].update(linux_changes)
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert caught.value.field == field
