@@ -181,8 +181,8 @@ def test_net_sysctl_in_the_host_network_namespace_is_refused():
     ({'timeOffsets': {'monotonic': {'secs': 5}}}, 'linux.timeOffsets'),
     ({'timeOffsets': {'realtime': {'secs': 5}}, 'namespaces': [{'type': 'mount'}, {'type': 'uts'}, {'type': 'time'}]},
      'linux.timeOffsets.realtime'),
-    ({'timeOffsets': {'boottime': {'nanosecs': -1}}, 'namespaces': [{'type': 'mount'}, {'type': 'uts'},
-                                                                   {'type': 'time'}]},
+    ({'timeOffsets': {'boottime': {'nanosecs': -1}},
+      'namespaces': [{'type': 'mount'}, {'type': 'uts'}, {'type': 'time'}]},
      'linux.timeOffsets.boottime.nanosecs'),
 ])
 def test_personality_and_time_offsets(linux_changes, field):
