@@ -273,3 +273,18 @@ def test_exec_with_tty_and_console_socket(runcible, bundle, tmp_path):
                  check=True)
     thread.join(30)
     assert result['output'].replace(b'\r\n', b'\n') == b'/dev/pts/0\nfine\n'
+
+
+def test_ps_matches_runc(pair, bundle):
+    """ps: the same header and one line per container process; --format json lists the PIDs."""
+    shapes = []
+    for runtime in pair:
+        container_id = _start(runtime, bundle, ('sh', '-c', 'sleep 60 & sleep 60 & wait'))
+        time.sleep(0.2)
+        pids = json.loads(runtime.cmd('ps', '--format', 'json', container_id, check=True).stdout)
+        table = runtime.cmd('ps', container_id, check=True).stdout.splitlines()
+        custom = runtime.cmd('ps', container_id, '-o', 'pid,comm', check=True).stdout.splitlines()
+        assert sorted(int(line.split()[1]) for line in table[1:]) == sorted(pids)
+        shapes.append((len(pids), table[0], [line.split()[1] for line in custom[1:]], custom[0]))
+    assert shapes[0] == shapes[1]
+    assert shapes[0][0] == 3 and shapes[0][2] == ['sh', 'sleep', 'sleep']

@@ -420,3 +420,33 @@ def test_no_host_fds_or_cwd_leak_into_the_container(runcible, bundle, tmp_path):
     # 0-2 and the fd `ls` itself opens for /proc/self/fd
     assert fds.split() == ['0', '1', '2', '3']
     assert cwd == '/'
+
+
+def test_delete_cleans_up_after_a_create_killed_half_way(runcible, bundle, tmp_path):
+    """create is SIGKILLed while a createRuntime hook runs: the container reads as stopped and delete removes all."""
+    marker = tmp_path / 'hook-started'
+    hook = tmp_path / 'slow-hook.sh'
+    hook.write_text('#!/bin/sh\ntouch %s\nexec sleep 30\n' % marker)
+    hook.chmod(0o755)
+    bundle.config['hooks'] = {'createRuntime': [{'path': str(hook)}]}
+    bundle.write(['sleep', '30'])
+    container_id = new_id()
+    proc = subprocess.Popen([PYTHON, RUNCIBLE, '--root', runcible.root, 'create', '--bundle', bundle.path,
+                             container_id], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert marker.exists()
+        assert runcible.state(container_id)['status'] == 'creating'
+        proc.kill()
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    subprocess.run(['pkill', '-f', str(hook)], check=False)
+    assert wait_status(runcible, container_id, 'stopped') == 'stopped'
+    assert cgroup_dirs(container_id) != []
+    runcible.cmd('delete', container_id, check=True)
+    assert_nothing_left(runcible, container_id)

@@ -135,6 +135,22 @@ class ContainerDir:
         self._lock_fd = fd
         return self
 
+    def locked_by_other(self):
+        """Another process holds this folder's lock right now."""
+        if self._lock_fd is not None:
+            return False
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
     @property
     def lock_fd(self):
         return self._lock_fd
@@ -196,7 +212,14 @@ def list_ids(root):
 
 
 def status(state, container_dir, cgroup_manager=None):
-    """created | running | paused | stopped, as runc derives it."""
+    """creating | created | running | paused | stopped, as runc derives it.
+
+    A state without an init PID was saved early by a create that is still
+    running (it holds the folder's lock: "creating") or that died half-way
+    ("stopped", so that delete cleans up what it left).
+    """
+    if not state.pid:
+        return 'creating' if container_dir.locked_by_other() else 'stopped'
     if not state.init_alive():
         return 'stopped'
     if os.path.exists(container_dir.fifo):

@@ -153,6 +153,18 @@ def cmd_delete(ctx, opts):
     return 0
 
 
+def cmd_ps(ctx, opts):
+    from ..container import ps
+    pids = ps.container_pids(ctx.root, opts.args[0])
+    if opts.format == 'json':
+        sys.stdout.write(jsonc.dumps(pids, compact=True) + '\n')
+        return 0
+    if opts.format != 'table':
+        raise errors.UsageError('invalid format option')
+    sys.stdout.write(ps.ps_table(pids, opts.args[1:]))
+    return 0
+
+
 def cmd_features(ctx, opts):
     from .. import features
     sys.stdout.write(jsonc.dumps(features.features(), indent=4) + '\n')
@@ -201,6 +213,9 @@ COMMANDS = [
              Flag(['preserve-fds'], True, '0', help_text='pass N additional file descriptors to the container')],
             1, 1 << 20, func=cmd_exec),
     Command('features', 'show the enabled features', '', func=cmd_features),
+    Command('ps', 'ps displays the processes running inside a container', '[command options] <container-id> [ps options]',
+            [Flag(['format', 'f'], True, 'table', help_text='select one of: table or json')],
+            1, 1 << 20, func=cmd_ps),
     Command('state', 'output the state of a container', '<container-id>', min_args=1, max_args=1, func=cmd_state),
     Command('list', 'lists containers started by runcible with the given root', '[command options]',
             [Flag(['format', 'f'], True, 'table', help_text='select one of: table or json'),

@@ -150,6 +150,15 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
         resources = bundle.linux.get('resources')
         if manager is not None and resources and hasattr(manager, 'set'):
             manager.set(resources)
+        created_ns = time.time_ns()
+        annotations = bundle.config.get('annotations')
+        state = statemod.ContainerState(
+            id=container_id, pid=None, init_start=None, bundle=bundle.path, rootfs=bundle.rootfs,
+            created=statemod.rfc3339_nano(created_ns), annotations=annotations, config=bundle.config,
+            cgroup=manager.to_state() if manager else None, started=False, rootless=rootless)
+        # Saved before any process exists, so that a create killed half-way
+        # leaves a state that `delete` can clean up.
+        container_dir.save(state)
         joins = _open_namespaces(bundle)
         joined = {kind for kind, _ in joins}
         unshare_flags = 0
@@ -166,9 +175,6 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
                              setgroups_allowed=not (new_userns and os.geteuid() != 0),
                              close_in_child=(container_dir.lock_fd,),
                              console_fd=console.fileno() if console is not None else None)
-        created_ns = time.time_ns()
-        annotations = bundle.config.get('annotations')
-
         def run_runtime_hooks(pid):
             creating = oci_state(container_id, 'creating', pid, bundle.path, annotations, bundle.config['ociVersion'])
             hooks.run(bundle.config.get('hooks'), 'prestart', creating)
@@ -179,11 +185,8 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
                   % (container_id, bundle.path, bundle.rootfs, unshare_flags, sorted(joined)))
         main.spawn(plan, process, manager, run_runtime_hooks)
         log.debug('container %s created: init pid %d waits on %s' % (container_id, process.pid, container_dir.fifo))
-        state = statemod.ContainerState(
-            id=container_id, pid=process.pid, init_start=statemod.process_start_time(process.pid),
-            bundle=bundle.path, rootfs=bundle.rootfs, created=statemod.rfc3339_nano(created_ns),
-            annotations=annotations, config=bundle.config, cgroup=manager.to_state() if manager else None,
-            started=False, rootless=rootless)
+        state.pid = process.pid
+        state.init_start = statemod.process_start_time(process.pid)
         container_dir.save(state)
         if pid_file:
             write_pid_file(pid_file, process.pid)

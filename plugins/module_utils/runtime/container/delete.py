@@ -25,6 +25,8 @@ def stop_init(state):
     """SIGKILL the init (and with it a private PID namespace) and wait until it is gone."""
     if state.cgroup:
         destroy.kill_cgroup(Manager.from_state(state.cgroup))
+    if not state.pid:
+        return
     try:
         destroy.signal_process(state.pid, state.init_start, signals.SIGKILL)
     except errors.ContainerNotRunning:

@@ -19,7 +19,7 @@ def oci_state(state, status, owner=''):
     data = {
         'ociVersion': (state.config or {}).get('ociVersion', '1.0.2-dev'),
         'id': state.id,
-        'pid': 0 if status == 'stopped' else state.pid,
+        'pid': state.pid if status not in ('stopped', 'creating') else 0,
         'status': status,
         'bundle': state.bundle,
         'rootfs': state.rootfs,
