@@ -175,6 +175,7 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
                              setgroups_allowed=not (new_userns and os.geteuid() != 0),
                              close_in_child=(container_dir.lock_fd,),
                              console_fd=console.fileno() if console is not None else None)
+
         def run_runtime_hooks(pid):
             creating = oci_state(container_id, 'creating', pid, bundle.path, annotations, bundle.config['ociVersion'])
             hooks.run(bundle.config.get('hooks'), 'prestart', creating)
