@@ -8,6 +8,7 @@ The process joins every namespace of the container's init (through
 settings unless the process given overrides them.
 """
 
+import contextlib
 import os
 
 from .. import errors, log, state as statemod
@@ -90,6 +91,7 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
     linux = state.config.get('linux') or {}
     ns_fds = _namespace_fds(state)
     console = ours = None
+    forwarding = contextlib.ExitStack()
     try:
         if process.get('terminal'):
             if console_socket:
@@ -100,29 +102,34 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
         plan = setns.ExecPlan(process, linux, caps, ns_fds, preserve_fds=preserve_fds,
                               console_fd=console.fileno() if console else None,
                               setgroups_allowed=not (userns and state.rootless))
-        pid = _spawn(plan, Manager.from_state(state.cgroup) if state.cgroup else None)
+        with runmod.blocking_signals():
+            pid = _spawn(plan, Manager.from_state(state.cgroup) if state.cgroup else None)
+            if not detach:
+                # In place while signals are held back: none sent once the process runs is lost.
+                forwarding.enter_context(runmod.forwarding_signals(pid, statemod.process_start_time(pid)))
+    except BaseException:
+        forwarding.close()
+        if ours is not None:
+            ours.close()
+        raise
     finally:
         for _kind, fd in ns_fds:
             os.close(fd)
         if console is not None:
             console.close()
-    log.debug('exec in %s: process %s runs %s' % (container_id, pid, process['args']))
-    if pid_file:
-        create.write_pid_file(pid_file, pid)
-    if detach:
-        return 0
-    start_time = statemod.process_start_time(pid)
-    if ours is not None:
-        master = terminal.receive_master(ours)
-        ours.close()
-        try:
-            with runmod.forwarding_signals(pid, start_time):
+    with forwarding:
+        log.debug('exec in %s: process %s runs %s' % (container_id, pid, process['args']))
+        if pid_file:
+            create.write_pid_file(pid_file, pid)
+        if detach:
+            return 0
+        if ours is not None:
+            master = terminal.receive_master(ours)
+            ours.close()
+            try:
                 terminal.proxy(master, lambda: statemod.process_start_time(pid) is None)
-                status = runmod.wait_for(pid)
-        finally:
-            os.close(master)
-        return runmod.exit_code(status)
-    with runmod.forwarding_signals(pid, start_time):
+            finally:
+                os.close(master)
         return runmod.exit_code(runmod.wait_for(pid))
 
 
