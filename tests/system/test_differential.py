@@ -160,6 +160,26 @@ def test_hostname_env_cwd(pair, bundle):
     assert 'box-1\n/work/sub\n' in results[0][1] and 'FOO=bar baz' in results[0][1]
 
 
+@pytest.mark.parametrize('propagation', ['private', 'rslave', 'rshared', 'unbindable'])
+def test_rootfs_propagation_matches(pair, bundle, propagation):
+    """linux.rootfsPropagation: the propagation of every mount as mountinfo shows it."""
+    bundle.config['linux']['rootfsPropagation'] = propagation
+    script = ('awk \'{o = ""; for (i = 7; $i != "-"; i++) o = o $i " "; print $5, o}\' /proc/self/mountinfo '
+              '| sed "s/:[0-9]*//g" | sort')
+    results = run_both(pair, bundle, script)
+    assert results[0][:2] == results[1][:2], results
+    # An unbindable "/" cannot be bind-mounted: both runtimes refuse it (EINVAL).
+    assert results[0][0] == (1 if propagation == 'unbindable' else 0)
+
+
+def test_domainname(runcible, bundle):
+    """runc 1.1.5 ignores the spec's domainname (it came with runc 1.2): no differential."""
+    bundle.config['domainname'] = 'example.org'
+    bundle.write(['cat', '/proc/sys/kernel/domainname'])
+    result = runcible.cmd('run', '--bundle', bundle.path, new_id())
+    assert (result.returncode, result.stdout) == (0, 'example.org\n'), result.stderr
+
+
 def test_exit_code_passed_through(pair, bundle):
     results = run_both(pair, bundle, 'exit 42')
     assert results[0][0] == results[1][0] == 42
