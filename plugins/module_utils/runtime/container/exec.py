@@ -72,8 +72,14 @@ def _namespace_fds(state):
     return opened
 
 
-def execute(root, container_id, process, detach=False, pid_file=None, console_socket=None, preserve_fds=0):
-    """Run `process` in the container; returns its exit code (0 when detached)."""
+def execute(root, container_id, process, detach=False, pid_file=None, console_socket=None, preserve_fds=0,
+            stdio=None, return_pid=False):
+    """Run `process` in the container; returns its exit code (0 when detached).
+
+    `stdio`: three fds for the process' stdin, stdout and stderr (default:
+    ours). With `return_pid` (and `detach`) the PID is returned instead: the
+    caller, our child's reaper, waits for it.
+    """
     container_dir = statemod.ContainerDir(root, container_id)
     state = container_dir.load()
     status = query.container_status(container_dir, state)
@@ -101,7 +107,7 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
         userns = any(kind == 'user' for kind, _fd in ns_fds)
         plan = setns.ExecPlan(process, linux, caps, ns_fds, preserve_fds=preserve_fds,
                               console_fd=console.fileno() if console else None,
-                              setgroups_allowed=not (userns and state.rootless))
+                              setgroups_allowed=not (userns and state.rootless), stdio=stdio)
         with runmod.blocking_signals():
             pid = _spawn(plan, Manager.from_state(state.cgroup) if state.cgroup else None)
             if not detach:
@@ -122,7 +128,7 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
         if pid_file:
             create.write_pid_file(pid_file, pid)
         if detach:
-            return 0
+            return pid if return_pid else 0
         if ours is not None:
             master = terminal.receive_master(ours)
             ours.close()
@@ -131,6 +137,26 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
             finally:
                 os.close(master)
         return runmod.exit_code(runmod.wait_for(pid))
+
+
+def run_captured(root, container_id, process, input_bytes=b'', timeout=None):
+    """Run `process` in the container with its output captured: (exit code, stdout, stderr, timed out)."""
+    from ..linux import spawn
+    in_r, in_w = os.pipe2(os.O_CLOEXEC)
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    try:
+        pid = execute(root, container_id, process, detach=True, stdio=(in_r, out_w, err_w), return_pid=True)
+    except BaseException:
+        for fd in (in_w, out_r, err_r):
+            os.close(fd)
+        raise
+    finally:
+        for fd in (in_r, out_w, err_w):
+            os.close(fd)
+    outputs, timed_out = spawn.communicate(pid, in_w, out_r, err_r, input_bytes, timeout)
+    status = runmod.wait_for(pid)
+    return runmod.exit_code(status), outputs[out_r], outputs[err_r], timed_out
 
 
 def _spawn(plan, manager):

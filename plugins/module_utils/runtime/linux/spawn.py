@@ -45,14 +45,7 @@ def run(argv, executable=None, env=None, input_bytes=b'', timeout=None):
         raise OSError(int(code), message)
     for fd in (in_r, out_w, err_w):
         os.close(fd)
-    try:
-        outputs, timed_out = _communicate(pid, in_w, out_r, err_r, input_bytes, timeout)
-    finally:
-        for fd in (in_w, out_r, err_r):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+    outputs, timed_out = communicate(pid, in_w, out_r, err_r, input_bytes, timeout)
     _pid, status = os.waitpid(pid, 0)
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     return Result(code, outputs[out_r], outputs[err_r], timed_out)
@@ -77,7 +70,19 @@ def _child(argv, executable, environment, stdio, report_w):
         os._exit(127)
 
 
-def _communicate(pid, in_w, out_r, err_r, data, timeout):
+def communicate(pid, in_w, out_r, err_r, data, timeout):
+    """Feed `data` to process `pid` and collect its output: ({fd: bytes}, timed out).
+
+    Closes all three pipe ends; kills the process at the deadline.
+    """
+    try:
+        return _exchange(pid, in_w, out_r, err_r, data, timeout)
+    finally:
+        for fd in (out_r, err_r):
+            os.close(fd)
+
+
+def _exchange(pid, in_w, out_r, err_r, data, timeout):
     deadline = None if timeout is None else time.monotonic() + timeout
     outputs = {out_r: b'', err_r: b''}
     readers = [out_r, err_r]
@@ -88,6 +93,8 @@ def _communicate(pid, in_w, out_r, err_r, data, timeout):
         wait = None if deadline is None else max(0.0, deadline - time.monotonic())
         if wait == 0.0:
             os.kill(pid, signals.SIGKILL)
+            if writers:
+                os.close(in_w)
             return outputs, True
         readable, writable, _failed = select.select(readers, writers, [], wait)
         if writable:
