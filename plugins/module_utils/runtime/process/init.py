@@ -23,7 +23,7 @@ from ..rootfs import mount, paths, securejoin
 from . import finalize, terminal
 from ..spec.config import NAMESPACE_FLAGS
 
-_TERMINATING = ('SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGPIPE')
+_TERMINATING = ('SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM')
 
 
 class InitPlan:
@@ -183,9 +183,11 @@ def _run_init(plan, channel):
     prepared = finalize.prepare(process, linux, plan.caps, plan.preserve_fds, plan.setgroups_allowed)
     channel.send('done')
     channel.close()
+    # The FIFO stays open (close-on-exec) until the program runs: `start`
+    # sees end-of-file exactly when the exec happened, and only then runs the
+    # poststart hooks.
     fifo = os.open('exec.fifo', os.O_WRONLY | os.O_CLOEXEC, dir_fd=plan.state_dir_fd)
     os.write(fifo, b'0')
-    os.close(fifo)
     os.close(plan.state_dir_fd)
     if config.get('hooks', {}).get('startContainer'):
         state = {'ociVersion': config['ociVersion'], 'id': plan.container_id, 'status': 'created',
