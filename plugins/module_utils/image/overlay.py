@@ -23,7 +23,6 @@ a stale one or a missing one (after a reboot).
 import hashlib
 import json
 import os
-import shutil
 import stat
 import tempfile
 
@@ -49,7 +48,7 @@ def chain_ids(diff_ids):
     return chain
 
 
-def _layer_keys(image):
+def layer_keys(image):
     """The identities that name an image's layers: DiffIDs, or blob digests when the config has none."""
     if image.diff_ids:
         return list(image.diff_ids)
@@ -84,7 +83,7 @@ class LayerCache:
         """Unpack the layers of `image` that are not cached yet; return (layer roots bottom first, UnpackStats)."""
         stats = UnpackStats()
         warner = Warner(stats, warn)
-        chain = chain_ids(_layer_keys(image))
+        chain = chain_ids(layer_keys(image))
         roots = []
         for index, chain_id in enumerate(chain):
             if not self.has(chain_id):
@@ -258,6 +257,3 @@ def remove_dir(path):
     if os.path.lexists(path):
         _remove(path)
 
-
-__all__ = ['LayerCache', 'chain_ids', 'mount_overlay', 'overlay_state', 'unmount', 'mount_at',
-           'copy_dir_attributes', 'remove_dir', 'shutil']

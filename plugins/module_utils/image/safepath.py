@@ -165,7 +165,7 @@ class RootDir:
             found = self._walk(parts, create)
         else:
             found = self._step(self.lookup(parts[:-1], create), parts[-1], create)
-            if found is None:
+            if not isinstance(found, Dir):
                 # A symlink (here or in a lower layer): resolve from the root,
                 # where ".." in its target can climb back up.
                 found = self._walk(parts, create)
@@ -173,13 +173,13 @@ class RootDir:
         return found
 
     def _step(self, parent, name, create):
-        """Dir of directory `name` in `parent`, or None when it is a symlink to follow."""
+        """Dir of directory `name` in `parent`, or the target (bytes) of the symlink to follow there."""
         try:
             return Dir(os.open(name, _DIR_FLAGS, dir_fd=parent.fd), parent.path + (name,))
         except FileNotFoundError:
             missing = self._lower(parent.path + (name,)) if self._lower else ABSENT
             if missing.kind == 'symlink':
-                return None
+                return missing.target
             if missing.kind == 'file':
                 raise NotADirectoryError(errno.ENOTDIR, '%s is not a directory' % display(parent.path + (name,)))
             if not create:
@@ -189,9 +189,10 @@ class RootDir:
         except OSError as exc:
             if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
                 raise
-            if self._readlink(parent, name) is None:
+            target = self._readlink(parent, name)
+            if target is None:
                 raise NotADirectoryError(errno.ENOTDIR, '%s is not a directory' % display(parent.path + (name,)))
-            return None
+            return target
 
     def _mkdir(self, parent, name, info):
         try:
@@ -224,15 +225,13 @@ class RootDir:
                         os.close(stack.pop().fd)
                     continue
                 step = self._step(stack[-1], name, create)
-                if step is not None:
+                if isinstance(step, Dir):
                     stack.append(step)
                     continue
                 links += 1
                 if links > MAX_SYMLINKS:
                     raise OSError(errno.ELOOP, 'too many levels of symbolic links resolving %s' % display(parts))
-                target = self._readlink(stack[-1], name)
-                if target is None:
-                    target = self._lower(stack[-1].path + (name,)).target
+                target = step
                 if target.startswith(b'/'):
                     while len(stack) > 1:
                         os.close(stack.pop().fd)
