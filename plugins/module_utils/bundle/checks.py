@@ -38,7 +38,8 @@ def _absolute(value):
 
 
 def _suggest(name, known):
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    extended = sorted((k for k in known if k.startswith(name)), key=len)
+    close = extended[:1] or difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return ' (did you mean %s?)' % close[0] if close else ''
 
 

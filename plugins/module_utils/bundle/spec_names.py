@@ -70,6 +70,7 @@ def option_table():
                 rows.append((snake_name, camel_name, _shape(sub)))
                 walk(sub, snake_name, camel_name)
         elif isinstance(schema.get('additionalProperties'), dict):
+            rows.append((snake + '.<key>', camel + '.<key>', _shape(schema['additionalProperties'])))
             walk(schema['additionalProperties'], snake + '.<key>', camel + '.<key>')
 
     walk(_SCHEMA, '', '')
