@@ -123,11 +123,11 @@ def _mounts(config):
         options = [o for o in _list(mount.get('options')) if isinstance(o, str)]
         is_bind = 'bind' in options or 'rbind' in options or mount.get('type') == 'bind'
         if is_bind and not mount.get('source'):
-            problems.append((path + ('source',), 'a bind mount needs a source: the host path to mount (absolute, or '
-                                                  'relative to the bundle)'))
+            problems.append((path + ('source',),
+                             'a bind mount needs a source: the host path to mount (absolute, or relative to the bundle)'))
         if mount.get('type') == 'bind' and not ('bind' in options or 'rbind' in options):
-            problems.append((path + ('options',), 'type "bind" alone does not make a bind mount: add "rbind" (or "bind") '
-                                                   'to options'))
+            problems.append((path + ('options',),
+                             'type "bind" alone does not make a bind mount: add "rbind" (or "bind") to options'))
         if not is_bind and 'type' not in mount:
             problems.append((path + ('type',), 'is required for a mount that is not a bind mount (e.g. "tmpfs")'))
     return problems

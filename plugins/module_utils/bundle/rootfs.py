@@ -161,8 +161,8 @@ def _ensure_overlay(bundle, rootfs, layout, image, recorded, state, cache, cache
     work = os.path.join(bundle, 'overlay', 'work')
     where = overlay.overlay_state(rootfs, roots) if os.path.isdir(rootfs) else 'unmounted'
     if same_image and where == 'mounted' and recorded.get('lower') == roots:
-        return RootfsResult(False, 'overlay', image.digest, rootfs, _overlay_digest(cache, image, rootfs, upper, verify,
-                                                                                   recorded.get('digest')))
+        digest = _overlay_digest(cache, image, rootfs, upper, verify, recorded.get('digest'))
+        return RootfsResult(False, 'overlay', image.digest, rootfs, digest)
     _prepare_bundle(bundle)
     if where != 'unmounted':
         overlay.unmount(rootfs)

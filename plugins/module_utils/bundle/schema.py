@@ -244,6 +244,8 @@ LINUX = _object({
                            required=('domain',)),
 })
 
+HOOKS = ('prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop')
+
 CONFIG = _object({
     'ociVersion': {'type': 'string', 'pattern': r'^1\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$'},
     'root': _object({'path': {'type': 'string', 'minLength': 1}, 'readonly': BOOLEAN}, required=('path',)),
@@ -251,8 +253,7 @@ CONFIG = _object({
     'process': PROCESS,
     'hostname': STRING,
     'domainname': STRING,
-    'hooks': _object({name: _ref('Hooks') for name in ('prestart', 'createRuntime', 'createContainer',
-                                                      'startContainer', 'poststart', 'poststop')}),
+    'hooks': _object({name: _ref('Hooks') for name in HOOKS}),
     'annotations': _map_of(STRING),
     'linux': LINUX,
 }, required=('ociVersion', 'root'))

@@ -256,4 +256,3 @@ def remove_dir(path):
     """Remove directory tree `path` safely (no symlink followed); missing is fine."""
     if os.path.lexists(path):
         _remove(path)
-

@@ -43,8 +43,8 @@ def _file_hash(dir_fd, name):
 
 
 def _record(path, info, content):
-    return b'%s\0%s\0%o\0%d\0%d\0%s\n' % (path, _type(info.st_mode), stat.S_IMODE(info.st_mode),
-                                         info.st_uid, info.st_gid, content)
+    fields = (path, _type(info.st_mode), stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid, content)
+    return b'%s\0%s\0%o\0%d\0%d\0%s\n' % fields
 
 
 def tree_digest(root):
