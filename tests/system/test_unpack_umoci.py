@@ -88,7 +88,7 @@ def our_rootfs(layout, tmp_path_factory):
 
 def hardlink_groups(root):
     groups = {}
-    for top, _, files in os.walk(root):
+    for top, _unused, files in os.walk(root):
         for name in files:
             info = os.lstat(os.path.join(top, name))
             if info.st_nlink > 1:
@@ -163,6 +163,6 @@ def test_late_opaque_whiteout_mtime(tmp_path):
 def test_layer_cache_reuses_layers(layout, tmp_path):
     cache = overlay.LayerCache(str(tmp_path / 'cache'))
     reader = layout_reader.OCILayout(layout)
-    _, first = cache.ensure(reader, reader.image(ref='test'))
-    _, second = cache.ensure(reader, reader.image(ref='test'))
+    _unused, first = cache.ensure(reader, reader.image(ref='test'))
+    _unused, second = cache.ensure(reader, reader.image(ref='test'))
     assert (first.layers, second.layers) == (3, 0)

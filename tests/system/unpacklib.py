@@ -20,7 +20,7 @@ except ImportError:
     os.symlink(REPO, os.path.join(_TOP, 'ansible_collections', 'runcible', 'oci'))
     sys.path.insert(0, _TOP)
 
-import layerlib  # noqa: E402,F401  pylint: disable=wrong-import-position
+import layerlib  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 
 def xattrs(root):

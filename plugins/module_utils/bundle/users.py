@@ -34,7 +34,7 @@ class ExecUser:
 
 def read_rootfs_file(rootfs, path):
     """The text of file `path` inside `rootfs` (symlinks resolved inside it), or None if it is missing."""
-    parts, _ = split_path(path)
+    parts, _unused = split_path(path)
     try:
         with RootDir(rootfs) as root:
             fd = root.open_file(parts)
@@ -96,7 +96,7 @@ def resolve_user(spec, rootfs=None, field='process.user', database=None):
     is not in its /etc/passwd (or group not in /etc/group) is a ConfigError.
     """
     spec = (spec or '').strip()
-    user_part, _, group_part = spec.partition(':')
+    user_part, _unused, group_part = spec.partition(':')
     user_part = user_part or '0'
     needs_files = _number(user_part) is None or (group_part and _number(group_part) is None)
     if needs_files and rootfs is None and database is None:
@@ -125,7 +125,7 @@ def resolve_user(spec, rootfs=None, field='process.user', database=None):
     additional = None
     if _number(user_part) is None:
         additional = []
-        for _, group_gid, members in db.groups:
+        for _unused, group_gid, members in db.groups:
             if user_part in members and group_gid != gid and group_gid not in additional:
                 additional.append(group_gid)
     return ExecUser(uid, gid, additional, home)

@@ -249,7 +249,7 @@ def validate_config(config, strict=True, use_jsonschema=None):
     package; by default it is used when installed.
     """
     problems = schema_errors(config, strict=strict, use_jsonschema=use_jsonschema)
-    bad = {path for path, _ in problems}
+    bad = {path for path, _unused in problems}
     if isinstance(config, dict):
         problems.extend(item for item in checks.semantic_errors(config)
                         if not any(item[0][:len(path)] == path for path in bad))

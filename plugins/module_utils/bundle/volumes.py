@@ -44,7 +44,7 @@ def prepare_volumes(bundle, config, rootfs, check_mode=False):
 
 
 def _seed(rootfs, destination, target):
-    parts, _ = split_path(destination)
+    parts, _unused = split_path(destination)
     with RootDir(rootfs) as root:
         try:
             source = root.lookup(parts)

@@ -31,7 +31,7 @@ _ZSTD_HELP = ('the layer is zstd-compressed and this Python cannot decompress zs
 
 def split_digest(digest):
     """('sha256', hex) of a digest string; LayerError if it is not one we can check."""
-    algorithm, _, value = (digest or '').partition(':')
+    algorithm, _unused, value = (digest or '').partition(':')
     if algorithm not in ('sha256', 'sha512') or not value:
         raise LayerError('unsupported digest %r: expected sha256:<hex> or sha512:<hex>' % (digest,))
     width = 64 if algorithm == 'sha256' else 128

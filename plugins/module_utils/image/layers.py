@@ -76,7 +76,7 @@ def _pax_time_ns(text, fallback):
     if text is None:
         return int(round(fallback * 1000000000))
     sign = -1 if text.startswith('-') else 1
-    whole, _, fraction = text.lstrip('+-').partition('.')
+    whole, _unused, fraction = text.lstrip('+-').partition('.')
     try:
         return sign * (int(whole or '0') * 1000000000 + int((fraction + '000000000')[:9]))
     except ValueError:
@@ -162,7 +162,7 @@ def to_entry(member, warn):
                                    % (member.name, member.linkname))
     elif kind == HARDLINK:
         try:
-            entry.link, _ = split_path(member.linkname)
+            entry.link, _unused = split_path(member.linkname)
         except ValueError as exc:
             raise UnsafeEntryError('entry %r: hardlink target %r: %s' % (member.name, member.linkname, exc))
         if not entry.link:

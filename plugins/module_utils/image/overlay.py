@@ -181,7 +181,7 @@ def mount_at(target):
     found = None
     with open('/proc/self/mountinfo') as handle:
         for line in handle:
-            left, _, right = line.partition(' - ')
+            left, _unused, right = line.partition(' - ')
             fields = left.split()
             if len(fields) < 5 or _unescape_mountinfo(fields[4]) != target:
                 continue

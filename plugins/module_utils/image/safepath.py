@@ -251,7 +251,7 @@ class RootDir:
         FIFO, device or directory there gives OSError(EINVAL) rather than a
         read that blocks or touches a device.
         """
-        for _ in range(max_links + 1):
+        for _unused in range(max_links + 1):
             if not parts:
                 raise IsADirectoryError(errno.EISDIR, 'the root is a directory')
             parent = self.lookup(parts[:-1])
@@ -262,7 +262,7 @@ class RootDir:
                     raise
                 target = os.readlink(parts[-1], dir_fd=parent.fd)
                 base = b'' if target.startswith(b'/') else b'/'.join(parent.path)
-                parts, _ = split_path(base + b'/' + target)
+                parts, _unused = split_path(base + b'/' + target)
                 continue
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 os.close(fd)

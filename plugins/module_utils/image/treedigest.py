@@ -81,6 +81,6 @@ def tree_digest(root):
             if stat.S_ISDIR(mode):
                 stack.append((os.open(name, _DIR_FLAGS, dir_fd=fd), path, None))
     finally:
-        for fd, _, _ in stack:
+        for fd, _unused, _unused in stack:
             os.close(fd)
     return 'sha256:' + digest.hexdigest()

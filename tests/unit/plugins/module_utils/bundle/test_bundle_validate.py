@@ -10,7 +10,7 @@ from ansible_collections.runcible.oci.plugins.module_utils.bundle.config import 
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.errors import ConfigError
 
 try:
-    import jsonschema  # noqa: F401
+    import jsonschema  # noqa: F401  pylint: disable=unused-import
     VALIDATORS = [False, True]
 except ImportError:
     VALIDATORS = [False]
@@ -33,7 +33,7 @@ def validate(request):
 
 
 def paths(problems):
-    return [path for path, _ in problems]
+    return [path for path, _unused in problems]
 
 
 def test_runc_default_spec_is_valid(validate):

@@ -22,15 +22,15 @@ def test_camel_to_snake(camel, snake):
 
 def test_table_is_one_to_one():
     rows = spec_names.option_table()
-    assert len({snake for snake, _, _ in rows}) == len(rows)
-    assert len({camel for _, camel, _ in rows}) == len(rows)
-    for snake, camel, _ in rows:
+    assert len({snake for snake, _unused, _unused in rows}) == len(rows)
+    assert len({camel for _unused, camel, _unused in rows}) == len(rows)
+    for snake, camel, _unused in rows:
         assert '.'.join(spec_names.camel_to_snake(p) if p not in ('<key>',) else p
                         for p in camel.replace('[]', '').split('.')) == snake.replace('[]', '')
 
 
 def test_table_covers_the_settings_users_need():
-    snakes = {snake for snake, _, _ in spec_names.option_table()}
+    snakes = {snake for snake, _unused, _unused in spec_names.option_table()}
     for wanted in ('process.user.uid', 'process.user.additional_gids', 'process.rlimits[].soft', 'root.readonly',
                    'process.no_new_privileges', 'linux.resources.memory.limit', 'linux.resources.memory.swap',
                    'linux.resources.pids.limit', 'linux.namespaces[].type', 'mounts[].source', 'linux.sysctl.<key>'):

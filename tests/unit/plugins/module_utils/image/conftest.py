@@ -35,7 +35,7 @@ class Unpacker:
             unpack.unpack_image(reader, image, target, warn=self.warnings.append)
             return target
         cache = overlay.LayerCache(str(self.tmp_path / ('cache%d' % self.count)))
-        roots, _ = cache.ensure(reader, image, warn=self.warnings.append)
+        roots, _unused = cache.ensure(reader, image, warn=self.warnings.append)
         return roots
 
 
