@@ -73,6 +73,21 @@ def ensure_collection_importable():
 ensure_collection_importable()
 
 
+def collection_pythonpath():
+    """The sys.path entry under which `ansible_collections.runcible.oci` is found (for child processes)."""
+    import ansible_collections.runcible.oci.plugins.module_utils.image as package
+    path = os.path.dirname(package.__file__)
+    for _level in range(6):
+        path = os.path.dirname(path)
+    return path
+
+
+def run_python(code):
+    """Start `python -c code` with the collection importable; return the Popen (stdout piped)."""
+    env = dict(os.environ, PYTHONPATH=collection_pythonpath())
+    return subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
 def need(*tools):
     """Skip the test when a command-line tool is missing (naming the Debian package)."""
     packages = {'docker-registry': 'docker-registry', 'skopeo': 'skopeo', 'openssl': 'openssl', 'htpasswd': 'apache2-utils',
@@ -414,7 +429,7 @@ class RegistryServer(object):
                     entry = json.loads(line)
                 except ValueError:
                     continue
-                if entry.get('msg') == 'response completed':
+                if str(entry.get('msg', '')).startswith('response completed'):
                     found.append((entry.get('http.request.method'), entry.get('http.request.uri'), entry.get('http.response.status')))
         return found
 
@@ -549,6 +564,9 @@ class TcpProxy(object):
         except OSError:
             pass
         done.set()
+        for sock in (client, upstream):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         down.join(WAIT_SECONDS)
         client.close()
         upstream.close()

@@ -42,7 +42,7 @@ CONTAINERD_IMAGE_NAME = 'io.containerd.image.name'
 _MAX_JSON = 16 * 1024 * 1024
 # Names that may appear at the top of a docker save or OCI archive; anything else is a root file system.
 _ARCHIVE_MEMBER = re.compile(r'^(?:oci-layout|index\.json|manifest\.json|repositories|blobs(?:/[a-z0-9]+(?:/[a-f0-9]+)?)?'
-                             r'|[a-f0-9]{64}(?:\.json|/|/VERSION|/json|/layer\.tar)?)/?$')
+                             r'|[a-f0-9]{64}(?:\.json|\.tar|/|/VERSION|/json|/layer\.tar)?)/?$')
 # Image config keys a user may set on imports that carry no config of their own.
 CONFIG_KEYS = ('User', 'ExposedPorts', 'Env', 'Entrypoint', 'Cmd', 'Volumes', 'WorkingDir', 'Labels', 'StopSignal')
 
@@ -516,9 +516,11 @@ def _pick_oci_entry(entries, ref, source_ref):
         raise ArchiveError('the OCI layout has no image named %r (it has: %s)'
                            % (source_ref, ', '.join(n for e in entries for n in _entry_names(e)) or 'unnamed images'))
     if ref is not None:
+        # A layout may name images by full reference, by `repository:tag` or by tag alone.
+        short = '%s:%s' % (ref.path.rsplit('/', 1)[-1], ref.tag)
         for entry in entries:
             for name in _entry_names(entry):
-                if name in (str(ref), ref.tag, ref.familiar()) or _parse_quietly(name) == ref:
+                if name in (str(ref), ref.familiar(), short, ref.tag) or _parse_quietly(name) == ref:
                     return entry
     if len(entries) == 1:
         return entries[0]

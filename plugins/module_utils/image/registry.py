@@ -106,6 +106,7 @@ class Registry(object):
         self._credential_keys = {}
         self._authorizer = Authorizer(self._transport, self._credentials_for, allow_http_realm=insecure)
         self._schemes = {}
+        self._repository = None
 
     def close(self):
         """Close kept-alive connections."""
@@ -130,8 +131,6 @@ class Registry(object):
 
     def _credentials_for(self, host):
         return self._credentials.lookup(self._credential_keys.get(host, host), self._repository)
-
-    _repository = None
 
     def _schemes_for(self, endpoint):
         if endpoint.scheme:
@@ -169,7 +168,11 @@ class Registry(object):
         response = self._transport.request(method, url, headers, allow_http=self.insecure)
         if response.status == 401:
             _drain(response)
-            raise AuthError('%s refused our credentials for %s' % (endpoint.host, scope), status=401)
+            credentials = self._credentials_for(endpoint.host)
+            if credentials is None:
+                raise AuthError('%s refused an anonymous %s: give username and password, or an auth_file' % (endpoint.host, _scope_text(scope)),
+                                status=401)
+            raise AuthError('%s refused the credentials from %s for a %s' % (endpoint.host, credentials.source, _scope_text(scope)), status=401)
         return response
 
     def _fail(self, response, what):
@@ -460,6 +463,13 @@ class Registry(object):
             'downloaded_blobs': blobs,
             'downloaded_bytes': size,
         }
+
+
+def _scope_text(scope):
+    """`repository:library/golang:pull` as words: `pull of library/golang`."""
+    kind, _, rest = scope.partition(':')
+    name, _, action = rest.rpartition(':')
+    return '%s of %s' % (action, name) if kind == 'repository' else scope
 
 
 def _image_blobs(ref, manifest):

@@ -40,6 +40,8 @@ from .locking import flocked, lock_open_file
 DEFAULT_STORE = '/var/lib/runcible/images'
 RESOLVED_DIGEST = 'io.runcible.image.resolved-digest'
 _PRIVATE = '.runcible'
+# What a store folder may hold before oci-layout is written (by a concurrent initialisation).
+_OWN_NAMES = frozenset((_PRIVATE, 'blobs', 'index.json', 'oci-layout'))
 _CHUNK = 1024 * 1024
 
 
@@ -78,34 +80,38 @@ class Store(object):
         return os.path.isfile(os.path.join(self.root, 'oci-layout'))
 
     def ensure(self):
-        """Create the layout if it is not there yet; refuse a folder that is something else."""
+        """Create the layout if it is not there yet; refuse a folder that is something else.
+
+        Safe when several processes initialise the same store at once: creation happens
+        under the index lock and oci-layout, the marker of a complete layout, comes last.
+        """
         layout = os.path.join(self.root, 'oci-layout')
         if os.path.isfile(layout):
-            try:
-                with open(layout, 'rb') as handle:
-                    version = json.loads(handle.read().decode('utf-8')).get('imageLayoutVersion')
-            except (OSError, ValueError, AttributeError) as exc:
-                raise StoreError('%s is not a readable OCI image layout: %s' % (self.root, exc))
-            if version != mediatypes.OCI_LAYOUT_VERSION:
-                raise StoreError('%s holds OCI image layout version %r; this store writes %s'
-                                 % (self.root, version, mediatypes.OCI_LAYOUT_VERSION))
-            if os.path.isdir(self.ingest_dir) and os.path.isfile(self.index_path):
+            self._check_layout_version(layout)
+            if os.path.isdir(self.ingest_dir):
                 return
-        elif os.path.isdir(self.root) and os.listdir(self.root):
+        elif os.path.isdir(self.root) and set(os.listdir(self.root)) - _OWN_NAMES:
             raise StoreError('store folder %s is not empty and not an OCI image layout: give an empty or new folder as store'
                              % self.root)
-        for path, mode in ((self.root, 0o700), (os.path.join(self.root, 'blobs'), 0o755),
-                           (os.path.join(self.root, 'blobs', digests.CANONICAL), 0o755),
-                           (os.path.join(self.root, _PRIVATE), 0o700), (self.ingest_dir, 0o700)):
-            try:
-                os.makedirs(path, mode)
-            except FileExistsError:
-                pass
+        for path, mode in ((self.root, 0o700), (os.path.join(self.root, _PRIVATE), 0o700)):
+            _makedirs(path, mode)
         with flocked(self._lock_path('index')):
+            for path in (os.path.join(self.root, 'blobs', digests.CANONICAL), self.ingest_dir):
+                _makedirs(path)
             if not os.path.isfile(self.index_path):
                 self._write_atomic(self.index_path, _dumps({'schemaVersion': 2, 'mediaType': mediatypes.OCI_INDEX, 'manifests': []}))
             if not os.path.isfile(layout):
                 self._write_atomic(layout, _dumps({'imageLayoutVersion': mediatypes.OCI_LAYOUT_VERSION}))
+
+    def _check_layout_version(self, layout):
+        try:
+            with open(layout, 'rb') as handle:
+                version = json.loads(handle.read().decode('utf-8')).get('imageLayoutVersion')
+        except (OSError, ValueError, AttributeError) as exc:
+            raise StoreError('%s is not a readable OCI image layout: %s' % (self.root, exc))
+        if version != mediatypes.OCI_LAYOUT_VERSION:
+            raise StoreError('%s holds OCI image layout version %r; this store writes %s'
+                             % (self.root, version, mediatypes.OCI_LAYOUT_VERSION))
 
     def _lock_path(self, name):
         return os.path.join(self.root, _PRIVATE, name + '.lock')
@@ -130,7 +136,9 @@ class Store(object):
                     self._writers_fd = None
 
     def _write_atomic(self, path, data):
-        tmp = '%s.%s.tmp' % (path, uuid.uuid4().hex)
+        # The temporary file sits in our private folder, so that the layout's own
+        # folders only ever show complete files to other readers.
+        tmp = os.path.join(self.root, _PRIVATE, '%s.%s.tmp' % (os.path.basename(path), uuid.uuid4().hex))
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
             _write_all(fd, data)
@@ -412,7 +420,7 @@ class Store(object):
     # -- garbage collection -----------------------------------------------
 
     def gc(self):
-        """Delete every blob no index.json entry reaches, and all partial downloads.
+        """Delete every blob no index.json entry reaches, all partial downloads and left-over temporary files.
 
         Waits for running pulls and imports (they hold the shared store lock).
         Returns {'removed': [digests], 'freed_bytes': n}.
@@ -445,6 +453,10 @@ class Store(object):
                     freed += size
             for name in os.listdir(self.ingest_dir):
                 _unlink_quietly(os.path.join(self.ingest_dir, name))
+            private = os.path.join(self.root, _PRIVATE)
+            for name in os.listdir(private):
+                if name.endswith('.tmp'):
+                    _unlink_quietly(os.path.join(private, name))
         return {'removed': removed, 'freed_bytes': freed}
 
 
@@ -578,9 +590,9 @@ def _write_all(fd, data):
         view = view[written:]
 
 
-def _makedirs(path):
+def _makedirs(path, mode=0o755):
     try:
-        os.makedirs(path, 0o755)
+        os.makedirs(path, mode)
     except FileExistsError:
         pass
 
