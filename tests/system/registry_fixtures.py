@@ -716,3 +716,196 @@ def store_dir():
     folder = tempfile.mkdtemp(prefix='runcible-store-')
     yield os.path.join(folder, 'images')
     shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- a scriptable registry for protocol corners distribution does not show ------------
+
+class LayoutRegistry(object):
+    """A minimal read-only distribution API served from an OCI layout, with knobs for awkward servers.
+
+    Serves /v2/, manifests by tag (ref.name in the layout) or digest, and blobs.
+    Knobs (attributes, change them between requests):
+      basic_auth      (user, password) required on every /v2/ request, or None
+      redirect_blobs  a URL prefix: blob GETs answer 307 to <prefix>/<digest>
+      ignore_range    answer 200 with the whole blob even when a Range is asked
+      cut_blob_after  close the connection after this many body bytes of a blob (once per `cuts`)
+      omit_digest_header   no Docker-Content-Digest on manifest responses
+      fail_next       a list of statuses (e.g. [503, 429]) answered, one per request, before serving normally
+      content_type    override the Content-Type of manifest responses
+      manifest_override  {selector: (bytes, content type)} served instead of the layout's manifest
+      announce_digest    {selector: digest} sent as Docker-Content-Digest whatever the bytes are
+    Every request is recorded in `requests` as (method, path, headers dict).
+    """
+
+    def __init__(self, layout):
+        self.layout = layout
+        self.basic_auth = None
+        self.redirect_blobs = None
+        self.ignore_range = False
+        self.cut_blob_after = None
+        self.cuts = 0
+        self.omit_digest_header = False
+        self.fail_next = []
+        self.content_type = None
+        self.manifest_override = {}
+        self.announce_digest = {}
+        self.requests = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server._handle(self, body=True)
+
+            def do_HEAD(self):
+                server._handle(self, body=False)
+
+        self._httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self.host = '127.0.0.1:%d' % self.port
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={'poll_interval': 0.1}, daemon=True)
+        self._thread.start()
+
+    def _send(self, handler, status, headers=None, body=b'', send_body=True):
+        handler.send_response(status)
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        if 'Content-Length' not in (headers or {}):
+            handler.send_header('Content-Length', str(len(body)))
+        handler.end_headers()
+        if send_body and body:
+            handler.wfile.write(body)
+
+    def _blob(self, digest):
+        path = os.path.join(self.layout, 'blobs', 'sha256', digest.split(':', 1)[1])
+        with open(path, 'rb') as handle:
+            return handle.read()
+
+    def _manifest_for(self, repository, selector):
+        if selector in self.manifest_override:
+            return self.manifest_override[selector]
+        if selector.startswith('sha256:'):
+            data = self._blob(selector)
+        else:
+            with open(os.path.join(self.layout, 'index.json')) as handle:
+                entries = json.load(handle)['manifests']
+            wanted = '%s:%s' % (repository, selector)
+            matches = [entry for entry in entries if entry.get('annotations', {}).get('org.opencontainers.image.ref.name') == wanted]
+            if not matches:
+                return None
+            data = self._blob(matches[0]['digest'])
+        return data, json.loads(data).get('mediaType', OCI_MANIFEST)
+
+    def _handle(self, handler, body):
+        headers = {name.lower(): value for name, value in handler.headers.items()}
+        with self._lock:
+            self.requests.append((handler.command, handler.path, headers))
+            failure = self.fail_next.pop(0) if self.fail_next else None
+        if failure is not None:
+            extra = {'Retry-After': '0'} if failure == 429 else {}
+            extra['Content-Type'] = 'application/json'
+            return self._send(handler, failure, extra, b'{"errors":[{"code":"UNAVAILABLE","message":"try again"}]}', body)
+        if self.basic_auth is not None:
+            expected = 'Basic ' + base64.b64encode(('%s:%s' % self.basic_auth).encode()).decode()
+            if headers.get('authorization') != expected:
+                return self._send(handler, 401, {'WWW-Authenticate': 'Basic realm="layout"', 'Content-Type': 'application/json'},
+                                  b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', body)
+        match = re.match(r'^/v2/(.+)/(manifests|blobs)/([^/]+)$', handler.path)
+        if handler.path == '/v2/':
+            return self._send(handler, 200, {'Content-Type': 'application/json'}, b'{}', body)
+        if not match:
+            return self._send(handler, 404, {}, b'', body)
+        kind, selector = match.group(2), match.group(3)
+        if kind == 'manifests':
+            found = self._manifest_for(match.group(1), selector)
+            if found is None:
+                return self._send(handler, 404, {'Content-Type': 'application/json'},
+                                  b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}', body)
+            data, media_type = found
+            response_headers = {'Content-Type': self.content_type or media_type}
+            if not self.omit_digest_header:
+                response_headers['Docker-Content-Digest'] = self.announce_digest.get(selector, sha256(data))
+            return self._send(handler, 200, response_headers, data, body)
+        try:
+            data = self._blob(selector)
+        except OSError:
+            return self._send(handler, 404, {}, b'', body)
+        if self.redirect_blobs and body:
+            return self._send(handler, 307, {'Location': '%s/%s' % (self.redirect_blobs, selector)}, b'', body)
+        start = 0
+        requested = headers.get('range')
+        if requested and not self.ignore_range:
+            start = int(re.match(r'bytes=(\d+)-', requested).group(1))
+            response_headers = {'Content-Range': 'bytes %d-%d/%d' % (start, len(data) - 1, len(data)),
+                                'Content-Length': str(len(data) - start), 'Content-Type': 'application/octet-stream'}
+            status = 206
+        else:
+            response_headers = {'Content-Length': str(len(data)), 'Content-Type': 'application/octet-stream'}
+            status = 200
+        handler.send_response(status)
+        for name, value in response_headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        if not body:
+            return None
+        payload = data[start:]
+        with self._lock:
+            cut = self.cut_blob_after is not None and self.cuts > 0 and len(payload) > self.cut_blob_after
+            if cut:
+                self.cuts -= 1
+        if cut:
+            handler.wfile.write(payload[:self.cut_blob_after])
+            handler.wfile.flush()
+            handler.close_connection = True
+            with contextlib.suppress(OSError):
+                handler.connection.shutdown(socket.SHUT_RDWR)
+            return None
+        handler.wfile.write(payload)
+        return None
+
+    def stop(self):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(WAIT_SECONDS)
+
+
+class BlobStorage(object):
+    """Plain HTTP "object storage" that blob redirects point to; records the headers it receives."""
+
+    def __init__(self, layout):
+        self.layout = layout
+        self.requests = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.requests.append((self.path, {name.lower(): value for name, value in self.headers.items()}))
+                digest = self.path.rsplit('/', 1)[1]
+                with open(os.path.join(server.layout, 'blobs', 'sha256', digest.split(':', 1)[1]), 'rb') as handle:
+                    data = handle.read()
+                self.send_response(200)
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={'poll_interval': 0.1}, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(WAIT_SECONDS)

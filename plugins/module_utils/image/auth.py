@@ -118,17 +118,16 @@ def default_auth_files():
 class CredentialStore(object):
     """Finds credentials for a registry: explicit ones first, then Docker-style auth.json files.
 
-    `username`/`password` apply to `for_registry` only (the origin registry of a pull,
-    not its mirrors). `auth_file` is read if given (and must exist); otherwise the
+    `username`/`password` are used when lookup() is called with explicit=True (for the
+    origin registry of a pull, not its mirrors). `auth_file` is read if given (and must exist); otherwise the
     default files are searched. Credential helpers (`credHelpers`, `credsStore`) are
     programs we do not run: a registry that needs one is refused with a clear error.
     """
 
-    def __init__(self, username=None, password=None, for_registry=None, auth_file=None, search_defaults=True):
+    def __init__(self, username=None, password=None, auth_file=None, search_defaults=True):
         if (username is None) != (password is None):
             raise AuthError('give both username and password, or neither')
         self._explicit = Credentials(username, password) if username is not None else None
-        self._explicit_registry = _registry_key(for_registry) if for_registry else None
         self._files = []
         if auth_file:
             self._files.append(self._load(auth_file, required=True))
@@ -157,10 +156,13 @@ class CredentialStore(object):
         helpers = {_registry_key(key): value for key, value in (doc.get('credHelpers') or {}).items()}
         return {'path': path, 'auths': auths, 'helpers': helpers, 'store': doc.get('credsStore')}
 
-    def lookup(self, registry, repository=None):
-        """Credentials for `registry` (and, for per-repository auth.json keys, `repository`), or None."""
+    def lookup(self, registry, repository=None, explicit=True):
+        """Credentials for `registry` (and, for per-repository auth.json keys, `repository`), or None.
+
+        With explicit, the username/password given to the constructor win over any file.
+        """
         registry = _registry_key(registry)
-        if self._explicit is not None and (self._explicit_registry is None or self._explicit_registry == registry):
+        if explicit and self._explicit is not None:
             return self._explicit
         candidates = []
         if repository:

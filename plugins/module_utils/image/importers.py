@@ -26,7 +26,6 @@ import posixpath
 import re
 import stat
 import tarfile
-import uuid
 
 from . import compression
 from . import digest as digests
@@ -329,7 +328,7 @@ class _HashingFile(object):
 def _ingest_dir(store, path):
     """Tar a folder into a layer: sorted names, numeric owners, whole-second mtimes, xattrs; same folder, same digest."""
     root = os.path.abspath(path)
-    tmp = os.path.join(store.ingest_dir, 'dir-%s.tmp' % uuid.uuid4().hex)
+    tmp = os.path.join(store.ingest_dir, 'dir-%s.tmp' % os.urandom(8).hex())
     try:
         with open(tmp, 'wb') as handle:
             hashing = _HashingFile(handle)

@@ -13,7 +13,6 @@ Endpoints are tried in order: the configured mirrors, then the origin registry.
 Every manifest and blob is checked against its digest before it is kept.
 """
 
-import concurrent.futures
 import http.client
 import json
 import re
@@ -103,6 +102,7 @@ class Registry(object):
         self._transport = Transport(timeout=timeout, ca_file=ca_file, client_cert=client_cert, client_key=client_key,
                                     verify_tls=not insecure)
         self._credentials = None
+        # host -> (auth.json key, whether the explicit username/password apply)
         self._credential_keys = {}
         self._authorizer = Authorizer(self._transport, self._credentials_for, allow_http_realm=insecure)
         self._schemes = {}
@@ -123,14 +123,17 @@ class Registry(object):
 
     def _endpoints(self, ref):
         origin = Endpoint(origin_host(ref))
-        self._credential_keys[origin.host] = ref.domain
+        self._credential_keys[origin.host] = (ref.domain, True)
+        for mirror in self.mirrors:
+            self._credential_keys.setdefault(mirror.host, (mirror.host, False))
         if self._credentials is None:
-            self._credentials = CredentialStore(self._username, self._password, for_registry=ref.domain,
-                                                auth_file=self._auth_file, search_defaults=self._search_defaults)
+            self._credentials = CredentialStore(self._username, self._password, auth_file=self._auth_file,
+                                                search_defaults=self._search_defaults)
         return [Endpoint(m.host, m.scheme, True) for m in self.mirrors] + [origin]
 
     def _credentials_for(self, host):
-        return self._credentials.lookup(self._credential_keys.get(host, host), self._repository)
+        key, explicit = self._credential_keys.get(host, (host, False))
+        return self._credentials.lookup(key, self._repository, explicit=explicit)
 
     def _schemes_for(self, endpoint):
         if endpoint.scheme:
@@ -179,12 +182,12 @@ class Registry(object):
         """Raise the error that fits a non-success response (reading its error document)."""
         status = response.status
         detail = ''
-        if response.headers.get('Content-Type', '').startswith('application/json') and status != 204:
-            try:
-                doc = json.loads(response.read_limited(_MAX_ERROR_BODY).decode('utf-8'))
-                detail = '; '.join('%s: %s' % (item.get('code'), item.get('message')) for item in doc.get('errors') or [])
-            except (ValueError, RegistryError, AttributeError, OSError, http.client.HTTPException):
-                detail = ''
+        try:
+            # Registries send their error document with all sorts of Content-Types.
+            doc = json.loads(response.read_limited(_MAX_ERROR_BODY).decode('utf-8'))
+            detail = '; '.join('%s: %s' % (item.get('code'), item.get('message')) for item in doc.get('errors') or [])
+        except (ValueError, RegistryError, AttributeError, TypeError, OSError, http.client.HTTPException):
+            detail = ''
         _drain(response)
         suffix = ' (%s)' % detail if detail else ''
         if status == 404:
@@ -305,7 +308,10 @@ class Registry(object):
                         transient = isinstance(exc, RegistryError) and exc.transient
                         if transient and attempt < self.retries:
                             attempt += 1
-                            _backoff(attempt - 1, getattr(exc, 'retry_after', None))
+                            if writer.offset <= start:
+                                # No progress: give the server a moment. A transfer cut after
+                                # progress resumes at once from where it stopped.
+                                _backoff(attempt - 1, getattr(exc, 'retry_after', None))
                             continue
                         if not endpoint.mirror:
                             if failures:
@@ -439,6 +445,7 @@ class Registry(object):
             for blob in missing:
                 total += self._download(ref, endpoints, blob)
             return len(missing), total
+        import concurrent.futures  # only multi-blob pulls need threads; the import costs start-up time
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(self.concurrency, len(missing))) as pool:
             futures = [pool.submit(self._download, ref, endpoints, blob) for blob in missing]
             error = None

@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import threading
-import uuid
 
 from . import digest as digests
 from . import mediatypes
@@ -138,7 +137,7 @@ class Store(object):
     def _write_atomic(self, path, data):
         # The temporary file sits in our private folder, so that the layout's own
         # folders only ever show complete files to other readers.
-        tmp = os.path.join(self.root, _PRIVATE, '%s.%s.tmp' % (os.path.basename(path), uuid.uuid4().hex))
+        tmp = os.path.join(self.root, _PRIVATE, '%s.%s.tmp' % (os.path.basename(path), os.urandom(8).hex()))
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
             _write_all(fd, data)
@@ -209,7 +208,7 @@ class Store(object):
             return expected_digest, os.stat(self.blob_path(expected_digest)).st_size
         algorithm = digests.split(expected_digest)[0] if expected_digest else digests.CANONICAL
         with self.writing():
-            tmp = os.path.join(self.ingest_dir, 'import-%s.tmp' % uuid.uuid4().hex)
+            tmp = os.path.join(self.ingest_dir, 'import-%s.tmp' % os.urandom(8).hex())
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             try:
                 hasher = hashlib.new(algorithm)

@@ -64,9 +64,10 @@ def test_per_repository_keys_win_over_the_registry(tmp_path):
 
 def test_explicit_credentials_apply_to_the_origin_only(tmp_path):
     path = _write(tmp_path, {'auths': {'mirror.local': {'auth': _b64('m:m')}}})
-    store = auth.CredentialStore('me', 'secret', for_registry='ghcr.io', auth_file=path)
+    store = auth.CredentialStore('me', 'secret', auth_file=path)
     assert store.lookup('ghcr.io').username == 'me'
-    assert store.lookup('mirror.local').username == 'm'
+    assert store.lookup('mirror.local', explicit=False).username == 'm'
+    assert store.lookup('ghcr.io', explicit=False) is None
 
 
 def test_username_without_password_is_refused():
