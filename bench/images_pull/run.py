@@ -108,9 +108,8 @@ def main():
                         times['ours-inprocess %s' % phase].append(float(printed))
             shutil.rmtree(store)
             shutil.rmtree(layout)
-        print('image: 5 gzip layers, %.1f MiB compressed; %d rounds; ours under %s (%s)'
-              % (size / MIB, args.rounds, args.python, subprocess.run([args.python, '--version'], stdout=subprocess.PIPE,
-                                                                       stderr=subprocess.STDOUT).stdout.decode().strip()))
+        version = subprocess.run([args.python, '--version'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout.decode().strip()
+        print('image: 5 gzip layers, %.1f MiB compressed; %d rounds; ours under %s (%s)' % (size / MIB, args.rounds, args.python, version))
         print('runcible = whole process (interpreter start and imports included); in-process = the pull() call alone,')
         print('as inside an Ansible module that has already started; skopeo = whole process.')
         print('%-6s %12s %12s %12s %10s %12s' % ('', 'runcible', 'in-process', 'skopeo', 'ratio', 'ratio (in-p)'))
