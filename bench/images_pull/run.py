@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: runcible developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -49,7 +48,7 @@ def _text(size, seed):
     generator = fixtures.random.Random(seed)
     out = bytearray()
     while len(out) < size:
-        out += b' '.join(generator.choice(words) for _ in range(12)) + b'\n'
+        out += b' '.join(generator.choice(words) for dummy in range(12)) + b'\n'
     return bytes(out[:size])
 
 
@@ -68,7 +67,7 @@ def build_image(layout):
 def timed(argv, env=None):
     """(wall seconds of the process, what it printed on stdout)."""
     start = time.perf_counter()
-    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=600)
+    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=600, check=False)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit('%s failed: %s' % (argv[0], result.stderr.decode('utf-8', 'replace')))
@@ -76,7 +75,7 @@ def timed(argv, env=None):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--python', default='/usr/bin/python3', help='interpreter for our side')
     args = parser.parse_args()
@@ -108,7 +107,7 @@ def main():
                         times['ours-inprocess %s' % phase].append(float(printed))
             shutil.rmtree(store)
             shutil.rmtree(layout)
-        version = subprocess.run([args.python, '--version'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout.decode().strip()
+        version = subprocess.run([args.python, '--version'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True).stdout.decode().strip()
         print('image: 5 gzip layers, %.1f MiB compressed; %d rounds; ours under %s (%s)' % (size / MIB, args.rounds, args.python, version))
         print('runcible = whole process (interpreter start and imports included); in-process = the pull() call alone,')
         print('as inside an Ansible module that has already started; skopeo = whole process.')

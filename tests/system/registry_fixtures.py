@@ -110,7 +110,7 @@ def sha256(data):
 def run(*argv, **kwargs):
     """Run a command, raising with its output when it fails."""
     kwargs.setdefault('timeout', 120)
-    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)
+    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False, **kwargs)
     if result.returncode != 0:
         raise AssertionError('%s failed (%d): %s' % (' '.join(argv), result.returncode, result.stdout.decode('utf-8', 'replace')))
     return result.stdout.decode('utf-8', 'replace')
@@ -315,7 +315,7 @@ class TokenServer(object):
         account = None
         header = handler.headers.get('Authorization', '')
         if header.startswith('Basic '):
-            user, _, password = base64.b64decode(header[6:]).decode().partition(':')
+            user, dummy, password = base64.b64decode(header[6:]).decode().partition(':')
             if self.users.get(user) != password:
                 self.requests.append({'scopes': query.get('scope', []), 'account': user, 'granted': False})
                 handler.send_response(401)
@@ -328,8 +328,8 @@ class TokenServer(object):
             account = user
         access = []
         for scope in query.get('scope', []):
-            kind, _, rest = scope.partition(':')
-            name, _, actions = rest.rpartition(':')
+            kind, dummy, rest = scope.partition(':')
+            name, dummy, actions = rest.rpartition(':')
             wanted = [action for action in actions.split(',') if action]
             if account is None:
                 granted = ['pull'] if name.startswith('public/') and 'pull' in wanted else []
@@ -578,7 +578,7 @@ class TcpProxy(object):
             return
         headers = {}
         for line in lines[1:]:
-            name, _, value = line.partition(b':')
+            name, dummy, value = line.partition(b':')
             headers[name.strip().lower().decode()] = value.strip().decode()
         with self._lock:
             self.requests.append({'method': match.group(1).decode(), 'path': match.group(2).decode(), 'range': headers.get('range')})
@@ -644,7 +644,7 @@ def test_images(registry_workdir):
 def _push_all(test_images, registry, creds=None, prefix=''):
     pushed = {}
     for tag in ('busybox:1', 'busybox:2', 'big:1'):
-        repository, _, version = tag.partition(':')
+        repository, dummy, version = tag.partition(':')
         pushed[tag] = skopeo_push(test_images['layout'], tag, registry, prefix + repository, version, creds=creds)
     pushed['multi:1'] = skopeo_push(test_images['layout'], 'multi:1', registry, prefix + 'multi', '1', creds=creds, all_images=True)
     return pushed

@@ -134,7 +134,7 @@ def _docker25_archive(path, images):
         config_digest = sha256(config)
         blobs[config_digest] = config
         manifest.append({'Config': 'blobs/sha256/' + config_digest[7:], 'RepoTags': [tag], 'Layers': names})
-        repo, _, version = tag.rpartition(':')
+        repo, dummy, version = tag.rpartition(':')
         repositories.setdefault(repo, {})[version] = config_digest[7:]
     members = {'manifest.json': json.dumps(manifest).encode(), 'repositories': json.dumps(repositories).encode(),
                'oci-layout': b'{"imageLayoutVersion":"1.0.0"}', 'index.json': b'{"schemaVersion":2,"manifests":[]}'}

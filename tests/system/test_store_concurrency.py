@@ -9,7 +9,6 @@ import os
 import shutil
 import threading
 
-import pytest
 
 from registry_fixtures import (TcpProxy, need, plain_registry, registry_workdir, run, run_python, skopeo_push,  # noqa: F401 pylint: disable=unused-import
                                store_dir, test_images)

@@ -96,7 +96,7 @@ def _registry_key(key):
     for suffix in ('/v1', '/v2'):
         if key.endswith(suffix):
             key = key[:-len(suffix)]
-    host, _, path = key.partition('/')
+    host, dummy, path = key.partition('/')
     if host in _DOCKER_HUB_KEYS:
         host = 'docker.io'
     return host + ('/' + path if path else '')

@@ -474,8 +474,8 @@ class Registry(object):
 
 def _scope_text(scope):
     """`repository:library/golang:pull` as words: `pull of library/golang`."""
-    kind, _, rest = scope.partition(':')
-    name, _, action = rest.rpartition(':')
+    kind, dummy, rest = scope.partition(':')
+    name, dummy, action = rest.rpartition(':')
     return '%s of %s' % (action, name) if kind == 'repository' else scope
 
 

@@ -383,13 +383,11 @@ class Store(object):
             return
         if mediatypes.is_index(media_type):
             for child in doc.get('manifests') or []:
-                for item in self._walk(child, missing):
-                    yield item
+                yield from self._walk(child, missing)
         else:
             if doc.get('config'):
                 yield doc['config']
-            for layer in doc.get('layers') or []:
-                yield layer
+            yield from doc.get('layers') or []
 
     def image_info(self, name):
         """What a user asks about an image: digest, platform, config, layers and total size."""
