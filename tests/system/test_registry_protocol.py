@@ -159,3 +159,12 @@ def test_blob_larger_than_its_descriptor_is_cut_off(layout, server, store_dir):
         _pull(server, store_dir, concurrency=1)
     store = stores.Store(store_dir)
     assert not store.has_blob(layout.big['digest'])
+
+
+def test_registry_that_refuses_head_is_asked_with_get(server, store_dir):
+    assert _pull(server, store_dir)['changed'] is True
+    server.requests.clear()
+    server.fail_next = [405]
+    again = _pull(server, store_dir)
+    assert again['changed'] is False
+    assert [(method, path) for method, path, _headers in server.requests] == [('HEAD', '/v2/app/manifests/1'), ('GET', '/v2/app/manifests/1')]

@@ -367,7 +367,13 @@ class Registry(object):
         if ref.digest:
             return ref.digest
         endpoints = self._endpoints(ref)
-        remote, _endpoint = self._head_manifest(ref, endpoints)
+        try:
+            remote = self._head_manifest(ref, endpoints)[0]
+        except RegistryError as exc:
+            # Some registries and proxies refuse HEAD (405) or answer it oddly; GET tells the same.
+            if isinstance(exc, AuthError) or exc.transient:
+                raise
+            remote = None
         if remote is None:
             remote = self._get_manifest(ref, ref.selector, endpoints)[3]
         return remote
