@@ -89,7 +89,6 @@ class Transport(object):
     def __init__(self, timeout=30.0, ca_file=None, client_cert=None, client_key=None, verify_tls=True):
         self.timeout = timeout
         self.verify_tls = verify_tls
-        self.ca_file = ca_file
         self._tls_files = (ca_file, client_cert, client_key)
         self._context = None
         if ca_file or client_cert:
