@@ -11,16 +11,7 @@ import re
 
 import pytest
 
-from systemlib import new_id, runtime_factory
-
-
-@pytest.fixture
-def pair(tmp_path):
-    """(runcible, runc), each with its own --root; both cleaned up after the test."""
-    runtimes = [runtime_factory(name, str(tmp_path / (name + '-root'))) for name in ('runcible', 'runc')]
-    yield runtimes
-    for runtime in runtimes:
-        runtime.cleanup()
+from systemlib import new_id
 
 
 def run_both(pair, bundle, script, **changes):

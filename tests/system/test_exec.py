@@ -10,15 +10,7 @@ import time
 
 import pytest
 
-from systemlib import PYTHON, RUNCIBLE, error_message, new_id, runtime_factory
-
-
-@pytest.fixture
-def pair(tmp_path):
-    runtimes = [runtime_factory(name, str(tmp_path / (name + '-root'))) for name in ('runcible', 'runc')]
-    yield runtimes
-    for runtime in runtimes:
-        runtime.cleanup()
+from systemlib import PYTHON, RUNCIBLE, error_message, new_id
 
 
 def _start(runtime, bundle, args=('sleep', '60')):
