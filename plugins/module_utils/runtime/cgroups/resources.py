@@ -264,10 +264,13 @@ def merge_update(current, changes):
     merged = copy.deepcopy(current) if current else {}
     changes = changes or {}
     _object(changes, PREFIX)
+    # Sections merged by key must be well-formed before merging.
+    check({key: changes[key] for key in ('hugepageLimits', 'unified', 'rdma') if changes.get(key) is not None})
     for section in ('memory', 'cpu', 'blockIO', 'pids', 'network'):
         update = changes.get(section)
         if not update:
             continue
+        _object(update, '%s.%s' % (PREFIX, section))
         target = merged.setdefault(section, {})
         for key, value in update.items():
             if value is not None:

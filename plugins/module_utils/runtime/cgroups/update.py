@@ -13,10 +13,10 @@ import re
 
 from .. import errors
 
-_SIZE = re.compile(r'^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$')
+_SIZE = re.compile(r'^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?\Z')
 _UNITS = {'k': 1 << 10, 'm': 1 << 20, 'g': 1 << 30, 't': 1 << 40, 'p': 1 << 50}
-_UINT = re.compile(r'^\d+$')
-_INT = re.compile(r'^[+-]?\d+$')
+_UINT = re.compile(r'^\d+\Z')
+_INT = re.compile(r'^[+-]?\d+\Z')
 
 MEMORY_FLAGS = (('memory', 'limit'), ('memory-swap', 'swap'), ('memory-reservation', 'reservation'),
                 ('kernel-memory', 'kernel'), ('kernel-memory-tcp', 'kernelTCP'))
