@@ -10,9 +10,10 @@ every error.
 """
 
 import errno
+import os
 
 from . import devices
-from .fsio import CgroupFieldError, field_error, read_uint, write_field
+from .fsio import CgroupFieldError, field_error, read_text, read_uint, write_field
 from .resources import get
 
 MEMORY = 'linux.resources.memory'
@@ -150,11 +151,26 @@ def _try_write(files, directory, name, value, field, quota_follows, allow_zero=F
 
 
 def set_realtime(files, directory, resources):
-    """cpu.rt_period_us and cpu.rt_runtime_us (runc also sets these before a process joins)."""
+    """cpu.rt_period_us and cpu.rt_runtime_us (runc also sets these before a process joins).
+
+    A cgroup's real-time runtime must fit in its parent's, and new v1 cpu
+    cgroups start with none: the parents need a runtime set first.
+    """
     for key, name in (('realtimePeriod', 'cpu.rt_period_us'), ('realtimeRuntime', 'cpu.rt_runtime_us')):
         value = get(resources, 'cpu', key)
-        if value:
-            write_field(files, directory, name, value, '%s.%s' % (CPU, key))
+        if not value:
+            continue
+        try:
+            files.write(directory, name, str(value))
+        except OSError as exc:
+            error = field_error('%s.%s' % (CPU, key), directory, name, value, exc)
+            parent = os.path.dirname(directory)
+            available = read_text(files, parent, 'cpu.rt_runtime_us')
+            if exc.errno == errno.EINVAL and key == 'realtimeRuntime' and available is not None:
+                error = CgroupFieldError(error.field, '%s; the parent cgroup %s has cpu.rt_runtime_us %s, and a child '
+                                         'cannot get more real-time runtime than its parent (set it on the parents first)'
+                                         % (error.reason, parent, available))
+            raise error
 
 
 def set_pids(files, directory, resources, warnings):
