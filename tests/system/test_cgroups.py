@@ -38,7 +38,7 @@ def cgroup_name():
     yield name
     remaining = leftovers(name)
     for directory in sorted(remaining, key=len, reverse=True):
-        for sub, _, _ in sorted(os.walk(directory, topdown=False)):
+        for sub in sorted((entry[0] for entry in os.walk(directory, topdown=False)), key=len, reverse=True):
             try:
                 os.rmdir(sub)
             except OSError:
@@ -242,7 +242,7 @@ def test_a_process_over_the_memory_limit_is_killed(make):
     manager = make()
     manager.set({'memory': {'limit': 32 * MIB, 'swap': 32 * MIB}})
     child = start(make, manager, 'data = bytearray(256 * 1024 * 1024)\nprint("survived", len(data))')
-    returncode, out, _ = child.finish()
+    returncode, out = child.finish()[:2]
     assert returncode == -signal.SIGKILL and 'survived' not in out
     if not manager.unified_only:
         assert 'oom_kill 1' in read(manager, 'memory', 'memory.oom_control').splitlines()

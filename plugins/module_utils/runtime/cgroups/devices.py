@@ -18,12 +18,12 @@ FIELD = 'linux.resources.devices'
 
 
 class Rule:
-    """One device rule: type 'a'/'b'/'c', major/minor (-1 = any), access from 'rwm', allow."""
+    """One device rule: kind 'a'/'b'/'c' (the spec's "type"), major/minor (-1 = any), access from 'rwm', allow."""
 
-    __slots__ = ('type', 'major', 'minor', 'access', 'allow', 'field')
+    __slots__ = ('kind', 'major', 'minor', 'access', 'allow', 'field')
 
-    def __init__(self, type, major, minor, access, allow, field=FIELD):
-        self.type = type
+    def __init__(self, kind, major, minor, access, allow, field=FIELD):
+        self.kind = kind
         self.major = major
         self.minor = minor
         self.access = ''.join(c for c in 'rwm' if c in access)
@@ -32,7 +32,7 @@ class Rule:
 
     def cgroup_string(self):
         """The rule as written to devices.allow/devices.deny: 'c 1:3 rwm'."""
-        return '%s %s:%s %s' % (self.type, _number(self.major), _number(self.minor), self.access)
+        return '%s %s:%s %s' % (self.kind, _number(self.major), _number(self.minor), self.access)
 
     def __eq__(self, other):
         return isinstance(other, Rule) and all(getattr(self, s) == getattr(other, s) for s in self.__slots__ if s != 'field')
@@ -119,16 +119,16 @@ class Emulator:
 
     def apply(self, rule):
         """Apply one rule as the v1 devices controller would."""
-        if rule.type == 'a':
+        if rule.kind == 'a':
             # Any rule of type "a" resets the cgroup, whatever its numbers and access (as in runc).
             self.default_allow = rule.allow
             self.rules = {}
             return
-        key = (rule.type, rule.major, rule.minor)
+        key = (rule.kind, rule.major, rule.minor)
         if rule.allow != self.default_allow:
             self.rules[key] = _union(self.rules.get(key, ''), rule.access)
             return
-        for partial in ((rule.type, WILDCARD, rule.minor), (rule.type, rule.major, WILDCARD), (rule.type, WILDCARD, WILDCARD)):
+        for partial in ((rule.kind, WILDCARD, rule.minor), (rule.kind, rule.major, WILDCARD), (rule.kind, WILDCARD, WILDCARD)):
             if partial == key:
                 continue
             if set(self.rules.get(partial, '')) & set(rule.access):

@@ -76,7 +76,7 @@ def device_filter(rules):
     program.append(Insn(_LDX_MEM_W, dst=5, src=1, off=8))
     blocks = []
     for rule in emulator.clean_rules():
-        if rule.type == 'a':
+        if rule.kind == 'a':
             # Only the leading reset of an allow-by-default ruleset; the default covers it.
             continue
         blocks.append(_rule_block(rule, len(blocks) + 1))
@@ -88,7 +88,7 @@ def device_filter(rules):
 
 
 def _rule_block(rule, next_block):
-    kind = BPF_DEVCG_DEV_CHAR if rule.type == 'c' else BPF_DEVCG_DEV_BLOCK
+    kind = BPF_DEVCG_DEV_CHAR if rule.kind == 'c' else BPF_DEVCG_DEV_BLOCK
     access = 0
     for letter, bit in (('r', BPF_DEVCG_ACC_READ), ('w', BPF_DEVCG_ACC_WRITE), ('m', BPF_DEVCG_ACC_MKNOD)):
         if letter in rule.access:
@@ -151,9 +151,9 @@ def load(program):
     """BPF_PROG_LOAD the program; returns its fd. On refusal, the verifier's log is in the error."""
     code = assemble(program)
     insns = ctypes.create_string_buffer(code, len(code))
-    license = ctypes.create_string_buffer(LICENSE, len(LICENSE))
+    license_text = ctypes.create_string_buffer(LICENSE, len(LICENSE))
     attr = _LoadAttr(prog_type=BPF_PROG_TYPE_CGROUP_DEVICE, insn_cnt=len(program),
-                     insns=ctypes.addressof(insns), license=ctypes.addressof(license), prog_name=b'runcible_dev')
+                     insns=ctypes.addressof(insns), license=ctypes.addressof(license_text), prog_name=b'runcible_dev')
     try:
         return syscalls.bpf(BPF_PROG_LOAD, attr)
     except OSError as exc:
@@ -170,7 +170,7 @@ def load(program):
 def attached_programs(cgroup_fd):
     """Ids of the BPF_CGROUP_DEVICE programs attached to the cgroup."""
     count = 64
-    for _ in range(10):
+    for attempt in range(10):  # pylint: disable=unused-variable
         ids = (ctypes.c_uint32 * count)()
         attr = _QueryAttr(target_fd=cgroup_fd, attach_type=BPF_CGROUP_DEVICE, prog_ids=ctypes.addressof(ids), prog_cnt=count)
         try:
@@ -195,7 +195,7 @@ def attach(directory, rules):
     step (BPF_F_REPLACE), so there is no moment without a filter; otherwise
     the new program is attached and then the old ones are detached.
     """
-    program, _ = device_filter(rules)
+    program = device_filter(rules)[0]
     cgroup_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     prog_fd = -1
     old_fds = []

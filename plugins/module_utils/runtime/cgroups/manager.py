@@ -130,12 +130,7 @@ class Manager:
     def apply(self, pid):
         """Move process `pid` into the container's cgroups."""
         for directory in self._unique_dirs():
-            try:
-                with open(os.path.join(directory, 'cgroup.procs'), 'w') as handle:
-                    handle.write(str(pid))
-            except OSError as exc:
-                raise errors.CgroupError('cannot add process %d to cgroup %s: %s'
-                                         % (pid, directory, exc.strerror or exc))
+            _write_pid(directory, pid)
 
     def _tracking_dir(self):
         for key in ('freezer', 'pids', '', 'memory', 'devices'):
@@ -149,7 +144,7 @@ class Manager:
         found = []
         if top is None or not os.path.isdir(top):
             return found
-        for directory, _, _ in os.walk(top):
+        for directory in _walk_dirs(top):
             try:
                 with open(os.path.join(directory, 'cgroup.procs')) as handle:
                     found.extend(int(line) for line in handle if line.strip())
@@ -328,6 +323,24 @@ class Manager:
         return stats_mod.read_v1(self.files, self.dirs, sizes)
 
 
+def _write_pid(directory, pid):
+    """Write to cgroup.procs; EINVAL can mean the task is still being forked (TASK_NEW), so retry a little (runc too)."""
+    for attempt in range(5):
+        try:
+            with open(os.path.join(directory, 'cgroup.procs'), 'w') as handle:
+                handle.write(str(pid))
+            return
+        except OSError as exc:
+            if exc.errno != errno.EINVAL or attempt == 4:
+                raise errors.CgroupError('cannot add process %d to cgroup %s: %s' % (pid, directory, exc.strerror or exc))
+            time.sleep(0.03)
+
+
+def _walk_dirs(top, topdown=True):
+    """Every directory below `top` (itself included)."""
+    return [entry[0] for entry in os.walk(top, topdown=topdown)]
+
+
 def _makedirs(directory):
     """os.makedirs that returns the directories it made, top first."""
     missing = []
@@ -352,7 +365,7 @@ def _remove_tree(top, deadline):
     """rmdir `top` depth first, retrying EBUSY while processes leave."""
     if not os.path.isdir(top):
         return None
-    for directory, subdirs, _ in os.walk(top, topdown=False):
+    for directory in _walk_dirs(top, topdown=False):
         while True:
             try:
                 os.rmdir(directory)

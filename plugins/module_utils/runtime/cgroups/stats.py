@@ -127,7 +127,7 @@ def parse_cpu_list(text):
     for part in (text or '').strip().split(','):
         if not part:
             continue
-        low, _, high = part.partition('-')
+        low, high = (part.split('-', 1) + [''])[:2]
         found.extend(range(int(low), int(high or low) + 1))
     return found
 
@@ -312,7 +312,7 @@ def _io_v2(files, directory):
             continue
         major, minor = (int(n) for n in parts[0].split(':'))
         for item in parts[1:]:
-            key, _, value = item.partition('=')
+            key, value = (item.split('=', 1) + [''])[:2]
             if key in targets:
                 table, op = targets[key]
                 tables[table].append((major, minor, op, int(value)))

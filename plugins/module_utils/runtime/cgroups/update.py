@@ -24,7 +24,7 @@ CPU_UINT_FLAGS = (('cpu-share', 'shares'), ('cpu-period', 'period'), ('cpu-rt-pe
                   ('cpu-burst', 'burst'))
 CPU_INT_FLAGS = (('cpu-quota', 'quota'), ('cpu-rt-runtime', 'realtimeRuntime'), ('cpu-idle', 'idle'))
 KNOWN_FLAGS = frozenset(['blkio-weight', 'cpuset-cpus', 'cpuset-mems', 'pids-limit', 'l3-cache-schema', 'mem-bw-schema',
-                         'cpu-shares'] + [flag for flag, _ in MEMORY_FLAGS + CPU_UINT_FLAGS + CPU_INT_FLAGS])
+                         'cpu-shares'] + [pair[0] for pair in MEMORY_FLAGS + CPU_UINT_FLAGS + CPU_INT_FLAGS])
 
 
 def ram_in_bytes(text):

@@ -69,7 +69,7 @@ def run_program(code, kind, major, minor, access):
     ctx = struct.pack('<III', (access << 16) | kind, major, minor)
     insns = [struct.unpack('<BBhi', code[i:i + 8]) for i in range(0, len(code), 8)]
     pc = 0
-    for _ in range(1000):
+    for step in range(1000):  # pylint: disable=unused-variable
         op, regbyte, off, imm = insns[pc]
         dst, src = regbyte & 0xF, regbyte >> 4
         pc += 1
