@@ -231,19 +231,20 @@ def set_all(files, directory, resources, rules):
     set_unified(files, directory, resources)
 
 
-def create_path(root, directory, files=None):
+def create_path(root, directory, files=None, made=None, domain_limits=False):
     """mkdir the cgroup and its parents below `root`, enabling the root's controllers on the way down.
 
-    Returns the directories it made. A level in "threaded" mode cannot hold
-    the memory/io/cpu controllers; as runc does, this is an error only when
-    the container asks for limits of those (checked by the caller).
+    Returns the directories it made (also appended to `made`). As in runc, a
+    level in "domain invalid" state (processes in an inner node) is turned
+    "threaded" unless the container needs domain controllers (memory, io,
+    cpu, hugetlb: `domain_limits`), which threaded cgroups cannot have.
     """
     files = files or CgroupFiles()
     available = (read_text(files, root, 'cgroup.controllers') or '').split()
     enable = ' '.join('+' + name for name in available)
     relative = os.path.relpath(directory, root)
     parts = [] if relative == '.' else relative.split(os.sep)
-    made = []
+    made = [] if made is None else made
     current = root
     for part in parts:
         if enable:
@@ -256,7 +257,23 @@ def create_path(root, directory, files=None):
             pass
         except OSError as exc:
             raise CgroupFieldError('linux.cgroupsPath', 'cannot create cgroup %s: %s' % (current, exc.strerror or exc))
+        _check_type(files, current, domain_limits)
     return made
+
+
+def _check_type(files, directory, domain_limits):
+    kind = read_text(files, directory, 'cgroup.type')
+    if kind == 'domain invalid':
+        if domain_limits:
+            raise CgroupFieldError('linux.cgroupsPath', 'cannot use cgroup %s for memory, io, cpu or hugetlb limits: it is '
+                                   'in "domain invalid" state (its parent has processes of its own)' % directory)
+        try:
+            files.write(directory, 'cgroup.type', 'threaded')
+        except OSError:
+            pass
+    elif kind in ('domain threaded', 'threaded') and domain_limits:
+        raise CgroupFieldError('linux.cgroupsPath', 'cannot use cgroup %s for memory, io, cpu or hugetlb limits: it is '
+                               'in %s mode' % (directory, kind))
 
 
 def _enable(files, directory, enable):

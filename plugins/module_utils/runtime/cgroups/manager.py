@@ -51,6 +51,14 @@ def _requested(value, key=None):
     return value not in (None, 0, '', False)
 
 
+def _needs_domain_controllers(resources):
+    """Whether v2 limits need memory, io, cpu or hugetlb, which threaded cgroups cannot have (runc's check)."""
+    resources = resources or {}
+    cpu = dict((k, v) for k, v in (resources.get('cpu') or {}).items() if k not in ('cpus', 'mems'))
+    sections = (resources.get('memory'), resources.get('blockIO'), cpu, resources.get('hugepageLimits'))
+    return any(_requested(section) for section in sections)
+
+
 def _field(path):
     return 'linux.resources.' + '.'.join(path)
 
@@ -115,11 +123,12 @@ class Manager:
         try:
             for key, directory in sorted(self.dirs.items()):
                 if key == '' and self.unified_only:
-                    made.extend(fs2.create_path(self.v2_root or os.path.dirname(directory), directory, self.files))
+                    fs2.create_path(self.v2_root or os.path.dirname(directory), directory, self.files, made,
+                                    domain_limits=_needs_domain_controllers(resources))
                 elif key == 'cpuset':
-                    made.extend(_make_cpuset(directory))
+                    _make_cpuset(directory, made)
                 else:
-                    made.extend(_makedirs(directory))
+                    _makedirs(directory, made)
         except OSError as exc:
             raise errors.CgroupError('cannot create cgroup %s: %s' % (exc.filename or self.path, exc.strerror or exc))
         finally:
@@ -341,8 +350,8 @@ def _walk_dirs(top, topdown=True):
     return [entry[0] for entry in os.walk(top, topdown=topdown)]
 
 
-def _makedirs(directory):
-    """os.makedirs that returns the directories it made, top first."""
+def _makedirs(directory, made):
+    """os.makedirs that appends the directories it makes to `made`, top first."""
     missing = []
     current = directory
     while not os.path.isdir(current):
@@ -351,14 +360,12 @@ def _makedirs(directory):
         if parent == current:
             break
         current = parent
-    made = []
     for path in reversed(missing):
         try:
             os.mkdir(path, 0o755)
             made.append(path)
         except FileExistsError:
             continue
-    return made
 
 
 def _remove_tree(top, deadline):
@@ -379,16 +386,15 @@ def _remove_tree(top, deadline):
     return None
 
 
-def _make_cpuset(directory):
+def _make_cpuset(directory, made):
     """mkdir -p where each new v1 cpuset level inherits cpus and mems from its parent.
 
     A v1 cpuset starts with empty cpuset.cpus/cpuset.mems, and no process can
-    join it until they are set. Returns the directories it made, top first.
+    join it until they are set. The directories it makes go to `made`, top first.
     """
-    made = []
     parent = os.path.dirname(directory)
     if not os.path.isdir(parent):
-        made.extend(_make_cpuset(parent))
+        _make_cpuset(parent, made)
     try:
         os.mkdir(directory)
         made.append(directory)
@@ -406,4 +412,3 @@ def _make_cpuset(directory):
                 handle.write(value)
         except FileNotFoundError:
             continue
-    return made

@@ -147,3 +147,15 @@ def test_create_path_enables_the_root_controllers_down_to_the_parent(tmp_path, f
     made = fs2.create_path(root, root + '/a/b', files)
     assert made == [root + '/a', root + '/a/b']
     assert files.writes == [('cgroup.subtree_control', '+cpu +memory +pids')] * 2
+
+
+def test_a_domain_invalid_level_becomes_threaded_unless_domain_limits_are_needed(tmp_path, fake_files):
+    root = str(tmp_path)
+    contents = {(root, 'cgroup.controllers'): '', (root + '/busy', 'cgroup.type'): 'domain invalid'}
+    files = fake_files(contents)
+    fs2.create_path(root, root + '/busy', files)
+    assert files.writes == [('cgroup.type', 'threaded')]
+    files = fake_files(dict(contents))
+    with pytest.raises(CgroupFieldError) as caught:
+        fs2.create_path(root, root + '/busy', files, domain_limits=True)
+    assert caught.value.field == 'linux.cgroupsPath' and 'domain invalid' in str(caught.value)
