@@ -77,6 +77,9 @@ def _set_memory_and_swap(files, directory, limit, swap):
     swap_file = files.exists(directory, 'memory.memsw.limit_in_bytes')
     if limit == -1 and swap == 0 and swap_file:
         swap = -1
+    if swap == -1 and not swap_file:
+        # Without swap accounting there is no swap limit: unlimited holds already.
+        swap = 0
     if swap and not swap_file:
         raise CgroupFieldError(MEMORY + '.swap', 'this kernel has no swap accounting (memory.memsw.limit_in_bytes is '
                                'missing; boot with swapaccount=1) so a memory+swap limit cannot be applied')

@@ -206,6 +206,10 @@ class Manager:
         return warnings
 
     def _check_v1(self, resources):
+        memory = resources.get('memory') or {}
+        if memory.get('limit') == -1 and (memory.get('swap') or 0) > 0:
+            raise CgroupFieldError('linux.resources.memory.swap', 'cgroup v1 limits memory+swap, which cannot be below '
+                                   'an unlimited memory limit: give memory.limit too, or -1 for unlimited swap')
         if resources.get('unified'):
             raise CgroupFieldError('linux.resources.unified', 'cannot use unified on cgroup v1: this host has the '
                                    'cgroup v1 controllers mounted (unified keys need a cgroup v2 host)')

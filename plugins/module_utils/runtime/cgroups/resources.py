@@ -117,10 +117,14 @@ def _check_memory(memory, field):
 
 
 def check_swap(limit, swap, field):
-    """memory.swap is memory+swap: it needs a memory limit and cannot be below it."""
-    if swap in (None, 0, -1):
+    """memory.swap is memory+swap: it needs a memory limit and cannot be below it.
+
+    With an unlimited memory limit (-1) cgroup v2 limits swap alone (runc
+    1.2); cgroup v1 refuses that, and the write reports it.
+    """
+    if swap in (None, 0, -1) or limit == -1:
         return
-    if limit in (None, 0, -1):
+    if limit in (None, 0):
         raise errors.ConfigError(field + '.swap', 'memory+swap limit %d needs a memory limit (%s.limit): '
                                  'set both, or -1 for unlimited swap' % (swap, field))
     if swap < limit:

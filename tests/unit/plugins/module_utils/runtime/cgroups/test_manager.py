@@ -112,3 +112,11 @@ def test_v2_controller_missing_from_the_tree_names_the_field(fake_files):
         manager.validate({'pids': {'limit': 10}})
     assert caught.value.field == 'linux.resources.pids'
     assert 'cgroup.controllers has: cpu memory' in str(caught.value)
+
+
+def test_swap_with_unlimited_memory_is_for_v2_only(fake_files):
+    resources = {'memory': {'limit': -1, 'swap': 10 ** 9}}
+    assert unified(fake_files).validate(resources) == []
+    with pytest.raises(CgroupFieldError) as caught:
+        hybrid().validate(resources)
+    assert caught.value.field == 'linux.resources.memory.swap'
