@@ -6,6 +6,11 @@
 Layouts are detected the way runc does: /sys/fs/cgroup itself a cgroup2 file
 system is "unified"; a tmpfs there with cgroup2 at /sys/fs/cgroup/unified is
 "hybrid" (v1 controllers plus a v2 tree for tracking); anything else "legacy".
+
+manager.py drives the rest: resources.py checks linux.resources, fs1.py and
+fs2.py write it to v1 controllers or a v2 directory, devices.py and ebpf.py
+handle device rules, freezer.py pauses, stats.py reads usage, update.py
+parses `runc update` flags. See docs/cgroups.md.
 """
 
 import os

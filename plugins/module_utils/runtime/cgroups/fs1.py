@@ -12,7 +12,6 @@ every error.
 import errno
 import os
 
-from . import devices
 from .fsio import CgroupFieldError, field_error, read_text, read_uint, write_field
 from .resources import get
 
@@ -42,18 +41,14 @@ CONTROLLER_OF_SECTION = (
 )
 
 
-def set_cpuset(files, directory, resources, warnings):
+def set_cpuset(files, directory, resources):
     for key, name in (('cpus', 'cpuset.cpus'), ('mems', 'cpuset.mems')):
         value = get(resources, 'cpu', key)
         if value:
             write_field(files, directory, name, value, '%s.%s' % (CPU, key))
 
 
-def set_devices(files, directory, rules):
-    devices.set_v1(files, directory, rules)
-
-
-def set_memory(files, directory, resources, warnings):
+def set_memory(files, directory, resources):
     memory = get(resources, 'memory') or {}
     _set_memory_and_swap(files, directory, memory.get('limit') or 0, memory.get('swap') or 0)
     if memory.get('reservation'):
@@ -113,7 +108,7 @@ def _write_swap(files, directory, swap):
         write_field(files, directory, 'memory.memsw.limit_in_bytes', swap, MEMORY + '.swap')
 
 
-def set_cpu(files, directory, resources, warnings):
+def set_cpu(files, directory, resources):
     cpu = get(resources, 'cpu') or {}
     shares = cpu.get('shares')
     if shares:
@@ -176,13 +171,13 @@ def set_realtime(files, directory, resources):
             raise error
 
 
-def set_pids(files, directory, resources, warnings):
+def set_pids(files, directory, resources):
     limit = get(resources, 'pids', 'limit')
     if limit:
         write_field(files, directory, 'pids.max', limit if limit > 0 else 'max', 'linux.resources.pids.limit')
 
 
-def set_blkio(files, directory, resources, warnings):
+def set_blkio(files, directory, resources):
     block_io = get(resources, 'blockIO') or {}
     # CFQ had blkio.weight; with BFQ the files are blkio.bfq.weight*.
     if files.exists(directory, 'blkio.weight'):
@@ -210,7 +205,7 @@ def set_blkio(files, directory, resources, warnings):
                         '%s.%s[%d]' % (BLOCK_IO, key, index))
 
 
-def set_hugetlb(files, directory, resources, warnings):
+def set_hugetlb(files, directory, resources):
     check_reservations = True
     for index, limit in enumerate(get(resources, 'hugepageLimits') or []):
         field = 'linux.resources.hugepageLimits[%d]' % index
@@ -225,19 +220,19 @@ def set_hugetlb(files, directory, resources, warnings):
                 check_reservations = False
 
 
-def set_net_cls(files, directory, resources, warnings):
+def set_net_cls(files, directory, resources):
     class_id = get(resources, 'network', 'classID')
     if class_id:
         write_field(files, directory, 'net_cls.classid', class_id, 'linux.resources.network.classID')
 
 
-def set_net_prio(files, directory, resources, warnings):
+def set_net_prio(files, directory, resources):
     for index, priority in enumerate(get(resources, 'network', 'priorities') or []):
         write_field(files, directory, 'net_prio.ifpriomap', '%s %d' % (priority['name'], priority['priority']),
                     'linux.resources.network.priorities[%d]' % index)
 
 
-def set_rdma(files, directory, resources, warnings):
+def set_rdma(files, directory, resources):
     for name, limits in sorted((get(resources, 'rdma') or {}).items()):
         write_field(files, directory, 'rdma.max', rdma_line(name, limits), 'linux.resources.rdma.%s' % name)
 

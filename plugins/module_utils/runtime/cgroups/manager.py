@@ -273,7 +273,7 @@ class Manager:
             return warnings
         for controller, setter in fs1.SETTERS:
             if controller in self.dirs:
-                setter(self.files, self.dirs[controller], resources, warnings)
+                setter(self.files, self.dirs[controller], resources)
             if controller == 'cpuset' and rules is not None:
                 self._set_devices_v1(rules)
         return warnings
