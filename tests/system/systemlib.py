@@ -95,7 +95,7 @@ class Runtime:
             kwargs['stdin'] = subprocess.DEVNULL
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             completed = subprocess.run(self.argv + ['--root', self.root] + list(args), timeout=timeout,
-                                       stdout=out, stderr=err, **kwargs)
+                                       stdout=out, stderr=err, check=False, **kwargs)
             out.seek(0)
             err.seek(0)
             result = subprocess.CompletedProcess(completed.args, completed.returncode,
@@ -145,7 +145,7 @@ def cgroup_dirs(name):
     """Every directory called `name` in any cgroup hierarchy (to prove clean-up)."""
     found = []
     for top in ('/sys/fs/cgroup',):
-        for directory, subdirs, _ in os.walk(top):
+        for directory, subdirs, files in os.walk(top):
             if os.path.basename(directory) == name:
                 found.append(directory)
             subdirs[:] = [d for d in subdirs if not d.startswith('.')]

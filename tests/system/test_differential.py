@@ -187,7 +187,7 @@ def test_state_and_list_match_through_lifecycle(pair, bundle):
         runtime.cmd('start', container_id, check=True)
         steps['running'] = runtime.state(container_id)
         runtime.cmd('kill', container_id, 'KILL', check=True)
-        for _ in range(100):
+        for attempt in range(100):
             if runtime.state(container_id)['status'] == 'stopped':
                 break
             import time
@@ -242,7 +242,7 @@ def test_error_cases_match(pair, bundle):
             runtime.cmd('kill', container_id, '9'),
         ]
         import time
-        for _ in range(100):
+        for attempt in range(100):
             if runtime.state(container_id)['status'] == 'stopped':
                 break
             time.sleep(0.05)
@@ -253,8 +253,8 @@ def test_error_cases_match(pair, bundle):
         steps.append(runtime.cmd('nosuchcommand'))
         outcomes.append([(r.returncode, _message(r.stderr)) for r in steps])
     ours, theirs = outcomes
-    assert [rc for rc, _ in ours] == [rc for rc, _ in theirs], (ours, theirs)
-    for (rc, mine), (_, reference) in zip(ours, theirs):
+    assert [rc for rc, output in ours] == [rc for rc, output in theirs], (ours, theirs)
+    for (rc, mine), (reference_rc, reference) in zip(ours, theirs):
         if reference is None:
             assert mine is None
             continue

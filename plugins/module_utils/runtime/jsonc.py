@@ -74,16 +74,14 @@ def _indented(value, indent, level):
         for key, item in value.items():
             yield (inner if first else ',' + inner) + dumps(str(key)) + ': '
             first = False
-            for chunk in _indented(item, indent, level + 1):
-                yield chunk
+            yield from _indented(item, indent, level + 1)
         yield '\n' + indent * level + '}'
     elif isinstance(value, (list, tuple)) and value:
         inner = '\n' + indent * (level + 1)
         yield '['
         for index, item in enumerate(value):
             yield inner if index == 0 else ',' + inner
-            for chunk in _indented(item, indent, level + 1):
-                yield chunk
+            yield from _indented(item, indent, level + 1)
         yield '\n' + indent * level + ']'
     else:
         yield dumps(value)

@@ -56,7 +56,7 @@ def _open_namespaces(bundle):
                     raise errors.ConfigError('linux.namespaces[%d].path' % index,
                                              'cannot open %s: %s' % (path, exc.strerror))
     except BaseException:
-        for _, fd in joins:
+        for kind, fd in joins:
             os.close(fd)
         raise
     return joins
@@ -160,7 +160,7 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
         # leaves a state that `delete` can clean up.
         container_dir.save(state)
         joins = _open_namespaces(bundle)
-        joined = {kind for kind, _ in joins}
+        joined = {kind for kind, fd in joins}
         unshare_flags = 0
         for kind, path in bundle.namespaces():
             if not path and kind != 'user':
@@ -185,7 +185,7 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
         log.debug('creating %s from %s: rootfs %s, new namespaces %#x, joined %s'
                   % (container_id, bundle.path, bundle.rootfs, unshare_flags, sorted(joined)))
         main.spawn(plan, process, manager, run_runtime_hooks)
-        log.debug('container %s created: init pid %d waits on %s' % (container_id, process.pid, container_dir.fifo))
+        log.debug('container %s created: init pid %s waits on %s' % (container_id, process.pid, container_dir.fifo))
         state.pid = process.pid
         state.init_start = statemod.process_start_time(process.pid)
         container_dir.save(state)
@@ -196,7 +196,7 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
         _undo(process, manager, container_dir)
         raise
     finally:
-        for _, fd in joins:
+        for kind, fd in joins:
             os.close(fd)
         if state_dir_fd is not None:
             os.close(state_dir_fd)

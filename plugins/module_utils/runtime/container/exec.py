@@ -31,7 +31,7 @@ def process_from_flags(base, args, env=(), cwd=None, user=None, additional_gids=
     if cwd:
         process['cwd'] = cwd
     if user:
-        uid, _, gid = user.partition(':')
+        uid, colon, gid = user.partition(':')
         try:
             process['user'] = {'uid': int(uid), 'gid': int(gid) if gid else 0}
         except ValueError:
@@ -61,11 +61,11 @@ def _namespace_fds(state):
             name = specconfig.NAMESPACE_PROC_NAMES[ns['type']]
             opened.append((ns['type'], os.open('/proc/%d/ns/%s' % (state.pid, name), os.O_RDONLY | os.O_CLOEXEC)))
     except OSError as exc:
-        for _, fd in opened:
+        for kind, fd in opened:
             os.close(fd)
         raise errors.ContainerNotRunning() if exc.errno == 2 else exc
     if statemod.process_start_time(state.pid) != state.init_start:
-        for _, fd in opened:
+        for kind, fd in opened:
             os.close(fd)
         raise errors.ContainerNotRunning()
     return opened
@@ -96,17 +96,17 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
                 console = terminal.connect_console_socket(console_socket)
             else:
                 ours, console = terminal.socket_pair()
-        userns = any(kind == 'user' for kind, _ in ns_fds)
+        userns = any(kind == 'user' for kind, fd in ns_fds)
         plan = setns.ExecPlan(process, linux, caps, ns_fds, preserve_fds=preserve_fds,
                               console_fd=console.fileno() if console else None,
                               setgroups_allowed=not (userns and state.rootless))
         pid = _spawn(plan, Manager.from_state(state.cgroup) if state.cgroup else None)
     finally:
-        for _, fd in ns_fds:
+        for kind, fd in ns_fds:
             os.close(fd)
         if console is not None:
             console.close()
-    log.debug('exec in %s: process %d runs %s' % (container_id, pid, process['args']))
+    log.debug('exec in %s: process %s runs %s' % (container_id, pid, process['args']))
     if pid_file:
         create.write_pid_file(pid_file, pid)
     if detach:

@@ -20,7 +20,7 @@ def start(root, container_id):
         if status != 'created':
             raise errors.StateError('cannot start an already running container')
         release_init(container_dir, state)
-        log.debug('container %s started: init %d released' % (container_id, state.pid))
+        log.debug('container %s started: init %s released' % (container_id, state.pid))
         config = state.config or {}
         if (config.get('hooks') or {}).get('poststart'):
             hooks.run(config['hooks'], 'poststart', query.oci_state(state, 'running'))
