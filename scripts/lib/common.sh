@@ -52,7 +52,7 @@ package_installed() {
 # distribution does not have (e.g. criu on some Ubuntu releases) are named in
 # a warning; the tests that need them skip.
 install_packages() {
-    local missing=() available=() unavailable=() pkg
+    local missing=() available=() unavailable=() pkg candidate
     for pkg in "$@"; do
         package_installed "$pkg" || missing+=("$pkg")
     done
@@ -65,7 +65,9 @@ install_packages() {
     local apt=(apt-get -q -o DPkg::Lock::Timeout=600)
     "${apt[@]}" update -qq
     for pkg in "${missing[@]}"; do
-        if apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [^(]'; then
+        # Read all of apt-cache's output (no grep -q): under pipefail an early exit is a failure.
+        candidate=$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+        if [ -n "$candidate" ] && [ "$candidate" != '(none)' ]; then
             available+=("$pkg")
         else
             unavailable+=("$pkg")
