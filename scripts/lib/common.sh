@@ -7,14 +7,26 @@
 VENV="$REPO/.venv"
 REQUIREMENTS="$REPO/tests/requirements.txt"
 
-# Debian/Ubuntu packages the tests and the demo use.
+# Debian/Ubuntu packages of the demo (scripts/setup demo).
 # shellcheck disable=SC2034  # used by scripts/setup
-HOST_PACKAGES=(
+DEMO_PACKAGES=(
+    busybox-static     # a one-file root filesystem for the demo bundle
+    python3            # bin/runcible runs on the host's own interpreter
+    ca-certificates    # pip over HTTPS
+)
+
+# Debian/Ubuntu packages of the test suite (scripts/setup test): the demo's and these.
+# shellcheck disable=SC2034  # used by scripts/setup
+TEST_PACKAGES=(
+    "${DEMO_PACKAGES[@]}"
     runc crun          # reference runtimes: differential tests, bench/lifecycle
     criu               # checkpoint/restore
-    busybox-static     # a one-file root filesystem for test and demo bundles
-    skopeo umoci       # image tools the image modules are compared with
+    skopeo umoci       # image tools the image code is compared with
     docker-registry    # a local registry for pull tests
+    openssl            # the registry tests' CA and server certificates, signatures
+    apache2-utils      # htpasswd (bcrypt) for the registry's Basic auth
+    zstd tar           # zstd-compressed layers; layer archives
+    python3-zstandard  # zstd layers under the host's python3, which runs bin/runcible in tests
     openssh-server     # sshd in network namespaces: the "remote" hosts of integration tests
     iproute2 nftables  # network namespaces, veth pairs, firewall rules
     procps psmisc      # ps (runcible ps), pkill, fuser
@@ -22,9 +34,11 @@ HOST_PACKAGES=(
     gcc libc6-dev      # a system test builds a static helper binary
     git                # scripts/test copies the tracked files into ansible-test's tree
     shellcheck         # ansible-test's shellcheck test and the lint of scripts/
-    python3            # bin/runcible runs on the host's own interpreter
-    ca-certificates    # pip over HTTPS
 )
+
+# Services Debian starts when their package is installed (where it can start
+# services); the tests start their own instances on ports of their choosing.
+PACKAGED_SERVICES=(docker-registry ssh)
 
 say() {
     if [ -t 1 ]; then
@@ -75,6 +89,10 @@ install_packages() {
     done
     [ "${#unavailable[@]}" -eq 0 ] || warn "not in this distribution's archive, tests that need them will skip: ${unavailable[*]}"
     [ "${#available[@]}" -eq 0 ] || "${apt[@]}" install -y -qq --no-install-recommends "${available[@]}"
+    local service
+    for service in "${PACKAGED_SERVICES[@]}"; do
+        service "$service" stop >/dev/null 2>&1 || true
+    done
 }
 
 # True when the interpreter $1 runs and is at least Python 3.12 (the oldest

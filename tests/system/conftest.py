@@ -65,3 +65,12 @@ def any_runtime(request, tmp_path):
     runtime = runtime_factory(request.param, str(tmp_path / (request.param + '-root')))
     yield runtime
     runtime.cleanup()
+
+
+@pytest.fixture
+def pair(tmp_path):
+    """(runcible, runc), each with its own --root; both cleaned up after the test."""
+    runtimes = [runtime_factory(name, str(tmp_path / (name + '-root'))) for name in ('runcible', 'runc')]
+    yield runtimes
+    for runtime in runtimes:
+        runtime.cleanup()

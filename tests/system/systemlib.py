@@ -145,7 +145,7 @@ def cgroup_dirs(name):
     """Every directory called `name` in any cgroup hierarchy (to prove clean-up)."""
     found = []
     for top in ('/sys/fs/cgroup',):
-        for directory, subdirs, files in os.walk(top):
+        for directory, subdirs, _files in os.walk(top):
             if os.path.basename(directory) == name:
                 found.append(directory)
             subdirs[:] = [d for d in subdirs if not d.startswith('.')]

@@ -56,7 +56,7 @@ def test_mount_destination_swapped_for_a_symlink_during_setup(runcible, bundle, 
     outcomes = {'mounted': 0, 'refused': 0}
     try:
         deadline = time.monotonic() + 20
-        for attempt in range(40):
+        for _attempt in range(40):
             if time.monotonic() > deadline:
                 break
             result = runcible.cmd('run', '--bundle', bundle.path, new_id())

@@ -10,15 +10,7 @@ import time
 
 import pytest
 
-from systemlib import PYTHON, RUNCIBLE, error_message, new_id, runtime_factory
-
-
-@pytest.fixture
-def pair(tmp_path):
-    runtimes = [runtime_factory(name, str(tmp_path / (name + '-root'))) for name in ('runcible', 'runc')]
-    yield runtimes
-    for runtime in runtimes:
-        runtime.cleanup()
+from systemlib import PYTHON, RUNCIBLE, error_message, new_id
 
 
 def _start(runtime, bundle, args=('sleep', '60')):
@@ -100,7 +92,7 @@ def test_exec_with_process_file(runcible, bundle, tmp_path):
 def test_exec_refused_in_stopped_and_paused_states(runcible, bundle):
     container_id = _start(runcible, bundle)
     runcible.cmd('kill', container_id, 'KILL', check=True)
-    for attempt in range(100):
+    for _attempt in range(100):
         if runcible.state(container_id)['status'] == 'stopped':
             break
         time.sleep(0.05)
@@ -173,7 +165,7 @@ def test_joining_process_exe_is_not_reachable_from_the_container(runcible, bundl
     subprocess.run(['gcc', '-static', '-O2', '-o', binary, str(source)], check=True)
     container_id = _start(runcible, bundle, ('sh', '-c', 'watcher 20 > /dev/shm/watch.log; sleep 60'))
     deadline = time.monotonic() + 20
-    for attempt in range(40):
+    for _attempt in range(40):
         if time.monotonic() > deadline:
             break
         runcible.cmd('exec', container_id, 'true', check=True)
@@ -188,7 +180,8 @@ def test_exec_does_not_leak_host_fds_or_cwd(runcible, bundle, tmp_path):
     try:
         result = subprocess.run([PYTHON, RUNCIBLE, '--root', runcible.root, 'exec', container_id, 'sh', '-c',
                                  'ls /proc/self/fd | sort -n | tr "\\n" " "; readlink /proc/self/cwd'],
-                                capture_output=True, text=True, pass_fds=(leaked,), cwd=str(tmp_path), timeout=30, check=False)
+                                capture_output=True, text=True, pass_fds=(leaked,), cwd=str(tmp_path), timeout=30,
+                                check=False)
     finally:
         os.close(leaked)
     assert result.returncode == 0, result.stderr
@@ -205,8 +198,8 @@ def _console_receiver(path):
 
     def serve():
         try:
-            conn, address = server.accept()
-            name, fds, flags, address = socket.recv_fds(conn, 4096, 1)
+            conn, _address = server.accept()
+            name, fds, _flags, _address = socket.recv_fds(conn, 4096, 1)
             result['name'] = name
             data = b''
             deadline = time.monotonic() + 20
@@ -288,3 +281,29 @@ def test_ps_matches_runc(pair, bundle):
         shapes.append((len(pids), table[0], [line.split()[1] for line in custom[1:]], custom[0]))
     assert shapes[0] == shapes[1]
     assert shapes[0][0] == 3 and shapes[0][2] == ['sh', 'sleep', 'sleep']
+
+
+def test_library_exec_captures_output_and_create_takes_stdio(tmp_path, bundle):
+    """The runtime as the modules call it: create with stdio of our choosing, exec with output captured."""
+    from runtime.container import create, delete, exec as execmod, start
+    root = str(tmp_path / 'lib-root')
+    out_path = tmp_path / 'init.out'
+    bundle.write(['sh', '-c', 'echo init-says-hello; sleep 30'])
+    container_id = new_id()
+    with open('/dev/null', 'rb') as devnull, open(out_path, 'wb') as out:
+        state = create.create(root, container_id, bundle.path, stdio=(devnull.fileno(), out.fileno(), out.fileno()))
+    try:
+        start.start(root, container_id)
+        process = dict(state.config['process'], args=['sh', '-c', 'cat; echo to-stderr >&2; exit 6'])
+        code, stdout, stderr, timed_out = execmod.run_captured(root, container_id, process, input_bytes=b'piped in\n',
+                                                               timeout=20)
+        assert (code, stdout, stderr, timed_out) == (6, b'piped in\n', b'to-stderr\n', False)
+        code, _out, _err, timed_out = execmod.run_captured(root, container_id, dict(process, args=['sleep', '30']),
+                                                           timeout=0.5)
+        assert timed_out and code == 128 + 9
+        deadline = time.monotonic() + 5
+        while 'init-says-hello' not in out_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert out_path.read_text() == 'init-says-hello\n'
+    finally:
+        delete.delete(root, container_id, force=True)

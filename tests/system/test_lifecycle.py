@@ -375,13 +375,13 @@ def test_recycled_pid_is_not_mistaken_for_the_container(runcible, bundle):
 def test_concurrent_commands_never_corrupt_state(runcible, bundle):
     """Parallel create/state/list/delete on the same and different IDs."""
     bundle.write(['sleep', '30'])
-    ids = [new_id() for index in range(6)]
+    ids = [new_id() for _attempt in range(6)]
     errors = []
 
     def worker(container_id):
         try:
             runcible.cmd('run', '-d', '--bundle', bundle.path, container_id, check=True)
-            for attempt in range(3):
+            for _attempt in range(3):
                 runcible.state(container_id)
                 json.loads(runcible.cmd('list', '--format', 'json', check=True).stdout)
             runcible.cmd('delete', '--force', container_id, check=True)
@@ -390,7 +390,7 @@ def test_concurrent_commands_never_corrupt_state(runcible, bundle):
 
     def racer(container_id):
         # Races delete --force on the same container: either may win, neither may corrupt.
-        for attempt in range(5):
+        for _attempt in range(5):
             result = runcible.cmd('state', container_id)
             if result.returncode == 0:
                 json.loads(result.stdout)
@@ -412,7 +412,8 @@ def test_no_host_fds_or_cwd_leak_into_the_container(runcible, bundle, tmp_path):
     leaked = os.open(str(tmp_path), os.O_RDONLY)
     try:
         result = subprocess.run([PYTHON, RUNCIBLE, '--root', runcible.root, 'run', '--bundle', bundle.path,
-                                 new_id()], capture_output=True, text=True, pass_fds=(leaked,), timeout=30, check=False)
+                                 new_id()], capture_output=True, text=True, pass_fds=(leaked,), timeout=30,
+                                check=False)
     finally:
         os.close(leaked)
     assert result.returncode == 0, result.stderr

@@ -3,15 +3,7 @@
 
 import pytest
 
-from systemlib import error_message, new_id, runtime_factory
-
-
-@pytest.fixture
-def pair(tmp_path):
-    runtimes = [runtime_factory(name, str(tmp_path / (name + '-root'))) for name in ('runcible', 'runc')]
-    yield runtimes
-    for runtime in runtimes:
-        runtime.cleanup()
+from systemlib import error_message, new_id
 
 
 def _run(runtime, bundle, script, **changes):

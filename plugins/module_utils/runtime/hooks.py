@@ -5,6 +5,7 @@
 
 
 from . import errors, jsonc, log
+from .linux import spawn
 
 # Hooks whose failure fails the operation; the others only warn.
 MUST_SUCCEED = ('prestart', 'createRuntime', 'createContainer', 'startContainer')
@@ -12,32 +13,26 @@ MUST_SUCCEED = ('prestart', 'createRuntime', 'createContainer', 'startContainer'
 
 def run_one(hook, state_json, name, index):
     """Run one hook; HookError (or a warning) if it fails or times out."""
-    import subprocess
     path = hook['path']
     args = hook.get('args') or [path]
     env = {}
     for item in hook.get('env') or []:
-        key, equals, value = item.partition('=')
+        key, _sep, value = item.partition('=')
         env[key] = value
     try:
-        # The runtime is a library that bin/runcible also runs: there is no AnsibleModule.run_command here.
-        proc = subprocess.Popen(args, executable=path, env=env, stdin=subprocess.PIPE,  # pylint: disable=ansible-bad-function
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True)
+        result = spawn.run(args, executable=path, env=env, input_bytes=state_json, timeout=hook.get('timeout'))
     except OSError as exc:
-        return _fail(name, index, 'cannot run %s: %s' % (path, exc.strerror))
-    try:
-        out, err = proc.communicate(state_json, timeout=hook.get('timeout'))
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        return _fail(name, index, 'cannot run %s: %s' % (path, errors.strerror(exc)))
+    if result.timed_out:
         return _fail(name, index, 'timeout after %ds' % hook['timeout'])
-    if proc.returncode != 0:
-        if proc.returncode < 0:
-            reason = 'signal: %d' % -proc.returncode
+    if result.returncode != 0:
+        if result.returncode < 0:
+            reason = 'signal: %d' % -result.returncode
         else:
-            reason = 'exit status %d' % proc.returncode
+            reason = 'exit status %d' % result.returncode
         return _fail(name, index, '%s, stdout: %s, stderr: %s'
-                     % (reason, out.decode('utf-8', 'replace').strip(), err.decode('utf-8', 'replace').strip()))
+                     % (reason, result.stdout.decode('utf-8', 'replace').strip(),
+                        result.stderr.decode('utf-8', 'replace').strip()))
     return None
 
 

@@ -51,7 +51,7 @@ def _own_cgroups():
     own = {}
     with open('/proc/self/cgroup') as handle:
         for line in handle:
-            hierarchy_id, controllers, path = line.rstrip('\n').split(':', 2)
+            _hierarchy_id, controllers, path = line.rstrip('\n').split(':', 2)
             if not controllers:
                 own[''] = path
             for name in controllers.split(','):

@@ -84,7 +84,7 @@ class Manager:
         found = []
         if top is None or not os.path.isdir(top):
             return found
-        for directory, subdirs, files in os.walk(top):
+        for directory, _subdirs, _files in os.walk(top):
             try:
                 with open(os.path.join(directory, 'cgroup.procs')) as handle:
                     found.extend(int(line) for line in handle if line.strip())
@@ -111,7 +111,7 @@ def _remove_tree(top, deadline):
     """rmdir `top` depth first, retrying EBUSY while processes leave."""
     if not os.path.isdir(top):
         return None
-    for directory, subdirs, files in os.walk(top, topdown=False):
+    for directory, subdirs, _files in os.walk(top, topdown=False):
         while True:
             try:
                 os.rmdir(directory)

@@ -56,7 +56,7 @@ def _open_namespaces(bundle):
                     raise errors.ConfigError('linux.namespaces[%d].path' % index,
                                              'cannot open %s: %s' % (path, exc.strerror))
     except BaseException:
-        for kind, fd in joins:
+        for _kind, fd in joins:
             os.close(fd)
         raise
     return joins
@@ -107,13 +107,15 @@ def _limits_requested(bundle):
 
 
 def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0, console_socket=None, console=None,
-           detach=True, rootless=None):
+           detach=True, rootless=None, stdio=None):
     """Create container `container_id` from `bundle_dir`; returns its ContainerState.
 
     With process.terminal the container's pty master is sent over the unix
     socket at `console_socket`, or over `console` (a connected socket) when
     the caller proxies the terminal itself (a foreground run). `rootless`
-    (default: not root) tolerates having no cgroups of its own.
+    (default: not root) tolerates having no cgroups of its own. `stdio`:
+    three fds for the container's stdin, stdout and stderr (default: ours,
+    as runc passes its caller's).
     """
     if rootless is None:
         rootless = os.geteuid() != 0
@@ -129,14 +131,14 @@ def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0, consol
         from ..process import terminal
         console = terminal.connect_console_socket(console_socket)
         try:
-            return _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, rootless)
+            return _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, rootless, stdio)
         finally:
             console.close()
     return _create(root, container_id, bundle, caps, pid_file, preserve_fds, console if terminal_wanted else None,
-                   rootless)
+                   rootless, stdio)
 
 
-def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, rootless):
+def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, rootless, stdio):
     container_dir = statemod.ContainerDir(root, container_id)
     container_dir.make()
     container_dir.lock()
@@ -160,7 +162,7 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
         # leaves a state that `delete` can clean up.
         container_dir.save(state)
         joins = _open_namespaces(bundle)
-        joined = {kind for kind, fd in joins}
+        joined = {kind for kind, _fd in joins}
         unshare_flags = 0
         for kind, path in bundle.namespaces():
             if not path and kind != 'user':
@@ -174,7 +176,7 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
                              context, caps, preserve_fds=preserve_fds,
                              setgroups_allowed=not (new_userns and os.geteuid() != 0),
                              close_in_child=(container_dir.lock_fd,),
-                             console_fd=console.fileno() if console is not None else None)
+                             console_fd=console.fileno() if console is not None else None, stdio=stdio)
 
         def run_runtime_hooks(pid):
             creating = oci_state(container_id, 'creating', pid, bundle.path, annotations, bundle.config['ociVersion'])
@@ -196,7 +198,7 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
         _undo(process, manager, container_dir)
         raise
     finally:
-        for kind, fd in joins:
+        for _kind, fd in joins:
             os.close(fd)
         if state_dir_fd is not None:
             os.close(state_dir_fd)

@@ -8,6 +8,7 @@ The process joins every namespace of the container's init (through
 settings unless the process given overrides them.
 """
 
+import contextlib
 import os
 
 from .. import errors, log, state as statemod
@@ -31,7 +32,7 @@ def process_from_flags(base, args, env=(), cwd=None, user=None, additional_gids=
     if cwd:
         process['cwd'] = cwd
     if user:
-        uid, colon, gid = user.partition(':')
+        uid, _sep, gid = user.partition(':')
         try:
             process['user'] = {'uid': int(uid), 'gid': int(gid) if gid else 0}
         except ValueError:
@@ -61,18 +62,24 @@ def _namespace_fds(state):
             name = specconfig.NAMESPACE_PROC_NAMES[ns['type']]
             opened.append((ns['type'], os.open('/proc/%d/ns/%s' % (state.pid, name), os.O_RDONLY | os.O_CLOEXEC)))
     except OSError as exc:
-        for kind, fd in opened:
+        for _kind, fd in opened:
             os.close(fd)
         raise errors.ContainerNotRunning() if exc.errno == 2 else exc
     if statemod.process_start_time(state.pid) != state.init_start:
-        for kind, fd in opened:
+        for _kind, fd in opened:
             os.close(fd)
         raise errors.ContainerNotRunning()
     return opened
 
 
-def execute(root, container_id, process, detach=False, pid_file=None, console_socket=None, preserve_fds=0):
-    """Run `process` in the container; returns its exit code (0 when detached)."""
+def execute(root, container_id, process, detach=False, pid_file=None, console_socket=None, preserve_fds=0,
+            stdio=None, return_pid=False):
+    """Run `process` in the container; returns its exit code (0 when detached).
+
+    `stdio`: three fds for the process' stdin, stdout and stderr (default:
+    ours). With `return_pid` (and `detach`) the PID is returned instead: the
+    caller, our child's reaper, waits for it.
+    """
     container_dir = statemod.ContainerDir(root, container_id)
     state = container_dir.load()
     status = query.container_status(container_dir, state)
@@ -90,40 +97,66 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
     linux = state.config.get('linux') or {}
     ns_fds = _namespace_fds(state)
     console = ours = None
+    forwarding = contextlib.ExitStack()
     try:
         if process.get('terminal'):
             if console_socket:
                 console = terminal.connect_console_socket(console_socket)
             else:
                 ours, console = terminal.socket_pair()
-        userns = any(kind == 'user' for kind, fd in ns_fds)
+        userns = any(kind == 'user' for kind, _fd in ns_fds)
         plan = setns.ExecPlan(process, linux, caps, ns_fds, preserve_fds=preserve_fds,
                               console_fd=console.fileno() if console else None,
-                              setgroups_allowed=not (userns and state.rootless))
-        pid = _spawn(plan, Manager.from_state(state.cgroup) if state.cgroup else None)
+                              setgroups_allowed=not (userns and state.rootless), stdio=stdio)
+        with runmod.blocking_signals():
+            pid = _spawn(plan, Manager.from_state(state.cgroup) if state.cgroup else None)
+            if not detach:
+                # In place while signals are held back: none sent once the process runs is lost.
+                forwarding.enter_context(runmod.forwarding_signals(pid, statemod.process_start_time(pid)))
+    except BaseException:
+        forwarding.close()
+        if ours is not None:
+            ours.close()
+        raise
     finally:
-        for kind, fd in ns_fds:
+        for _kind, fd in ns_fds:
             os.close(fd)
         if console is not None:
             console.close()
-    log.debug('exec in %s: process %s runs %s' % (container_id, pid, process['args']))
-    if pid_file:
-        create.write_pid_file(pid_file, pid)
-    if detach:
-        return 0
-    start_time = statemod.process_start_time(pid)
-    if ours is not None:
-        master = terminal.receive_master(ours)
-        ours.close()
-        try:
-            with runmod.forwarding_signals(pid, start_time):
+    with forwarding:
+        log.debug('exec in %s: process %s runs %s' % (container_id, pid, process['args']))
+        if pid_file:
+            create.write_pid_file(pid_file, pid)
+        if detach:
+            return pid if return_pid else 0
+        if ours is not None:
+            master = terminal.receive_master(ours)
+            ours.close()
+            try:
                 terminal.proxy(master, lambda: statemod.process_start_time(pid) is None)
-                status = runmod.wait_for(pid)
-        finally:
-            os.close(master)
-        return runmod.exit_code(status)
-    with runmod.forwarding_signals(pid, start_time):
+            finally:
+                os.close(master)
         return runmod.exit_code(runmod.wait_for(pid))
+
+
+def run_captured(root, container_id, process, input_bytes=b'', timeout=None):
+    """Run `process` in the container with its output captured: (exit code, stdout, stderr, timed out)."""
+    from ..linux import spawn
+    in_r, in_w = os.pipe2(os.O_CLOEXEC)
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    try:
+        pid = execute(root, container_id, process, detach=True, stdio=(in_r, out_w, err_w), return_pid=True)
+    except BaseException:
+        for fd in (in_w, out_r, err_r):
+            os.close(fd)
+        raise
+    finally:
+        for fd in (in_r, out_w, err_w):
+            os.close(fd)
+    outputs, timed_out = spawn.communicate(pid, in_w, out_r, err_r, input_bytes, timeout)
+    status = runmod.wait_for(pid)
+    return runmod.exit_code(status), outputs[out_r], outputs[err_r], timed_out
 
 
 def _spawn(plan, manager):

@@ -3,10 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """ps: the container's processes, through the host's ps(1) as runc does it."""
 
-import subprocess
-
 from .. import errors, state as statemod
 from ..cgroups.manager import Manager
+from ..linux import spawn
 from . import query
 
 
@@ -23,14 +22,14 @@ def container_pids(root, container_id):
 
 def ps_table(pids, ps_args):
     """Run `ps ps_args` and keep the header and the lines of `pids` (runc's ps --format table)."""
+    argv = ['ps'] + list(ps_args or ['-ef'])
     try:
-        # The runtime is a library that bin/runcible also runs: there is no AnsibleModule.run_command here.
-        output = subprocess.run(['ps'] + list(ps_args or ['-ef']), capture_output=True, text=True, check=True).stdout  # pylint: disable=ansible-bad-function
+        result = spawn.run(argv)
     except FileNotFoundError:
         raise errors.UsageError('ps: the ps command is not installed on this host (procps)')
-    except subprocess.CalledProcessError as exc:
-        raise errors.UsageError('ps %s: %s' % (' '.join(ps_args), exc.stderr.strip() or exc.returncode))
-    lines = output.splitlines()
+    if result.returncode != 0:
+        raise errors.UsageError('%s: %s' % (' '.join(argv), result.stderr.decode('utf-8', 'replace').strip()))
+    lines = result.stdout.decode('utf-8', 'replace').splitlines()
     if not lines:
         return ''
     header = lines[0].split()

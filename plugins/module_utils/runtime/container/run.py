@@ -22,6 +22,20 @@ def exit_code(wait_status):
     return os.WEXITSTATUS(wait_status)
 
 
+def forwarded_signals():
+    return sorted(int(signum) for signum in signals.valid_signals() if signum not in _NOT_FORWARDED)
+
+
+@contextlib.contextmanager
+def blocking_signals():
+    """Hold back the signals `forwarding_signals` will forward until it is in place."""
+    previous = signals.pthread_sigmask(signals.SIG_BLOCK, forwarded_signals())
+    try:
+        yield
+    finally:
+        signals.pthread_sigmask(signals.SIG_SETMASK, previous)
+
+
 @contextlib.contextmanager
 def forwarding_signals(pid, start_time):
     """Forward every catchable signal this process gets to `pid` while the block runs."""
@@ -32,9 +46,7 @@ def forwarding_signals(pid, start_time):
             pass
 
     previous = {}
-    for signum in range(1, signals.NSIG):
-        if signum in _NOT_FORWARDED:
-            continue
+    for signum in forwarded_signals():
         try:
             previous[signum] = signals.signal(signum, forward)
         except (OSError, ValueError, RuntimeError):
@@ -70,11 +82,16 @@ def run(root, container_id, bundle_dir, detach=False, pid_file=None, preserve_fd
         if console is not None:
             console.close()
     master = None
+    forwarding = contextlib.ExitStack()
     try:
         if ours is not None:
             master = terminal.receive_master(ours)
+        if not detach:
+            # In place before the program starts: a signal sent once it runs must reach it.
+            forwarding.enter_context(forwarding_signals(state.pid, state.init_start))
         start.start(root, container_id)
     except BaseException:
+        forwarding.close()
         if master is not None:
             os.close(master)
         _remove(root, container_id)
@@ -84,7 +101,7 @@ def run(root, container_id, bundle_dir, detach=False, pid_file=None, preserve_fd
             ours.close()
     if detach:
         return 0
-    with forwarding_signals(state.pid, state.init_start):
+    with forwarding:
         if master is not None:
             try:
                 terminal.proxy(master, lambda: statemod.process_start_time(state.pid) is None)

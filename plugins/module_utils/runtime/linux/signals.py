@@ -16,6 +16,7 @@ except ImportError:  # pragma: no cover - interpreters without the C module
 NSIG = _impl.NSIG
 SIG_DFL = _impl.SIG_DFL
 SIG_SETMASK = _impl.SIG_SETMASK
+SIG_BLOCK = _impl.SIG_BLOCK
 SIGKILL = _impl.SIGKILL
 SIGSTOP = _impl.SIGSTOP
 SIGTERM = _impl.SIGTERM
@@ -25,6 +26,7 @@ SIGURG = _impl.SIGURG
 
 signal = _impl.signal
 pthread_sigmask = _impl.pthread_sigmask
+valid_signals = _impl.valid_signals
 
 
 def number(name):

@@ -71,7 +71,7 @@ def _load_seccomp(linux):
 def environment(process):
     env = {}
     for item in process.get('env') or []:
-        key, equals, value = item.partition('=')
+        key, _sep, value = item.partition('=')
         env[key] = value
     return env
 

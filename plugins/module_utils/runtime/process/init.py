@@ -23,7 +23,7 @@ from ..rootfs import mount, paths, securejoin
 from . import finalize, terminal
 from ..spec.config import NAMESPACE_FLAGS
 
-_TERMINATING = ('SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGPIPE')
+_TERMINATING = ('SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM')
 
 
 class InitPlan:
@@ -35,11 +35,13 @@ class InitPlan:
     ID maps; `state_dir_fd`: the container's state folder (for the exec FIFO);
     `rootfs_context`: what rootfs set-up needs; `caps`: resolved capability sets;
     `close_in_child`: the runtime's fds the children must not keep (the state
-    lock: a forked copy would hold the flock until the init execs).
+    lock: a forked copy would hold the flock until the init execs); `stdio`:
+    three fds to become the container's 0, 1, 2 instead of the caller's.
     """
 
     def __init__(self, bundle, container_id, state_dir_fd, join_fds, unshare_flags, new_userns,
-                 rootfs_context, caps, preserve_fds=0, setgroups_allowed=True, close_in_child=(), console_fd=None):
+                 rootfs_context, caps, preserve_fds=0, setgroups_allowed=True, close_in_child=(), console_fd=None,
+                 stdio=None):
         self.bundle = bundle
         self.container_id = container_id
         self.state_dir_fd = state_dir_fd
@@ -52,6 +54,7 @@ class InitPlan:
         self.setgroups_allowed = setgroups_allowed
         self.close_in_child = close_in_child
         self.console_fd = console_fd
+        self.stdio = stdio
 
 
 def _die_with(channel, exc, error_fd=None):
@@ -101,6 +104,17 @@ def intermediate(plan, channel):
     os._exit(0)
 
 
+def use_stdio(stdio):
+    """Make the three fds given this process' stdin, stdout and stderr."""
+    if not stdio:
+        return
+    for target, fd in enumerate(stdio):
+        if fd == target:
+            os.set_inheritable(fd, True)
+        else:
+            os.dup2(fd, target)
+
+
 def _set_time_offsets(offsets):
     """Offsets of a new time namespace, before its first process (our fork) enters it."""
     if not offsets:
@@ -132,6 +146,7 @@ def container_init(plan, channel):
         for name in _TERMINATING:
             signals.signal(signals.number(name), _exit_on_signal)
         os.setsid()
+        use_stdio(plan.stdio)
         error_fd = os.open('init.error', os.O_WRONLY | os.O_CLOEXEC, dir_fd=plan.state_dir_fd)
         _run_init(plan, channel)
     except BaseException as exc:  # pylint: disable=broad-except
@@ -168,9 +183,11 @@ def _run_init(plan, channel):
     prepared = finalize.prepare(process, linux, plan.caps, plan.preserve_fds, plan.setgroups_allowed)
     channel.send('done')
     channel.close()
+    # The FIFO stays open (close-on-exec) until the program runs: `start`
+    # sees end-of-file exactly when the exec happened, and only then runs the
+    # poststart hooks.
     fifo = os.open('exec.fifo', os.O_WRONLY | os.O_CLOEXEC, dir_fd=plan.state_dir_fd)
     os.write(fifo, b'0')
-    os.close(fifo)
     os.close(plan.state_dir_fd)
     if config.get('hooks', {}).get('startContainer'):
         state = {'ociVersion': config['ociVersion'], 'id': plan.container_id, 'status': 'created',

@@ -17,14 +17,14 @@ import os
 from ..linux import consts as c
 from ..linux import syscalls
 from ..spec.config import NAMESPACE_FLAGS
-from . import finalize, terminal
+from . import finalize, init, terminal
 
 
 class ExecPlan:
     """What the forked processes need: the namespaces to join and the process to run."""
 
     def __init__(self, process, linux, caps, ns_fds, preserve_fds=0, console_fd=None, setgroups_allowed=True,
-                 close_in_child=()):
+                 close_in_child=(), stdio=None):
         self.process = process
         self.linux = linux
         self.caps = caps
@@ -33,6 +33,7 @@ class ExecPlan:
         self.console_fd = console_fd
         self.setgroups_allowed = setgroups_allowed
         self.close_in_child = close_in_child
+        self.stdio = stdio
 
 
 def _die_with(channel, exc):
@@ -72,6 +73,7 @@ def exec_process(plan, channel):
     """In the container's namespaces: terminal, security settings, exec. Never returns."""
     try:
         os.setsid()
+        init.use_stdio(plan.stdio)
         if plan.console_fd is not None:
             terminal.setup(plan.console_fd, plan.process)
         prepared = finalize.prepare(plan.process, plan.linux, plan.caps, plan.preserve_fds, plan.setgroups_allowed)

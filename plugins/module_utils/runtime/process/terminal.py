@@ -77,7 +77,7 @@ def send_master(console_fd, master):
 def receive_master(sock):
     """The pty master sent over `sock`."""
     import socket
-    message, fds, flags, address = socket.recv_fds(sock, 4096, 1)
+    _message, fds, _flags, _address = socket.recv_fds(sock, 4096, 1)
     if not fds:
         raise errors.SetupError('the container did not send its terminal')
     return fds[0]
@@ -136,7 +136,7 @@ def proxy(master, done):
         while True:
             readers = [master] + ([0] if stdin_open else [])
             try:
-                ready, writable, failed = select.select(readers, [], [], 0.2)
+                ready, _writable, _failed = select.select(readers, [], [], 0.2)
             except InterruptedError:
                 continue
             if master in ready:

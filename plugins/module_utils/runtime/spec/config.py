@@ -59,7 +59,7 @@ class Bundle:
         return [(ns['type'], ns.get('path') or None) for ns in self.linux.get('namespaces') or []]
 
     def has_namespace(self, ns_type):
-        return any(t == ns_type for t, path in self.namespaces())
+        return any(t == ns_type for t, _path in self.namespaces())
 
     def hooks(self, name):
         return (self.config.get('hooks') or {}).get(name) or []
