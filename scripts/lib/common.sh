@@ -178,19 +178,35 @@ Install one, e.g. with pyenv: 'pyenv install 3.13', or point RUNCIBLE_PYTHON at 
     fi
 }
 
-# crun 1.8.1 refuses to run on a hybrid cgroup host whose v2 hierarchy holds a
-# controller ("cgroups in hybrid mode not supported, drop all controllers from
-# cgroupv2"). On these machines that controller is hugetlb; binding it to a v1
-# hierarchy of its own fixes crun and changes nothing else. Only the tests call
-# this (crun is a reference runtime there); the demo leaves the host alone.
-bind_hugetlb_to_v1() {
-    local unified=/sys/fs/cgroup/unified
-    [ -r "$unified/cgroup.controllers" ] || return 0
-    grep -qw hugetlb "$unified/cgroup.controllers" || return 0
-    say "Binding the hugetlb controller to a v1 hierarchy (for crun)"
-    mkdir -p /sys/fs/cgroup/hugetlb
-    mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb ||
-        warn "could not move hugetlb to cgroup v1: crun will refuse to run on this host"
+# True when the cgroup controller $1 is mounted as a cgroup v1 hierarchy.
+# mountinfo: the fields after " - " are the type, the source and the super options.
+controller_on_v1() {
+    awk -v controller="$1" '
+        { for (i = 1; i <= NF && $i != "-"; i++) continue }
+        $(i + 1) == "cgroup" && ("," $(i + 3) ",") ~ ("," controller ",") { found = 1 }
+        END { exit !found }' /proc/self/mountinfo
+}
+
+# Test machines only (the test command calls it; the demo leaves the host
+# alone). Gives hugetlb, net_cls and net_prio a cgroup v1 hierarchy each when
+# they have none. On these hybrid hosts hugetlb sits on the v2 tree, and crun
+# 1.8.1 refuses to run while a v2 controller is in use ("cgroups in hybrid mode
+# not supported"); net_cls and net_prio are mounted nowhere. Mounting them once,
+# before the tests, lets crun run and the cgroup tests exercise those
+# controllers, and changes nothing else.
+mount_v1_hierarchies() {
+    local controller
+    [ -d /sys/fs/cgroup/unified ] || return 0 # only hybrid hosts: legacy ones have them, unified ones have no v1
+    for controller in hugetlb net_cls net_prio; do
+        controller_on_v1 "$controller" && continue
+        mkdir -p "/sys/fs/cgroup/$controller"
+        if mount -t cgroup -o "$controller" cgroup "/sys/fs/cgroup/$controller" 2>/dev/null; then
+            echo "mounted the $controller cgroup controller as a v1 hierarchy"
+        else
+            rmdir "/sys/fs/cgroup/$controller" 2>/dev/null || true
+            warn "could not mount $controller as a cgroup v1 hierarchy; tests that need it say so"
+        fi
+    done
 }
 
 # ansible-test bootstraps pip into each sanity test's virtualenv with a
