@@ -42,8 +42,8 @@ def cgroup_files(pid):
     return values
 
 
-def _detached(runtime, bundle, args, resources=RESOURCES):
-    bundle.config['linux']['resources'] = json.loads(json.dumps(resources))
+def _detached(runtime, bundle, args, resources=None):
+    bundle.config['linux']['resources'] = json.loads(json.dumps(RESOURCES if resources is None else resources))
     bundle.write(list(args))
     container_id = new_id()
     runtime.cmd('run', '-d', '--bundle', bundle.path, container_id, check=True)

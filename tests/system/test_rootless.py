@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from systemlib import PYTHON, RUNCIBLE, make_rootfs, new_id
+from systemlib import PYTHON, REPO, RUNCIBLE, make_rootfs, new_id
 
 NOBODY = 65534
 
@@ -29,14 +29,36 @@ def rootless_bundle():
     shutil.rmtree(top, ignore_errors=True)
 
 
+@pytest.fixture(scope='module')
+def nobody_runcible():
+    """A copy of bin/runcible and the runtime that the unprivileged user can read.
+
+    The checkout may sit below a folder only root can enter (/root, a
+    `mktemp -d` folder), where the unprivileged user cannot open bin/runcible.
+    """
+    top = tempfile.mkdtemp(prefix='runcible-rootless-runtime-')
+    shutil.copytree(os.path.join(REPO, 'plugins', 'module_utils', 'runtime'),
+                    os.path.join(top, 'plugins', 'module_utils', 'runtime'), ignore=shutil.ignore_patterns('__pycache__'))
+    os.makedirs(os.path.join(top, 'bin'))
+    shutil.copy(RUNCIBLE, os.path.join(top, 'bin', 'runcible'))
+    os.chmod(top, 0o755)
+    for directory, subdirs, files in os.walk(top):
+        for name in subdirs:
+            os.chmod(os.path.join(directory, name), 0o755)
+        for name in files:
+            os.chmod(os.path.join(directory, name), 0o644)
+    yield os.path.join(top, 'bin', 'runcible')
+    shutil.rmtree(top, ignore_errors=True)
+
+
 def as_nobody(argv, **kwargs):
     return subprocess.run(['setpriv', '--reuid=%d' % NOBODY, '--regid=%d' % NOBODY, '--clear-groups',
                            '--reset-env'] + argv, capture_output=True, text=True, timeout=60,
                           stdin=subprocess.DEVNULL, check=False, **kwargs)
 
 
-def test_rootless_spec_runs_unprivileged_like_runc(rootless_bundle):
-    spec = as_nobody([PYTHON, RUNCIBLE, 'spec', '--rootless', '--bundle', rootless_bundle])
+def test_rootless_spec_runs_unprivileged_like_runc(rootless_bundle, nobody_runcible):
+    spec = as_nobody([PYTHON, nobody_runcible, 'spec', '--rootless', '--bundle', rootless_bundle])
     assert spec.returncode == 0, spec.stderr
     path = os.path.join(rootless_bundle, 'config.json')
     with open(path) as handle:
@@ -49,7 +71,7 @@ def test_rootless_spec_runs_unprivileged_like_runc(rootless_bundle):
         json.dump(config, handle)
     os.chown(path, NOBODY, NOBODY)
     outputs = []
-    for argv in ([PYTHON, RUNCIBLE], [shutil.which('runc') or 'runc']):
+    for argv in ([PYTHON, nobody_runcible], [shutil.which('runc') or 'runc']):
         root = os.path.join(rootless_bundle, 'state-' + os.path.basename(argv[-1]))
         result = as_nobody(argv + ['--root', root, 'run', '--bundle', rootless_bundle, new_id()])
         assert result.returncode == 0, (argv, result.stderr)
@@ -60,8 +82,8 @@ def test_rootless_spec_runs_unprivileged_like_runc(rootless_bundle):
     assert outputs[0].splitlines()[1].split() == ['0', str(NOBODY), '1']
 
 
-def test_rootless_resource_limits_need_a_delegated_cgroup(rootless_bundle):
-    as_nobody([PYTHON, RUNCIBLE, 'spec', '--rootless', '--bundle', rootless_bundle])
+def test_rootless_resource_limits_need_a_delegated_cgroup(rootless_bundle, nobody_runcible):
+    as_nobody([PYTHON, nobody_runcible, 'spec', '--rootless', '--bundle', rootless_bundle])
     path = os.path.join(rootless_bundle, 'config.json')
     with open(path) as handle:
         config = json.load(handle)
@@ -72,7 +94,7 @@ def test_rootless_resource_limits_need_a_delegated_cgroup(rootless_bundle):
         json.dump(config, handle)
     root = os.path.join(rootless_bundle, 'state')
     container_id = new_id()
-    result = as_nobody([PYTHON, RUNCIBLE, '--root', root, 'run', '--bundle', rootless_bundle, container_id])
+    result = as_nobody([PYTHON, nobody_runcible, '--root', root, 'run', '--bundle', rootless_bundle, container_id])
     assert result.returncode == 1
     assert 'cannot create cgroup' in result.stderr
     assert not os.path.exists(os.path.join(root, container_id))
