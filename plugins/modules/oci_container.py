@@ -20,7 +20,7 @@ description:
   - A container of the same name that the collection did not create (for example with runc by hand) is
     recognised and recreated under a supervisor, never duplicated.
 author:
-  - runcible developers
+  - runcible developers (@runcible)
 options:
   name:
     description: The container ID (letters, digits, C(_+-.)).
