@@ -20,13 +20,14 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-if os.path.join(REPO, 'plugins', 'module_utils') not in os.sys.path:
-    os.sys.path.insert(0, os.path.join(REPO, 'plugins', 'module_utils'))
+if os.path.join(REPO, 'plugins', 'module_utils') not in sys.path:
+    sys.path.insert(0, os.path.join(REPO, 'plugins', 'module_utils'))
 
 from runtime import errors  # noqa: E402
 from runtime.linux import consts  # noqa: E402
@@ -86,7 +87,7 @@ def run_filtered(spec, body, no_new_privs=True, before=None):
             break
         chunks.append(chunk)
     os.close(reader)
-    _, status = os.waitpid(pid, 0)
+    status = os.waitpid(pid, 0)[1]
     data = b''.join(chunks)
     return (json.loads(data) if data else None), status
 
@@ -130,7 +131,7 @@ def test_errno_action_without_errno_ret_is_eperm(scratch):
         return {'mkdir': _raw_syscall('mkdirat', -100, ctypes.addressof(ctypes.create_string_buffer(
             os.path.join(scratch, 'x').encode())), 0o755)[1]}
 
-    result, _ = run_filtered(spec, body)
+    result = run_filtered(spec, body)[0]
     assert result == {'mkdir': errno.EPERM}
 
 
@@ -183,7 +184,7 @@ def test_argument_rule_denies_only_matching_calls(scratch):
                 outcome[oct(mode)] = e.errno
         return outcome
 
-    result, _ = run_filtered(spec, body)
+    result = run_filtered(spec, body)[0]
     assert result == {'0o777': errno.EACCES, '0o640': 0}
     assert os.stat(path).st_mode & 0o777 == 0o640
 
@@ -229,7 +230,7 @@ def test_flags_are_passed_to_the_kernel():
             status = dict(line.split(':\t', 1) for line in f.read().splitlines() if ':\t' in line)
         return {'getppid': _raw_syscall('getppid')[1], 'filters': status.get('Seccomp_filters', '').strip()}
 
-    result, _ = run_filtered(spec, body)
+    result = run_filtered(spec, body)[0]
     assert result == {'getppid': errno.EDOM, 'filters': '1'}
 
 
@@ -241,7 +242,7 @@ def test_install_without_no_new_privs_or_cap_sys_admin_is_a_setup_error():
         os.setresgid(65534, 65534, 65534)
         os.setresuid(65534, 65534, 65534)
 
-    result, _ = run_filtered(spec, lambda: {'loaded': True}, no_new_privs=False, before=before)
+    result = run_filtered(spec, lambda: {'loaded': True}, no_new_privs=False, before=before)[0]
     assert 'install_error' in result
     assert 'no_new_privs' in result['install_error']
 
@@ -300,10 +301,10 @@ def _bundle(path):
 def _run_container(runtime, bundle, state_root, container_id):
     command = [runtime, '--root', state_root, 'run', '--bundle', bundle, container_id]
     try:
-        finished = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        finished = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     finally:
         subprocess.run([runtime, '--root', state_root, 'delete', '--force', container_id],
-                       capture_output=True, timeout=60)
+                       capture_output=True, timeout=60, check=False)
     return finished.returncode, finished.stdout, finished.stderr
 
 
@@ -367,7 +368,7 @@ def _run_script_under_our_filter(bundle_path):
     with os.fdopen(out_r) as out, os.fdopen(err_r) as err:
         stdout = out.read()
         stderr = err.read()
-    _, status = os.waitpid(pid, 0)
+    status = os.waitpid(pid, 0)[1]
     code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     return code, stdout, stderr
 

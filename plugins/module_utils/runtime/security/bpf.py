@@ -73,15 +73,16 @@ def _children(node):
 
 def _layout(root):
     """Nodes in an order where each comes after all that lead to it, false branches first."""
-    waiting = {}
-    seen = {id(root)}
+    # Nodes hash by identity: equal-looking nodes are still different places.
+    waiting = {root: 0}
     stack = [root]
     while stack:
         node = stack.pop()
         for child in _children(node):
-            waiting[id(child)] = waiting.get(id(child), 0) + 1
-            if id(child) not in seen:
-                seen.add(id(child))
+            if child in waiting:
+                waiting[child] += 1
+            else:
+                waiting[child] = 1
                 stack.append(child)
     order = []
     ready = [root]
@@ -90,19 +91,19 @@ def _layout(root):
         order.append(node)
         # The false branch is pushed last so it comes right after its test.
         for child in _children(node):
-            waiting[id(child)] -= 1
-            if waiting[id(child)] == 0:
+            waiting[child] -= 1
+            if not waiting[child]:
                 ready.append(child)
     return order
 
 
 def _emit(order):
     """Instructions with symbolic targets, and the first instruction of each node."""
-    known = {id(order[0]): None}
+    known = {order[0]: None}
     first = {}
     program = []
     for node in order:
-        state = known.get(id(node))
+        state = known.get(node)
         start = len(program)
         if isinstance(node, Return):
             program.append(_Insn(RET_K, node.value))
@@ -117,22 +118,22 @@ def _emit(order):
             for child in _children(node):
                 # A node entered from tests that left different words in the
                 # accumulator must load its own.
-                if id(child) in known and known[id(child)] != state:
-                    known[id(child)] = None
-                elif id(child) not in known:
-                    known[id(child)] = state
-        first[id(node)] = program[start]
+                if child not in known:
+                    known[child] = state
+                elif known[child] != state:
+                    known[child] = None
+        first[node] = program[start]
     for insn in program:
         if insn.true is not None:
-            insn.true = first[id(insn.true)]
-            insn.false = first[id(insn.false)]
+            insn.true = first[insn.true]
+            insn.false = first[insn.false]
     return program
 
 
 def _bridge_long_jumps(program):
     """Put a jump (or the return itself) after each conditional jump that cannot reach its target."""
     while True:
-        index = {id(insn): i for i, insn in enumerate(program)}
+        index = dict((insn, i) for i, insn in enumerate(program))
         bridged = []
         for i, insn in enumerate(program):
             if insn.true is None:
@@ -141,7 +142,7 @@ def _bridge_long_jumps(program):
             bridged.append(insn)
             for branch in ('true', 'false'):
                 target = getattr(insn, branch)
-                if index[id(target)] - i - 1 > _MAX_SHORT_JUMP:
+                if index[target] - i - 1 > _MAX_SHORT_JUMP:
                     if target.code == RET_K:
                         step = _Insn(RET_K, target.k)
                     else:
@@ -156,13 +157,13 @@ def _bridge_long_jumps(program):
 def assemble(root):
     """The graph under `root` as a list of (code, jt, jf, k) sock_filter tuples."""
     program = _bridge_long_jumps(_emit(_layout(root)))
-    index = {id(insn): i for i, insn in enumerate(program)}
+    index = dict((insn, i) for i, insn in enumerate(program))
     out = []
     for i, insn in enumerate(program):
         if insn.code == JMP_JA:
-            out.append((JMP_JA, 0, 0, index[id(insn.k)] - i - 1))
+            out.append((JMP_JA, 0, 0, index[insn.k] - i - 1))
         elif insn.true is not None:
-            out.append((insn.code, index[id(insn.true)] - i - 1, index[id(insn.false)] - i - 1, insn.k))
+            out.append((insn.code, index[insn.true] - i - 1, index[insn.false] - i - 1, insn.k))
         else:
             out.append((insn.code, 0, 0, insn.k))
     return out

@@ -186,6 +186,7 @@ def compile_filter(spec, field='linux.seccomp', native_arch=None):
     filter_abis = [native] + [a for a in listed if a is not native]
     filter_abis = [a for i, a in enumerate(filter_abis) if a not in filter_abis[:i]]
     databases = dict((a.name, {}) for a in filter_abis)
+    targets = [_Target(a, databases[a.name]) for a in filter_abis]
     known = abi.known_names()
     skipped = []
     for entry in profile:
@@ -196,15 +197,16 @@ def compile_filter(spec, field='linux.seccomp', native_arch=None):
             if name not in known:
                 skipped.append(name)
                 continue
+            conditions_of_rules = _rule_conditions(entry)
             _check_errno(entry.action, entry.field + ('.errnoRet' if entry.errno_ret is not None else '.action'))
-            for conditions in _rule_conditions(entry):
-                try:
-                    for target in filter_abis:
-                        _add_rule(databases[target.name], target, name, conditions, entry.action)
-                except rules.RuleConflict:
-                    raise errors.ConfigError(entry.field, 'the rule for %s gives it a different action where an earlier rule '
-                                                          'already decides (same syscall, same arguments); libseccomp refuses '
-                                                          'such a profile, and so does runc' % name)
+            try:
+                for conditions in conditions_of_rules:
+                    for target in targets:
+                        target.add(name, conditions, entry.action)
+            except rules.RuleConflict:
+                raise errors.ConfigError(entry.field, 'the rule for %s gives it a different action where an earlier rule '
+                                                      'already decides (same syscall, same arguments); libseccomp refuses '
+                                                      'such a profile, and so does runc' % name)
 
     stub = _enosys_stub(default_name, default_errno, listed, profile)
     root = _program_graph(filter_abis, databases, default_action, stub)
@@ -270,33 +272,48 @@ def _rule_conditions(entry):
     for field, index, condition in entry.args:
         _expect(index < rules.ARG_COUNT, field + '.index', 'syscalls have %d arguments, numbered 0 to %d'
                 % (rules.ARG_COUNT, rules.ARG_COUNT - 1))
-    indexes = [index for _, index, _ in entry.args]
+    indexes = [index for dummy_field, index, dummy_condition in entry.args]
     if len(set(indexes)) < len(indexes):
         # runc: when an argument is compared twice, each comparison is a rule of its own.
-        return [{index: condition} for _, index, condition in entry.args]
-    return [dict((index, condition) for _, index, condition in entry.args)]
+        return [{index: condition} for dummy_field, index, condition in entry.args]
+    return [dict((index, condition) for dummy_field, index, condition in entry.args)]
 
 
-def _add_rule(database, target, name, conditions, action):
-    layout = rules.WordLayout(target.bits, target.big_endian)
-    multiplexed = target.multiplexed.get(name)
-    if multiplexed is not None:
-        via, sub_call, own = multiplexed
-        through = dict(conditions)
-        through[0] = (rules.EQ, _UINT64_MAX, sub_call)
-        _add_one(database, target.numbers[via], through, action, layout)
-        _add_one(database, own if own is not None else ('absent', name), conditions, action, layout)
-    elif name in target.numbers:
-        _add_one(database, target.numbers[name], conditions, action, layout)
-    elif not target.multiplexed:
-        # libseccomp keeps rules for syscalls the ABI lacks under a pseudo
-        # number; they never reach the filter but can still conflict.
-        _add_one(database, ('absent', name), conditions, action, layout)
+class _Target(object):
+    """One ABI of the filter and the rules it has collected (syscall number -> rules.Syscall)."""
 
+    __slots__ = ('numbers', 'multiplexed', 'layout', 'database')
 
-def _add_one(database, key, conditions, action, layout):
-    tree = rules.build_chain(conditions, action, layout) if conditions else None
-    rules.add_rule(database, key, tree, action)
+    def __init__(self, target, database):
+        self.numbers = target.numbers
+        self.multiplexed = target.multiplexed
+        self.layout = rules.WordLayout(target.bits, target.big_endian)
+        self.database = database
+
+    def add(self, name, conditions, action):
+        """Add a rule the way libseccomp adds it to one ABI (translated by name)."""
+        via = self.multiplexed.get(name)
+        if via is not None:
+            multiplexer, sub_call, own = via
+            through = dict(conditions)
+            through[0] = (rules.EQ, _UINT64_MAX, sub_call)
+            self._add(self.numbers[multiplexer], through, action)
+            self._add(own if own is not None else ('absent', name), conditions, action)
+            return
+        number = self.numbers.get(name)
+        if number is not None:
+            self._add(number, conditions, action)
+        elif not self.multiplexed:
+            # libseccomp keeps rules for syscalls the ABI lacks under a pseudo
+            # number; they never reach the filter but can still conflict.
+            self._add(('absent', name), conditions, action)
+
+    def _add(self, key, conditions, action):
+        if not conditions and key not in self.database:
+            self.database[key] = rules.Syscall(None, action)
+            return
+        tree = rules.build_chain(conditions, action, self.layout) if conditions else None
+        rules.add_rule(self.database, key, tree, action)
 
 
 def _enosys_stub(default_name, default_errno, listed, profile):

@@ -95,7 +95,14 @@ class Reference(object):
     def __init__(self, stub, filter_program, pfc):
         self.stub = stub
         self.program = stub + filter_program
-        self.pfc = pfc_model(pfc)
+        self.pfc_text = pfc
+        self._pfc = None
+
+    @property
+    def pfc(self):
+        if self._pfc is None:
+            self._pfc = pfc_model(self.pfc_text)
+        return self._pfc
 
     def actual(self, nr, arch, args):
         return _run(self.program, nr, arch, args)
@@ -122,12 +129,16 @@ def runc_program(lib, spec, optimize=False):
     `optimize` asks for libseccomp's binary-tree layout (newer runc asks for
     it for profiles of more than 32 rules). Raises RuncError where runc fails.
     """
-    reference = runc_reference(lib, spec, optimize)
+    reference = runc_reference(lib, spec, optimize, with_pfc=False)
     return None if reference is None else reference.program
 
 
-def runc_reference(lib, spec, optimize=False):
-    """The Reference for `spec`, or None when seccomp is off; raises RuncError where runc fails."""
+def runc_reference(lib, spec, optimize=False, with_pfc=True):
+    """The Reference for `spec`, or None when seccomp is off; raises RuncError where runc fails.
+
+    The PFC (needed by expected()) is only exported `with_pfc`, and only
+    parses for the default (non-optimized) layout.
+    """
     default_name = spec.get('defaultAction', '')
     entries = spec.get('syscalls') or []
     if default_name == '' and not entries:
@@ -162,7 +173,7 @@ def runc_reference(lib, spec, optimize=False):
         for name, action_name, errno_ret, args in expanded:
             _match_call(lib, ctx, default, name, _action(action_name, errno_ret), args)
         program = _export(lib, lib.seccomp_export_bpf, ctx)
-        pfc = _export(lib, lib.seccomp_export_pfc, ctx)
+        pfc = _export(lib, lib.seccomp_export_pfc, ctx) if with_pfc else b''
     finally:
         lib.seccomp_release(ctx)
     stub = _enosys_stub(lib, spec, default_name, architectures, expanded)
@@ -249,7 +260,7 @@ def _enosys_stub(lib, spec, default_name, architectures, expanded):
         if arch in modes:
             continue
         largest = 0
-        for name, _, _, _ in expanded:
+        for name in [rule[0] for rule in expanded]:
             number = lib.seccomp_syscall_resolve_name_arch(_token(lib, arch), name.encode())
             if number != _NR_SCMP_ERROR and number > largest:
                 largest = number
@@ -338,7 +349,7 @@ def _parse_condition(text):
     # "if ($a0.hi32 > 5)", "if ($a1 & 0x0000ff00 == 256)", "if ($a2 == 7)"
     body = text[len('if ('):-1].split()
     operand = body[0][2:]
-    arg, _, word = operand.partition('.')
+    arg, dummy_dot, word = operand.partition('.')
     if body[1] == '&':
         return _PfcNode(int(arg), word or 'lo32', '==', int(body[2], 16), int(body[4]))
     return _PfcNode(int(arg), word or 'lo32', body[1], 0xffffffff, int(body[2]))
@@ -390,7 +401,7 @@ class _PfcModel(object):
             return _BAD_ARCH
         if arch == 0xc000003e and names == {'x32'} and nr < _X32_BIT:
             return _BAD_ARCH
-        for _, _, syscalls, _ in blocks:
+        for syscalls in [block[2] for block in blocks]:
             if nr in syscalls:
                 rule = syscalls[nr]
                 if not isinstance(rule, list):

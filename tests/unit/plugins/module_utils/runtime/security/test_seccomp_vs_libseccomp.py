@@ -88,7 +88,7 @@ def _numbers(spec):
             number = LIB.seccomp_syscall_resolve_name_arch(token, name.encode())
             if number >= 0:
                 numbers.update((number, number + 1, number - 1, number ^ 0x40000000))
-        for name, (_, _, own) in seccomp.abi.ABIS[arch].multiplexed.items():
+        for own in [entry[2] for entry in seccomp.abi.ABIS[arch].multiplexed.values()]:
             if own is not None:
                 numbers.update((own, own + 1))
     probes.setdefault(FOREIGN_ARCH, {0, 3, 0xffffffff})
@@ -137,8 +137,8 @@ def _compare(spec, samples_per_number=12):
     codegen_bugs = 0
     for arch, numbers in _numbers(spec).items():
         for nr in sorted(n & 0xffffffff for n in numbers):
-            for _ in range(samples_per_number):
-                args = tuple(rng.choice(values) for _ in range(6))
+            for dummy_sample in range(samples_per_number):
+                args = tuple(rng.choice(values) for dummy_arg in range(6))
                 ours = bpf_interpreter.evaluate(compiled.program, nr, arch, args)
                 meant = reference.expected(nr, arch, args)
                 assert ours == meant, 'arch %#x nr %#x args %r: ours %#x, libseccomp rules %#x' % (

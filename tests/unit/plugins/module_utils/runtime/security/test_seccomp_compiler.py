@@ -86,8 +86,8 @@ values = st.one_of(st.sampled_from(EDGES), st.integers(0, UINT64))
 
 
 def _near(value):
-    return st.sampled_from(sorted({(value + d) & UINT64 for d in (-1, 0, 1)} | {value ^ (1 << 32), value & 0xffffffff,
-                                                                               value | 0xffffffff}))
+    candidates = {(value + d) & UINT64 for d in (-1, 0, 1)} | {value ^ (1 << 32), value & 0xffffffff, value | 0xffffffff}
+    return st.sampled_from(sorted(candidates))
 
 
 @settings(max_examples=600, deadline=None)
