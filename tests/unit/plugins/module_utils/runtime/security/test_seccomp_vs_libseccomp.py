@@ -179,3 +179,30 @@ def test_docker_default_profile_matches_runc_and_libseccomp():
                     ours = bpf_interpreter.evaluate(compiled.program, nr, arch, args)
                     assert ours == reference.actual(nr, arch, args), (hex(arch), hex(nr), hex(value))
                     assert ours == reference.expected(nr, arch, args), (hex(arch), hex(nr), hex(value))
+
+
+# Two profiles where libseccomp 2.5.4's BPF (what runc loads) contradicts
+# libseccomp's own rule database; runcible follows the database (docs/seccomp.md).
+
+def test_section_whose_first_syscall_the_abi_lacks_still_filters():
+    # x86 multiplexes semop through ipc(2); libseccomp's x86 section starts with
+    # its pseudo number for semop and never loads the syscall number.
+    spec = {'defaultAction': 'SCMP_ACT_ALLOW', 'architectures': ['SCMP_ARCH_X86'],
+            'syscalls': [{'names': ['semop'], 'action': 'SCMP_ACT_ERRNO'}]}
+    reference = libseccomp_reference.runc_reference(LIB, spec)
+    compiled = seccomp.compile_filter(spec)
+    semop_via_ipc = (117, 0x40000003, (1, 0, 0, 0, 0, 0))
+    assert reference.expected(*semop_via_ipc) == 0x00050001
+    assert bpf_interpreter.evaluate(compiled.program, *semop_via_ipc) == 0x00050001
+
+
+def test_next_rule_on_the_same_argument_reloads_it():
+    spec = {'defaultAction': 'SCMP_ACT_ERRNO',
+            'syscalls': [{'names': ['read'], 'action': 'SCMP_ACT_ALLOW',
+                          'args': [{'index': 0, 'value': 0, 'op': 'SCMP_CMP_LT'},
+                                   {'index': 0, 'value': 1 << 32, 'op': 'SCMP_CMP_LT'}]}]}
+    reference = libseccomp_reference.runc_reference(LIB, spec)
+    compiled = seccomp.compile_filter(spec)
+    read_fd_7 = (0, 0xc000003e, (7, 0, 0, 0, 0, 0))
+    assert reference.expected(*read_fd_7) == 0x7fff0000
+    assert bpf_interpreter.evaluate(compiled.program, *read_fd_7) == 0x7fff0000
