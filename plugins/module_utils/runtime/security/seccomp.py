@@ -186,7 +186,17 @@ def compile_filter(spec, field='linux.seccomp', native_arch=None):
     filter_abis = [native] + [a for a in listed if a is not native]
     filter_abis = [a for i, a in enumerate(filter_abis) if a not in filter_abis[:i]]
     databases = dict((a.name, {}) for a in filter_abis)
-    targets = [_Target(a, databases[a.name]) for a in filter_abis]
+    skipped = _collect_rules(profile, [_Target(a, databases[a.name]) for a in filter_abis], default_action)
+    stub = _enosys_stub(default_name, default_errno, listed, profile)
+    root = _program_graph(filter_abis, databases, default_action, stub)
+    program = bpf.assemble(root)
+    _expect(len(program) <= bpf.MAX_INSNS, field,
+            'the profile compiles to %d BPF instructions, more than the kernel accepts (%d)' % (len(program), bpf.MAX_INSNS))
+    return SeccompFilter(program, flags, flags_defaulted, skipped)
+
+
+def _collect_rules(profile, targets, default_action):
+    """Add each rule to each ABI as runc's matchCall does; returns the names skipped as unknown."""
     known = abi.known_names()
     skipped = []
     for entry in profile:
@@ -207,23 +217,18 @@ def compile_filter(spec, field='linux.seccomp', native_arch=None):
                 raise errors.ConfigError(entry.field, 'the rule for %s gives it a different action where an earlier rule '
                                                       'already decides (same syscall, same arguments); libseccomp refuses '
                                                       'such a profile, and so does runc' % name)
-
-    stub = _enosys_stub(default_name, default_errno, listed, profile)
-    root = _program_graph(filter_abis, databases, default_action, stub)
-    program = bpf.assemble(root)
-    _expect(len(program) <= bpf.MAX_INSNS, field,
-            'the profile compiles to %d BPF instructions, more than the kernel accepts (%d)' % (len(program), bpf.MAX_INSNS))
-    return SeccompFilter(program, flags, flags_defaulted, skipped)
+    return skipped
 
 
 class _Entry(object):
-    __slots__ = ('field', 'names', 'action', 'action_name', 'errno_ret', 'args')
+    """One linux.seccomp.syscalls[] entry, checked: its names, action value, errnoRet and argument conditions."""
 
-    def __init__(self, field, names, action, action_name, errno_ret, args):
+    __slots__ = ('field', 'names', 'action', 'errno_ret', 'args')
+
+    def __init__(self, field, names, action, errno_ret, args):
         self.field = field
         self.names = names
         self.action = action
-        self.action_name = action_name
         self.errno_ret = errno_ret
         self.args = args
 
@@ -246,7 +251,7 @@ def _entry(raw, field):
         raw_args = []
     _expect(isinstance(raw_args, list), field + '.args', 'must be a list')
     args = [_argument(arg, '%s.args[%d]' % (field, k)) for k, arg in enumerate(raw_args)]
-    return _Entry(field, names, action, action_name, errno_ret, args)
+    return _Entry(field, names, action, errno_ret, args)
 
 
 def _argument(raw, field):
