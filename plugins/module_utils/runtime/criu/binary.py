@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Find the criu binary and make sure it works on this kernel, before anything is touched.
+
+`criu check` is CRIU's own verdict on the kernel: a CRIU too old for it (Debian
+12's 3.17 on kernels >= 6.13: "vdso: Unexpected rt vDSO area bounds") fails
+there, and its reason is the one the user needs to see.
+"""
+
+import os
+import re
+
+from .. import errors
+from ..linux import spawn
+
+# External network and PID namespaces (what runc relies on) arrived in CRIU 3.11 and 3.15.
+MINIMUM_VERSION = (3, 15)
+_CHECK_TIMEOUT = 60
+
+
+class Criu:
+    """A usable criu: its absolute path and version tuple."""
+
+    def __init__(self, path, version):
+        self.path = path
+        self.version = version
+
+    @property
+    def version_text(self):
+        return '.'.join(str(part) for part in self.version)
+
+
+def locate(criu):
+    """The absolute path of `criu` (a path, or a name looked up on PATH); CriuError if there is none."""
+    if '/' in criu:
+        path = os.path.abspath(criu)
+        if not os.path.exists(path):
+            raise errors.CriuError('criu binary %s does not exist: install CRIU (%s or newer) or point --criu at it'
+                                   % (path, '.'.join(map(str, MINIMUM_VERSION))))
+        if os.path.isdir(path) or not os.access(path, os.X_OK):
+            raise errors.CriuError('criu binary %s is not an executable file' % path)
+        return path
+    for directory in (os.environ.get('PATH') or os.defpath).split(os.pathsep):
+        candidate = os.path.join(directory or '.', criu)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return os.path.abspath(candidate)
+    raise errors.CriuError('%s is not installed (not found on PATH): install CRIU (%s or newer) or point --criu at '
+                           'its binary' % (criu, '.'.join(map(str, MINIMUM_VERSION))))
+
+
+def _run(path, *args):
+    try:
+        result = spawn.run([path] + list(args), executable=path, timeout=_CHECK_TIMEOUT)
+    except OSError as exc:
+        raise errors.CriuError('cannot run %s: %s' % (path, errors.strerror(exc)))
+    text = (result.stdout + result.stderr).decode('utf-8', 'replace')
+    if result.timed_out:
+        raise errors.CriuError('%s %s did not finish within %ds' % (path, ' '.join(args), _CHECK_TIMEOUT))
+    return result.returncode, text
+
+
+def parse_version(text):
+    """(major, minor, sublevel) from `criu --version` output ("Version: 4.1.1"); None if absent."""
+    match = re.search(r'Version:\s*(\d+)\.(\d+)(?:\.(\d+))?', text)
+    if not match:
+        return None
+    return tuple(int(part or 0) for part in match.groups())
+
+
+def check_reason(text):
+    """The lines of `criu check` output that say why it failed (its Error lines, else the last line)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    failures = [line for line in lines if line.startswith('Error') or 'error' in line.lower()]
+    chosen = failures[:3] if failures else lines[-1:]
+    return '; '.join(chosen) or 'no output'
+
+
+def find(criu):
+    """A Criu for `--criu` that exists, is recent enough, and passes `criu check`; else CriuError."""
+    path = locate(criu)
+    code, text = _run(path, '--version')
+    version = parse_version(text) if code == 0 else None
+    if version is None:
+        raise errors.CriuError('%s --version failed (exit %d): %s' % (path, code, check_reason(text)))
+    if version[:2] < MINIMUM_VERSION:
+        raise errors.CriuError('criu %s is too old: runcible needs CRIU %s or newer' % (
+            '.'.join(map(str, version)), '.'.join(map(str, MINIMUM_VERSION))))
+    code, text = _run(path, 'check')
+    if code != 0:
+        raise errors.CriuError('criu %s (%s) fails "criu check" on this kernel: %s' % (
+            '.'.join(map(str, version)), path, check_reason(text)))
+    return Criu(path, version)
