@@ -182,12 +182,10 @@ def _failed(exc, container_id, container_dir, state, status_before, log_path):
         _thaw_if_frozen(state)
     if not isinstance(exc, errors.RuntimeErrorBase):
         return exc
-    lines = image.log_errors(log_path)
     now = query.container_status(container_dir, state)
     after = 'the container still runs' if now == status_before else 'the container is now %s' % now
-    message = 'checkpoint of container %s failed: %s; %s (CRIU log: %s%s)' % (
-        container_id, exc.message, after, log_path, ': ' + ' | '.join(lines) if lines else '')
-    return errors.CriuError(message)
+    return errors.CriuError('checkpoint of container %s failed: %s; %s (CRIU log: %s)' % (
+        container_id, image.failure_reason(exc, log_path), after, log_path))
 
 
 def _thaw_if_frozen(state):

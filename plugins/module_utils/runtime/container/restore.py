@@ -270,10 +270,9 @@ def _restore(root, container_id, bundle, options, tool, descriptors, terminal, p
         stack.close()
         _undo(notices.pid, manager, container_dir)
         if isinstance(exc, errors.CriuError):
-            lines = image.log_errors(os.path.join(options.work_path or options.image_path, LOG_FILE))
-            raise errors.CriuError('restore of container %s failed: %s (CRIU log: %s%s)' % (
-                container_id, exc.message, os.path.join(options.work_path or options.image_path, LOG_FILE),
-                ': ' + ' | '.join(lines) if lines else ''))
+            log_path = os.path.join(options.work_path or options.image_path, LOG_FILE)
+            raise errors.CriuError('restore of container %s failed: %s (CRIU log: %s)' % (
+                container_id, image.failure_reason(exc, log_path), log_path))
         raise
     finally:
         for fd in opened:

@@ -12,6 +12,7 @@ runcible.json     who was checkpointed: the container ID, when, with which CRIU,
 
 import json
 import os
+import re
 import time
 
 from .. import errors, state as statemod
@@ -99,24 +100,70 @@ def fingerprint(config):
     }
 
 
+# The order differences are reported in: what a user recognises a container by first.
+_FIELDS = ('process.args', 'process.cwd', 'process.user', 'process.terminal', 'root.readonly', 'mounts',
+           'linux.namespaces')
+
+
 def mismatch(recorded, config):
-    """(field, in the checkpoint, in this config) of the first difference, or None."""
+    """(field, in the checkpoint, in this config) of the first difference, or None.
+
+    For mounts, the two sides are the mounts only one of them has.
+    """
     current = fingerprint(config)
-    for field in sorted(recorded):
-        if field in current and json.dumps(recorded[field]) != json.dumps(current[field]):
-            return field, recorded[field], current[field]
+    for field in _FIELDS:
+        if field not in recorded or json.dumps(recorded[field]) == json.dumps(current[field]):
+            continue
+        if field == 'mounts':
+            theirs = [tuple(m) for m in recorded[field]]
+            ours = [tuple(m) for m in current[field]]
+            return (field, ['%s (%s)' % m for m in theirs if m not in ours] or 'the same mounts in another order',
+                    ['%s (%s)' % m for m in ours if m not in theirs] or 'the same mounts in another order')
+        return field, recorded[field], current[field]
     return None
 
 
-def log_errors(path, limit=4):
-    """The last `limit` error lines of a CRIU log, without the harmless ones."""
+_LOG_PREFIX = re.compile(r'^\(\s*[\d.]+\)\s*(?:\d+:\s*)?Error \([^)]*\):\s*')
+
+# Known CRIU failures and what to do about them.
+_HINTS = (
+    ("Can't get 1:16 opt", 'CRIU older than 4.2 cannot dump network sockets on Linux 6.16 and newer: use CRIU 4.2+'),
+    ('Connected TCP socket', 'the container has established TCP connections: checkpoint with --tcp-established'),
+    ("Can't lookup mount=", 'the container holds a file of the host open (stdout or stderr redirected to a host file?): '
+                            'give it pipes or /dev/null instead'),
+)
+
+
+def is_harmless(line):
+    return any(h in line for h in _HARMLESS)
+
+
+def log_errors(path, limit=3):
+    """The first `limit` error lines of a CRIU log (the cause comes first), without the harmless ones."""
     try:
         with open(path, 'rb') as handle:
             lines = handle.read().decode('utf-8', 'replace').splitlines()
     except OSError:
         return []
-    found = [line.strip() for line in lines if 'Error' in line and not any(h in line for h in _HARMLESS)]
-    return found[-limit:]
+    found = [_LOG_PREFIX.sub('', line.strip()) for line in lines if 'Error (' in line and not is_harmless(line)]
+    return found[:limit]
+
+
+def hint(lines):
+    """Advice for a known failure among CRIU's error lines, or ''."""
+    text = '\n'.join(lines)
+    for pattern, advice in _HINTS:
+        if pattern in text:
+            return advice
+    return ''
+
+
+def failure_reason(exc, log_path):
+    """Why CRIU failed, in CRIU's words: its log's first errors, else its answer, and a hint if one applies."""
+    lines = log_errors(log_path)
+    reason = '; '.join(lines) if lines else exc.message
+    advice = hint(lines)
+    return reason + (' (%s)' % advice if advice else '')
 
 
 def size(path):

@@ -19,7 +19,7 @@ import socket
 
 from .. import errors, log
 from ..linux import signals
-from . import messages, protobuf
+from . import image, messages, protobuf
 
 _MAX_MESSAGE = 1 << 16
 _MAX_FDS = 16
@@ -163,6 +163,8 @@ def failure(response):
     """The CriuError for an unsuccessful criu_resp."""
     kind = messages.REQUEST_TYPE_NAMES.get(response.get('type'), str(response.get('type')))
     reason = (response.get('cr_errmsg') or '').strip()
+    if image.is_harmless(reason):
+        reason = ''
     errno_value = response.get('cr_errno') or 0
     if not reason and errno_value:
         reason = os.strerror(errno_value)
