@@ -9,7 +9,9 @@ processes kept their memory and did not start again.
 import json
 import os
 import select
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -435,3 +437,66 @@ def test_failed_dump_leaves_the_container_and_the_previous_image(cr, make_bundle
     assert wait_until(lambda: counted_past(data / 'count', now + 2))
     after = image_files(image)
     assert {k: v for k, v in after.items() if k != 'dump.log'} == {k: v for k, v in kept.items() if k != 'dump.log'}
+
+
+def _terminal_receiver(path, lines_wanted):
+    """A console socket server: takes one pty master, collects `lines_wanted` lines from it (bounded).
+
+    It holds the master until `release` is set, as a real console reader
+    does: with the master closed, the container's terminal is gone from its
+    devpts and the bind on /dev/console points at a deleted file.
+    """
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    server.settimeout(30)
+    result = {'lines': [], 'got': threading.Event(), 'release': threading.Event()}
+
+    def serve():
+        try:
+            conn, _address = server.accept()
+            _name, fds, _flags, _address = socket.recv_fds(conn, 4096, 1)
+            conn.close()
+            with os.fdopen(fds[0], 'rb', buffering=0) as master:
+                result['lines'] = _read_lines(master, lines_wanted, timeout=20)
+                result['got'].set()
+                result['release'].wait(60)
+        finally:
+            result['got'].set()
+            server.close()
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    return thread, result
+
+
+def test_terminal_container_gets_a_new_terminal_at_restore(cr, make_bundle, tmp_path):
+    """--console-socket at restore receives the restored container's terminal, and the output goes on there."""
+    bundle = make_bundle()
+    bundle.config['process']['terminal'] = True
+    bundle.write(['sh', '-c', STDOUT_COUNTER])
+    container_id = new_id()
+    first_thread, first = _terminal_receiver(str(tmp_path / 'first.sock'), 3)
+    try:
+        started = cr.detached('run', '-d', '--console-socket', str(tmp_path / 'first.sock'), '--bundle',
+                              bundle.path, container_id)
+        assert started.returncode == 0, started.log
+        assert first['got'].wait(40) and len(first['lines']) == 3
+        token, _count = parse_count(first['lines'][-1].strip())
+        assert cr.checkpoint(container_id, tmp_path / 'image').returncode == 0
+    finally:
+        first['release'].set()
+        first_thread.join(60)
+
+    thread, second = _terminal_receiver(str(tmp_path / 'second.sock'), 3)
+    try:
+        restored = cr.restore(container_id, tmp_path / 'image', bundle, '--console-socket',
+                              str(tmp_path / 'second.sock'))
+        assert restored.returncode == 0, restored.log
+        assert second['got'].wait(40)
+        after = [parse_count(line.strip()) for line in second['lines']]
+    finally:
+        cr.runtime.cmd('delete', '--force', container_id)
+        second['release'].set()
+        thread.join(60)
+    assert len(after) == 3 and all(value and value[0] == token for value in after), (token, second)
