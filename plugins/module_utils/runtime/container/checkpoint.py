@@ -136,7 +136,7 @@ def checkpoint(root, container_id, options, criu='criu'):
     with container_dir:
         state = container_dir.load()
         status = _check_status(container_dir, state)
-        tool = binary.find(criu)
+        tool = binary.find(criu, binary.cache_file(root))
         if options.work_path:
             os.makedirs(options.work_path, 0o700, exist_ok=True)
         target = options.image_path

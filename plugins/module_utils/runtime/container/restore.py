@@ -74,7 +74,7 @@ def restore(root, container_id, bundle_dir, options, criu='criu', detach=False, 
     if not terminal_wanted and console_socket:
         raise errors.UsageError('cannot use console socket if runcible will not detach or allocate tty')
     descriptors = check_image(options, bundle)
-    tool = binary.find(criu)
+    tool = binary.find(criu, binary.cache_file(root))
     terminal = _Terminal(console_socket) if terminal_wanted else None
     forwarding = contextlib.ExitStack()
     try:

@@ -8,10 +8,11 @@
 there, and its reason is the one the user needs to see.
 """
 
+import json
 import os
 import re
 
-from .. import errors
+from .. import errors, state as statemod
 from ..linux import spawn
 
 # External network and PID namespaces (what runc relies on) arrived in CRIU 3.11 and 3.15.
@@ -76,9 +77,58 @@ def check_reason(text):
     return '; '.join(chosen) or 'no output'
 
 
-def find(criu):
-    """A Criu for `--criu` that exists, is recent enough, and passes `criu check`; else CriuError."""
+def cache_file(root):
+    """Where runcible remembers a passed `criu check`: beside the containers of `root`."""
+    return os.path.join(root, '.criu-check.json')
+
+
+def _identity(path):
+    """What a passed check depends on: this boot of the kernel and this very criu file."""
+    try:
+        with open('/proc/sys/kernel/random/boot_id') as handle:
+            boot = handle.read().strip()
+        info = os.stat(path)
+    except OSError:
+        return None
+    return '%s %s %d %d %d %d' % (boot, os.path.realpath(path), info.st_dev, info.st_ino, info.st_size,
+                                  info.st_mtime_ns)
+
+
+def _cached(cache_file, identity):
+    if not cache_file or not identity:
+        return None
+    try:
+        with open(cache_file) as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and data.get('identity') == identity and isinstance(data.get('version'), list):
+        return tuple(data['version'])
+    return None
+
+
+def _remember(cache_file, identity, version):
+    if not cache_file or not identity:
+        return
+    try:
+        statemod.atomic_write(cache_file, json.dumps({'identity': identity, 'version': list(version)}).encode(),
+                              mode=0o600)
+    except OSError:
+        pass
+
+
+def find(criu, cache_file=None):
+    """A Criu for `--criu` that exists, is recent enough, and passes `criu check`; else CriuError.
+
+    `criu check` takes 70-200 ms, so a pass is remembered in `cache_file`
+    for this criu file (path, inode, size, mtime) and this boot of the
+    kernel; a failure is never remembered.
+    """
     path = locate(criu)
+    identity = _identity(path)
+    version = _cached(cache_file, identity)
+    if version is not None:
+        return Criu(path, version)
     code, text = _run(path, '--version')
     version = parse_version(text) if code == 0 else None
     if version is None:
@@ -90,4 +140,5 @@ def find(criu):
     if code != 0:
         raise errors.CriuError('criu %s (%s) fails "criu check" on this kernel: %s' % (
             '.'.join(map(str, version)), path, check_reason(text)))
+    _remember(cache_file, identity, version)
     return Criu(path, version)
