@@ -142,3 +142,22 @@ def test_bad_restore_input_fails_in_both_and_makes_nothing(pair, make_bundle, tm
     assert results[0] == results[1]
     assert results[0]['missing image'] == (1, [])
     assert results[0]['absent criu'] == (1, 'running', True)
+
+
+def test_images_cross_between_runtimes(pair, make_bundle, tmp_path):
+    """An image runc wrote restores under runcible, and one runcible wrote restores under runc."""
+    for source, target in (pair, reversed(pair)):
+        data = tmp_path / (source.name + '-to-' + target.name)
+        bundle = counter_bundle(make_bundle(), data)
+        container_id = new_id()
+        image = tmp_path / (source.name + '-image')
+        assert source.detached('run', '-d', '--bundle', bundle.path, container_id).returncode == 0
+        assert wait_until(lambda: _count_past(data / 'count', 3))
+        assert source.checkpoint(container_id, image).returncode == 0
+        token, stopped_at = read_count(data / 'count')
+        restored = target.restore(container_id, image, bundle)
+        assert restored.returncode == 0, (source.name, target.name, restored.log)
+        assert target.status(container_id) == 'running'
+        went_on = wait_until(lambda: _count_past(data / 'count', stopped_at + 3))
+        assert went_on and went_on[0] == token, (source.name, target.name)
+        assert target.runtime.cmd('delete', '--force', container_id).returncode == 0
