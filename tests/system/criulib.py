@@ -30,7 +30,7 @@ STDOUT_COUNTER = 't=$(cat /proc/sys/kernel/random/uuid); i=0; while :; do i=$((i
 def criu_check(path):
     """(passes, output) of `path check`."""
     try:
-        result = subprocess.run([path, 'check'], capture_output=True, text=True, timeout=60)
+        result = subprocess.run([path, 'check'], capture_output=True, text=True, timeout=60, check=False)
     except OSError as exc:
         return False, str(exc)
     return result.returncode == 0, (result.stdout + result.stderr).strip()
@@ -52,7 +52,7 @@ def find_criu():
 
 
 def criu_version(path):
-    output = subprocess.run([path, '--version'], capture_output=True, text=True).stdout
+    output = subprocess.run([path, '--version'], capture_output=True, text=True, check=False).stdout
     match = re.search(r'Version:\s*(\d+)\.(\d+)', output)
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
@@ -99,7 +99,8 @@ class Checkpointer:
             pass
         argv = self.runtime.argv + ['--root', self.runtime.root, '--log', self.log_path,
                                     '--criu', criu or self.criu] + list(args)
-        completed = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, timeout=timeout)
+        completed = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, timeout=timeout,
+                                   check=False)
         with open(self.log_path) as handle:
             completed.log = handle.read()
         return completed

@@ -8,7 +8,8 @@ exit code of a restored container, and the errors for bad input.
 
 import pytest
 
-from criulib import Checkpointer, counter_bundle, criu, log_message, parse_count, read_count, wait_until  # noqa: F401
+from criulib import Checkpointer, counter_bundle, log_message, parse_count, read_count, wait_until
+from criulib import criu  # noqa: F401  pylint: disable=unused-import
 from systemlib import error_message, new_id, runtime_factory
 
 
@@ -93,7 +94,7 @@ def test_foreground_restore_exit_code_matches(pair, make_bundle, tmp_path):
                                   'exit 7'])
         container_id = new_id()
         assert cr.detached('run', '-d', '--bundle', bundle.path, container_id).returncode == 0
-        assert wait_until(lambda: (data / 'n').exists())
+        assert wait_until((data / 'n').exists)
         assert cr.checkpoint(container_id, tmp_path / (cr.name + '-image')).returncode == 0
         restored = cr.restore(container_id, tmp_path / (cr.name + '-image'), bundle, detach=False)
         results.append((restored.returncode, (data / 'n').read_text(), cr.ids()))

@@ -22,7 +22,7 @@ import copy
 import os
 import time
 
-from .. import cgroups, errors, hooks, log, state as statemod
+from .. import errors, hooks, log, state as statemod
 from ..criu import binary, externals, image, messages, mountpoints, swrk
 from ..linux import consts as c
 from ..linux import signals, syscalls
