@@ -19,7 +19,7 @@ import pytest
 from criulib import (Checkpointer, counter_bundle, image_files, log_message, parse_count, read_count,
                      skip_unless_criu_dumps_sockets, wait_until, STDOUT_COUNTER)
 from criulib import criu  # noqa: F401  pylint: disable=unused-import
-from systemlib import cgroup_dirs, error_message, new_id
+from systemlib import cgroup_dirs, error_message, new_id, processes_with_cgroup
 
 
 @pytest.fixture
@@ -85,7 +85,11 @@ def test_counter_continues_after_restore(cr, make_bundle, tmp_path):
     mounts = cr.exec_output(container_id, 'cat', '/proc/self/mountinfo')
     assert any(line.split()[4] == '/etc/settings' and 'ro' in line.split()[5].split(',')
                for line in mounts.splitlines())
-    assert cr.exec_output(container_id, 'sh', '-c', 'echo $$ > /dev/null; cat /proc/1/cmdline').startswith('sh')
+    # exec joins every namespace of the restored init, the time namespace CRIU restores into as well.
+    namespaces = cr.exec_output(container_id, 'sh', '-c', 'for ns in mnt pid net uts ipc time; do '
+                                'echo $(readlink /proc/self/ns/$ns) $(readlink /proc/1/ns/$ns); done')
+    assert [line.split()[0] for line in namespaces.splitlines()] == \
+        [line.split()[1] for line in namespaces.splitlines()], namespaces
     ps = cr.runtime.cmd('ps', '--format', 'json', container_id)
     assert state['pid'] in json.loads(ps.stdout)
     assert cr.runtime.cmd('kill', container_id, 'KILL').returncode == 0
@@ -102,10 +106,13 @@ def test_leave_running_keeps_the_container(cr, make_bundle, tmp_path):
     assert wait_until(lambda: counted_past(data / 'count', 3))
     pid = cr.state(container_id)['pid']
 
-    result = cr.checkpoint(container_id, tmp_path / 'image', '--leave-running')
+    work = tmp_path / 'work'
+    result = cr.checkpoint(container_id, tmp_path / 'image', '--leave-running', '--work-path', str(work),
+                           '--manage-cgroups-mode', 'soft', '--empty-ns', 'network')
     assert result.returncode == 0, result.stderr
     state = cr.state(container_id)
     assert (state['status'], state['pid']) == ('running', pid)
+    assert os.path.exists(work / 'dump.log') and not os.path.exists(tmp_path / 'image' / 'dump.log')
     now = read_count(data / 'count')[1]
     assert wait_until(lambda: counted_past(data / 'count', now + 3))
 
@@ -120,10 +127,14 @@ def test_clone_restored_under_a_second_id(cr, make_bundle, tmp_path):
     assert cr.checkpoint(first, image, '--leave-running').returncode == 0
     token, at_checkpoint = exec_count(cr, first)
 
-    result = cr.restore(second, image, bundle)
+    result = cr.restore(second, image, bundle, '--pid-file', str(tmp_path / 'clone.pid'))
     assert result.returncode == 0, result.log
     assert cr.status(first) == cr.status(second) == 'running'
     assert cr.state(first)['pid'] != cr.state(second)['pid']
+    assert (tmp_path / 'clone.pid').read_text() == str(cr.state(second)['pid'])
+    taken = cr.restore(second, image, bundle)
+    assert taken.returncode == 1 and log_message(taken.log) == 'container with given ID already exists'
+    assert cr.status(second) == 'running'
     clone = wait_until(lambda: exec_count(cr, second, at_checkpoint))
     assert clone and clone[0] == token
     # Each counts on in its own tmpfs; stopping the first leaves the clone alone.
@@ -251,6 +262,39 @@ def test_restore_runs_prestart_and_create_runtime_hooks(cr, make_bundle, tmp_pat
         assert (seen['id'], seen['pid'], seen['bundle']) == (container_id, pid, bundle.path)
 
 
+def assert_nothing_left(cr, container_id):
+    """No trace of a container whose restore failed: state, cgroups, processes, CRIU's root mount."""
+    assert container_id not in cr.ids()
+    assert not os.path.exists(os.path.join(cr.runtime.root, container_id))
+    assert cgroup_dirs(container_id) == []
+    assert processes_with_cgroup(container_id) == []
+    with open('/proc/self/mountinfo') as handle:
+        assert '/%s/criu-root' % container_id not in handle.read()
+
+
+def test_failed_restore_leaves_nothing(cr, make_bundle, tmp_path):
+    """CRIU restores the processes, then a createRuntime hook fails: everything made is removed."""
+    hook = tmp_path / 'hook.sh'
+    switch = tmp_path / 'fail-now'
+    hook.write_text('#!/bin/sh\n[ -e "%s" ] && { echo "restore refused by the hook" >&2; exit 3; }\nexit 0\n' % switch)
+    hook.chmod(0o755)
+    bundle = counter_bundle(make_bundle())
+    bundle.write(hooks={'createRuntime': [{'path': str(hook)}]})
+    container_id = new_id()
+    start(cr, bundle, container_id)
+    assert wait_until(lambda: exec_count(cr, container_id, 1))
+    assert cr.checkpoint(container_id, tmp_path / 'image').returncode == 0
+    switch.write_text('')
+
+    result = cr.restore(container_id, tmp_path / 'image', bundle)
+    assert result.returncode == 1
+    assert 'restore refused by the hook' in log_message(result.log)
+    assert_nothing_left(cr, container_id)
+    switch.unlink()
+    assert cr.restore(container_id, tmp_path / 'image', bundle).returncode == 0
+    assert wait_until(lambda: exec_count(cr, container_id, 1))
+
+
 def test_established_tcp_connection_survives_with_tcp_established(cr, criu, make_bundle, tmp_path):  # noqa: F811
     """A client and a server in the container's network namespace keep their connection across the restore.
 
@@ -287,6 +331,9 @@ def test_established_tcp_connection_survives_with_tcp_established(cr, criu, make
     assert cr.checkpoint(container_id, image, '--tcp-established').returncode == 0
     time.sleep(0.3)
     before = lines_past(0)
+    failed = cr.restore(container_id, image, bundle)
+    assert failed.returncode == 1, 'restored established connections without --tcp-established'
+    assert_nothing_left(cr, container_id)
     result = cr.restore(container_id, image, bundle, '--tcp-established')
     assert result.returncode == 0, result.log
     after = wait_until(lambda: lines_past(before[-1] + 5))
