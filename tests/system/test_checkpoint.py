@@ -295,6 +295,35 @@ def test_failed_restore_leaves_nothing(cr, make_bundle, tmp_path):
     assert wait_until(lambda: exec_count(cr, container_id, 1))
 
 
+def test_restore_killed_half_way_is_cleaned_up_by_delete(cr, make_bundle, tmp_path):
+    """runcible killed while CRIU restores (a prestart hook holds it there): `delete` removes every trace."""
+    hook = tmp_path / 'hook.sh'
+    switch = tmp_path / 'hold'
+    hook.write_text('#!/bin/sh\n[ -e "%s" ] && sleep 5\nexit 0\n' % switch)
+    hook.chmod(0o755)
+    bundle = counter_bundle(make_bundle())
+    bundle.write(hooks={'prestart': [{'path': str(hook)}]})
+    container_id = new_id()
+    start(cr, bundle, container_id)
+    assert wait_until(lambda: exec_count(cr, container_id, 1))
+    assert cr.checkpoint(container_id, tmp_path / 'image').returncode == 0
+    switch.write_text('')
+    restoring = subprocess.Popen(cr.runtime.argv + ['--root', cr.runtime.root, '--criu', cr.criu, 'restore', '-d',
+                                                    '--image-path', str(tmp_path / 'image'), '--bundle', bundle.path,
+                                                    container_id],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    mount = '/%s/criu-root' % container_id
+    try:
+        assert wait_until(lambda: mount in open('/proc/self/mountinfo').read(), timeout=30, interval=0.01)
+    finally:
+        restoring.kill()
+        restoring.wait()
+    assert cr.status(container_id) == 'stopped'
+    deleted = cr.runtime.cmd('delete', container_id)
+    assert deleted.returncode == 0, deleted.stderr
+    assert_nothing_left(cr, container_id)
+
+
 def test_established_tcp_connection_survives_with_tcp_established(cr, criu, make_bundle, tmp_path):  # noqa: F811
     """A client and a server in the container's network namespace keep their connection across the restore.
 

@@ -30,7 +30,6 @@ from ..spec import config as specconfig
 from . import checkpoint, create, destroy, run as runmod
 
 LOG_FILE = 'restore.log'
-CRIU_ROOT = 'criu-root'
 # CRIU's fds: 0-2 stdio, 3 the RPC socket, then the extra files we hand it.
 FIRST_EXTRA_FD = 4
 
@@ -80,13 +79,13 @@ def restore(root, container_id, bundle_dir, options, criu='criu', detach=False, 
     try:
         if not detach and not no_subreaper:
             syscalls.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
+        if detach:
+            _restore(root, container_id, bundle, options, tool, descriptors, terminal, pid_file)
+            return 0
         with runmod.blocking_signals():
             state = _restore(root, container_id, bundle, options, tool, descriptors, terminal, pid_file)
-            if not detach:
-                # In place while signals are held back: none sent once the container runs is lost.
-                forwarding.enter_context(runmod.forwarding_signals(state.pid, state.init_start))
-        if detach:
-            return 0
+            # In place while signals are held back: none sent once the container runs is lost.
+            forwarding.enter_context(runmod.forwarding_signals(state.pid, state.init_start))
         with forwarding:
             if terminal is not None and terminal.master is not None:
                 from ..process import terminal as terminalmod
@@ -215,7 +214,7 @@ def _restore(root, container_id, bundle, options, tool, descriptors, terminal, p
     opened = []
     stack = contextlib.ExitStack()
     notices = _Notifications(container_id, bundle, terminal)
-    criu_root = os.path.join(container_dir.path, CRIU_ROOT)
+    criu_root = os.path.join(container_dir.path, mountpoints.CRIU_ROOT)
     try:
         manager, binds, unified = create.cgroup_setup(bundle, container_id, False)
         resources = bundle.linux.get('resources')

@@ -93,6 +93,23 @@ def prepare(bundle):
         raise errors.SetupError(failure.decode('utf-8', 'replace'))
 
 
+# The folder in the container's state folder where CRIU's root is bound during a restore.
+CRIU_ROOT = 'criu-root'
+
+
+def remove_leftover_root(container_path):
+    """Unmount and remove a CRIU root a restore killed half-way left in the state folder."""
+    path = os.path.join(container_path, CRIU_ROOT)
+    try:
+        syscalls.umount2(path, c.MNT_DETACH)
+    except OSError:
+        pass
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
 @contextlib.contextmanager
 def criu_root(rootfs, path):
     """`path` as a bind mount of the rootfs while the block runs: the root CRIU restores into.
