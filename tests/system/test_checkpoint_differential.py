@@ -90,8 +90,8 @@ def test_foreground_restore_exit_code_matches(pair, make_bundle, tmp_path):
         bundle = make_bundle()
         bundle.config['mounts'].append({'destination': '/data', 'type': 'bind', 'source': str(data),
                                         'options': ['rbind', 'rw']})
-        bundle.write(['sh', '-c', 'i=0; while [ $i -lt 30 ]; do i=$((i+1)); echo $i > /data/n; sleep 0.05; done; '
-                                  'exit 7'])
+        bundle.write(['sh', '-c', 'i=0; while [ $i -lt 30 ]; do i=$((i+1)); echo $i > /data/n.new && '
+                                  'mv /data/n.new /data/n; sleep 0.05; done; exit 7'])
         container_id = new_id()
         assert cr.detached('run', '-d', '--bundle', bundle.path, container_id).returncode == 0
         assert wait_until((data / 'n').exists)
