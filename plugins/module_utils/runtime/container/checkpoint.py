@@ -15,8 +15,6 @@ and swapped in only when it succeeded.
 """
 
 import os
-import shutil
-import tempfile
 import time
 
 from .. import cgroups, errors, log, state as statemod
@@ -68,7 +66,21 @@ def _image_folder(path):
         raise errors.UsageError('--image-path %s: cannot create it: %s' % (path, errors.strerror(exc)))
     if not os.listdir(path):
         return path, False
-    return tempfile.mkdtemp(prefix='.%s.dump-' % os.path.basename(path), dir=os.path.dirname(path)), True
+    staging = os.path.join(os.path.dirname(path), '.%s.dump-%d' % (os.path.basename(path), os.getpid()))
+    if os.path.lexists(staging):
+        _remove_tree(staging)
+    os.mkdir(staging, 0o700)
+    return staging, True
+
+
+def _remove_tree(path):
+    """rm -rf of an image folder (CRIU writes files only; a user's subfolders are followed, links not)."""
+    if not os.path.isdir(path) or os.path.islink(path):
+        os.unlink(path)
+        return
+    for name in os.listdir(path):
+        _remove_tree(os.path.join(path, name))
+    os.rmdir(path)
 
 
 def _swap_in(staging, target):
@@ -90,15 +102,12 @@ def _discard(folder, target, staged, log_dir):
         os.rename(log_path, kept)
         log_path = kept
     if staged:
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove_tree(folder)
     else:
         for name in os.listdir(folder):
             if name != LOG_FILE:
                 path = os.path.join(folder, name)
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    os.unlink(path)
+                _remove_tree(path)
     return log_path
 
 

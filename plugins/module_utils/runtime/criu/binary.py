@@ -8,11 +8,9 @@
 there, and its reason is the one the user needs to see.
 """
 
-import json
 import os
-import re
 
-from .. import errors, state as statemod
+from .. import errors, jsonc, state as statemod
 from ..linux import spawn
 
 # External network and PID namespaces (what runc relies on) arrived in CRIU 3.11 and 3.15.
@@ -63,6 +61,7 @@ def _run(path, *args):
 
 def parse_version(text):
     """(major, minor, sublevel) from `criu --version` output ("Version: 4.1.1"); None if absent."""
+    import re
     match = re.search(r'Version:\s*(\d+)\.(\d+)(?:\.(\d+))?', text)
     if not match:
         return None
@@ -99,7 +98,7 @@ def _cached(cache_file, identity):
         return None
     try:
         with open(cache_file) as handle:
-            data = json.load(handle)
+            data = jsonc.loads(handle.read())
     except (OSError, ValueError):
         return None
     if isinstance(data, dict) and data.get('identity') == identity and isinstance(data.get('version'), list):
@@ -111,7 +110,7 @@ def _remember(cache_file, identity, version):
     if not cache_file or not identity:
         return
     try:
-        statemod.atomic_write(cache_file, json.dumps({'identity': identity, 'version': list(version)}).encode(),
+        statemod.atomic_write(cache_file, jsonc.dumps({'identity': identity, 'version': list(version)}).encode(),
                               mode=0o600)
     except OSError:
         pass

@@ -10,12 +10,10 @@ runcible.json     who was checkpointed: the container ID, when, with which CRIU,
                   and the parts of its config a restore must agree with.
 """
 
-import json
 import os
-import re
 import time
 
-from .. import errors, state as statemod
+from .. import errors, jsonc, state as statemod
 
 DESCRIPTORS = 'descriptors.json'
 METADATA = 'runcible.json'
@@ -43,13 +41,13 @@ def require_checkpoint(path):
 
 
 def write_json(path, name, data):
-    statemod.atomic_write(os.path.join(path, name), json.dumps(data).encode(), mode=0o600)
+    statemod.atomic_write(os.path.join(path, name), jsonc.dumps(data).encode(), mode=0o600)
 
 
 def read_descriptors(path):
     try:
         with open(os.path.join(path, DESCRIPTORS), 'rb') as handle:
-            descriptors = json.loads(handle.read())
+            descriptors = jsonc.loads(handle.read())
     except (OSError, ValueError) as exc:
         raise errors.CriuError('cannot read %s in %s: %s' % (DESCRIPTORS, path, errors.describe(exc)))
     if not isinstance(descriptors, list) or not all(isinstance(item, str) for item in descriptors):
@@ -61,7 +59,7 @@ def read_metadata(path):
     """runcible.json of the image, or None for an image runc wrote."""
     try:
         with open(os.path.join(path, METADATA), 'rb') as handle:
-            data = json.loads(handle.read())
+            data = jsonc.loads(handle.read())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
@@ -112,7 +110,7 @@ def mismatch(recorded, config):
     """
     current = fingerprint(config)
     for field in _FIELDS:
-        if field not in recorded or json.dumps(recorded[field]) == json.dumps(current[field]):
+        if field not in recorded or jsonc.dumps(recorded[field]) == jsonc.dumps(current[field]):
             continue
         if field == 'mounts':
             theirs = [tuple(m) for m in recorded[field]]
@@ -123,7 +121,8 @@ def mismatch(recorded, config):
     return None
 
 
-_LOG_PREFIX = re.compile(r'^\(\s*[\d.]+\)\s*(?:\d+:\s*)?Error \([^)]*\):\s*')
+# "(00.109760)     10: Error (soccr/soccr.c:529): " before the message of a CRIU log line.
+_LOG_PREFIX = r'^\(\s*[\d.]+\)\s*(?:\d+:\s*)?Error \([^)]*\):\s*'
 
 # Known CRIU failures and what to do about them.
 _HINTS = (
@@ -145,7 +144,9 @@ def log_errors(path, limit=3):
             lines = handle.read().decode('utf-8', 'replace').splitlines()
     except OSError:
         return []
-    found = [_LOG_PREFIX.sub('', line.strip()) for line in lines if 'Error (' in line and not is_harmless(line)]
+    import re
+    prefix = re.compile(_LOG_PREFIX)
+    found = [prefix.sub('', line.strip()) for line in lines if 'Error (' in line and not is_harmless(line)]
     return found[:limit]
 
 
