@@ -49,6 +49,21 @@ def process_start_time(pid):
     return int(fields[19])
 
 
+def fd_targets(pid, count):
+    """What fds 0..count-1 of process `pid` are, as /proc names them ("/dev/null", "pipe:[123]").
+
+    A checkpoint records them (runc's descriptors.json), so that a restore can
+    hand the restored process new pipes in place of the ones it had.
+    """
+    targets = []
+    for fd in range(count):
+        try:
+            targets.append(os.readlink('/proc/%d/fd/%d' % (pid, fd)))
+        except OSError:
+            targets.append('')
+    return targets
+
+
 def atomic_write(path, data, mode=0o600):
     """Write bytes `data` to `path` via a temporary file, fsync and rename."""
     directory = os.path.dirname(path)
@@ -66,7 +81,7 @@ class ContainerState:
     """What state.json holds about one container."""
 
     FIELDS = ('id', 'pid', 'init_start', 'bundle', 'rootfs', 'created', 'annotations',
-              'config', 'cgroup', 'started', 'rootless')
+              'config', 'cgroup', 'started', 'rootless', 'external_descriptors')
 
     def __init__(self, **values):
         for name in self.FIELDS:

@@ -216,6 +216,44 @@ def cmd_events(ctx, opts):
     return 0
 
 
+def _criu_options(opts, **extra):
+    from ..criu.options import CriuOptions
+    refused = {name: getattr(opts, name, None) for name in ('pre_dump', 'parent_path', 'lazy_pages', 'page_server',
+                                                            'status_fd', 'lsm_profile', 'lsm_mount_context')}
+    refused['status_fd'] = refused['status_fd'] not in (None, '-1')
+    return CriuOptions(image_path=opts.image_path, work_path=opts.work_path, tcp_established=opts.tcp_established,
+                       ext_unix_sk=opts.ext_unix_sk, shell_job=opts.shell_job, file_locks=opts.file_locks,
+                       manage_cgroups_mode=opts.manage_cgroups_mode, empty_ns=opts.empty_ns,
+                       auto_dedup=opts.auto_dedup, refused=refused, **extra)
+
+
+def cmd_checkpoint(ctx, opts):
+    from ..container import checkpoint
+    checkpoint.checkpoint(ctx.root, opts.args[0], _criu_options(opts, leave_running=opts.leave_running), criu=ctx.criu)
+    return 0
+
+
+def cmd_restore(ctx, opts):
+    from ..container import restore
+    return restore.restore(ctx.root, opts.args[0], opts.bundle or '.', _criu_options(opts), criu=ctx.criu,
+                           detach=opts.detach, pid_file=opts.pid_file, console_socket=opts.console_socket,
+                           no_subreaper=opts.no_subreaper)
+
+
+def _criu_flags():
+    """The CRIU flags `checkpoint` and `restore` share (runc's)."""
+    return [Flag(['image-path'], True, help_text='path for saving criu image files (default ./checkpoint)'),
+            Flag(['work-path'], True, help_text='path for saving work files and logs'),
+            Flag(['tcp-established'], help_text='allow open tcp connections'),
+            Flag(['ext-unix-sk'], help_text='allow external unix sockets'),
+            Flag(['shell-job'], help_text='allow shell jobs'),
+            Flag(['file-locks'], help_text='handle file locks, for safety'),
+            Flag(['manage-cgroups-mode'], True, help_text="cgroups mode: 'soft' (default), 'full', 'strict' and 'ignore'"),
+            Flag(['empty-ns'], True, multiple=True, help_text="create a namespace, but don't restore its properties"),
+            Flag(['auto-dedup'], help_text='enable auto deduplication of memory images'),
+            Flag(['lazy-pages'], help_text='not supported: use userfaultfd to lazily restore memory pages')]
+
+
 def cmd_features(ctx, opts):
     from .. import features
     sys.stdout.write(jsonc.dumps(features.features(), indent=4) + '\n')
@@ -263,6 +301,25 @@ COMMANDS = [
              Flag(['cap', 'c'], True, multiple=True, help_text='add a capability to the bounding set for the process'),
              Flag(['preserve-fds'], True, '0', help_text='pass N additional file descriptors to the container')],
             1, 1 << 20, func=cmd_exec),
+    Command('checkpoint', 'checkpoint a running container', '[command options] <container-id>',
+            _criu_flags() +
+            [Flag(['leave-running'], help_text='leave the process running after checkpointing'),
+             Flag(['parent-path'], True, help_text='not supported: path for previous criu image files in pre-dump'),
+             Flag(['pre-dump'], help_text='not supported: dump memory only, leave the container running'),
+             Flag(['page-server'], True, help_text='not supported: ADDRESS:PORT of the page server'),
+             Flag(['status-fd'], True, '-1', help_text='not supported: criu writes \\0 to this FD once lazy-pages is ready')],
+            1, 1, func=cmd_checkpoint),
+    Command('restore', 'restore a container from a previous checkpoint', '[command options] <container-id>',
+            _criu_flags() +
+            [Flag(['console-socket'], True, help_text='path to an AF_UNIX socket which will receive the pty master'),
+             _bundle_flag(),
+             Flag(['detach', 'd'], help_text='detach from the container\'s process'),
+             Flag(['pid-file'], True, help_text='specify the file to write the process id to'),
+             Flag(['no-subreaper'], help_text='disable the use of the subreaper used to reap reparented processes'),
+             Flag(['no-pivot'], help_text='accepted for runc compatibility: CRIU restores the mount namespace itself'),
+             Flag(['lsm-profile'], True, help_text='not supported: LSM profile to use during restore (TYPE:NAME)'),
+             Flag(['lsm-mount-context'], True, help_text='not supported: LSM mount context to use during restore')],
+            1, 1, func=cmd_restore),
     Command('features', 'show the enabled features', '', func=cmd_features),
     Command('pause', 'pause suspends all processes inside the container', '<container-id>', min_args=1,
             max_args=1, func=cmd_pause),
@@ -302,8 +359,9 @@ _ERROR_PREFIXES = {'create': 'PROGRAM create failed: ', 'run': 'PROGRAM run fail
 
 
 class Context:
-    def __init__(self, root):
+    def __init__(self, root, criu='criu'):
         self.root = root
+        self.criu = criu
 
 
 def _find(name):
@@ -369,7 +427,7 @@ def main(argv=None):
         log.error('--systemd-cgroup is not supported: runcible manages cgroups through cgroupfs')
         return 1
     try:
-        return command.func(Context(os.path.abspath(top.root)), opts)
+        return command.func(Context(os.path.abspath(top.root), top.criu), opts)
     except errors.RuntimeErrorBase as exc:
         prefix = _ERROR_PREFIXES.get(command.name, '').replace('PROGRAM', program)
         if isinstance(exc, errors.SetupError) and prefix:

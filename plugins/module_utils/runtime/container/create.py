@@ -62,7 +62,7 @@ def _open_namespaces(bundle):
     return joins
 
 
-def _cgroup_binds(hierarchies, dirs):
+def cgroup_binds(hierarchies, dirs):
     """[(name under /sys/fs/cgroup, host directory, subsystems)] for a v1 "cgroup" mount."""
     binds = []
     for hierarchy in hierarchies:
@@ -71,7 +71,7 @@ def _cgroup_binds(hierarchies, dirs):
     return binds
 
 
-def _cgroup_setup(bundle, container_id, rootless):
+def cgroup_setup(bundle, container_id, rootless):
     """The container's cgroup Manager (created), the binds for its cgroup mount, and the layout.
 
     Rootless, as runc: when the caller may not create cgroups, the container
@@ -99,8 +99,8 @@ def _cgroup_setup(bundle, container_id, rootless):
         log.debug('rootless: staying in the caller\'s cgroups (%s)' % exc)
         own = {key: hierarchy.directory(hierarchy.own_path)
                for hierarchy in hierarchies for key in hierarchy.subsystems or ('',)}
-        return None, _cgroup_binds(hierarchies, own), unified
-    return manager, _cgroup_binds(hierarchies, manager.dirs), unified
+        return None, cgroup_binds(hierarchies, own), unified
+    return manager, cgroup_binds(hierarchies, manager.dirs), unified
 
 
 def _limits_requested(bundle):
@@ -151,7 +151,7 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
     state_dir_fd = None
     try:
         _make_init_files(container_dir, bundle)
-        manager, binds, unified = _cgroup_setup(bundle, container_id, rootless)
+        manager, binds, unified = cgroup_setup(bundle, container_id, rootless)
         created_ns = time.time_ns()
         annotations = bundle.config.get('annotations')
         state = statemod.ContainerState(
@@ -194,6 +194,7 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
         log.debug('container %s created: init pid %s waits on %s' % (container_id, process.pid, container_dir.fifo))
         state.pid = process.pid
         state.init_start = statemod.process_start_time(process.pid)
+        state.external_descriptors = statemod.fd_targets(process.pid, 3 + preserve_fds)
         container_dir.save(state)
         if pid_file:
             write_pid_file(pid_file, process.pid)

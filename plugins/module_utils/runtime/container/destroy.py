@@ -102,6 +102,9 @@ def destroy(container_dir, state, run_hooks=True):
             manager.destroy()
         except errors.RuntimeErrorBase as exc:
             failure = exc
+    if os.path.isdir(os.path.join(container_dir.path, 'criu-root')):
+        from ..criu import mountpoints
+        mountpoints.remove_leftover_root(container_dir.path)
     container_dir.remove()
     log.debug('container %s destroyed: cgroups and state removed' % state.id)
     if run_hooks:

@@ -19,7 +19,7 @@ import os
 from .. import errors, hooks
 from ..linux import consts as c
 from ..linux import signals, syscalls
-from ..rootfs import mount, paths, securejoin
+from ..rootfs import devices, mount, paths, securejoin
 from . import finalize, terminal
 from ..spec.config import NAMESPACE_FLAGS
 
@@ -172,6 +172,7 @@ def _run_init(plan, channel):
     if plan.console_fd is not None:
         mount.console(terminal.setup(plan.console_fd, process))
     mount.finalize(bundle, plan.rootfs_context)
+    devices.reopen_dev_null()
     if config.get('hostname') is not None and (plan.unshare_flags & c.CLONE_NEWUTS):
         syscalls.sethostname(config['hostname'])
     if config.get('domainname') is not None and (plan.unshare_flags & c.CLONE_NEWUTS):

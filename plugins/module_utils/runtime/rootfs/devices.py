@@ -115,3 +115,29 @@ def setup_symlinks(root_fd):
         links.append(('/proc/kcore', '/dev/core'))
     for target, link in links:
         _symlink(root_fd, target, link)
+
+
+def reopen_dev_null():
+    """Stdio that is the host's /dev/null becomes the container's (runc's reOpenDevNull).
+
+    A file of the host's mount namespace cannot be checkpointed (CRIU finds
+    no mount for it in the container), and in a user namespace it would not
+    even be writable. Runs in the init after pivot_root.
+    """
+    try:
+        null = os.open('/dev/null', os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        device = os.fstat(null)
+        if not stat.S_ISCHR(device.st_mode) or device.st_rdev != os.makedev(1, 3):
+            return
+        for fd in (0, 1, 2):
+            try:
+                info = os.fstat(fd)
+            except OSError:
+                continue
+            if stat.S_ISCHR(info.st_mode) and info.st_rdev == device.st_rdev:
+                os.dup2(null, fd)
+    finally:
+        os.close(null)
