@@ -29,7 +29,7 @@ import tempfile
 from ..bundle.config import generate_config
 from ..bundle.rootfs import ensure_rootfs, read_state, remove_rootfs
 from ..bundle.users import MAX_FILE
-from ..bundle.validate import check_config
+from ..bundle.validate import validate_config
 from ..bundle.volumes import prepare_volumes
 from ..bundle.writer import read_config, render, write_config
 from ..image import importers, layers, overlay
@@ -38,7 +38,7 @@ from ..image.errors import ImageNotFound, StoreError
 from ..image.layout_reader import OCILayout
 from ..image.store import Store
 from ..runtime.errors import ConfigError
-from .bundle_options import params_to_options
+from .bundle_options import option_path, params_to_options
 from .failures import about
 from .scratch import scratch_store
 
@@ -63,7 +63,7 @@ def ensure_bundle(params, check_mode=False, diff=False):
         unpacked = not (check_mode and rootfs.changed)
         with _user_lookup_root(source.layout, image, rootfs.path, unpacked) as users_root:
             config = generate_config(image.config, users_root, _library_options(params))
-    check_config(config)
+    _check(config)
     with about('path'):
         volumes = prepare_volumes(bundle, config, rootfs.path, check_mode=check_mode)
         config_changed, before, after = write_config(bundle, config, check_mode=check_mode)
@@ -85,6 +85,21 @@ def ensure_bundle(params, check_mode=False, diff=False):
     if diff:
         result['diff'] = _diff(bundle, before, after, recorded, rootfs, source)
     return result
+
+
+def _check(config):
+    """Validate the generated config.json; ConfigError naming the option to fix (and the config.json field)."""
+    problems = validate_config(config)
+    if not problems:
+        return
+    described = []
+    for field, message in problems:
+        option = option_path(field)
+        described.append((option, message if option == field else '%s (config.json %s)' % (message, field)))
+    first, message = described[0]
+    if len(described) > 1:
+        message += ' (and %d more problems: %s)' % (len(described) - 1, '; '.join('%s: %s' % item for item in described[1:]))
+    raise ConfigError(first, message)
 
 
 def _library_options(params):

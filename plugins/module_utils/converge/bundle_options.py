@@ -18,6 +18,7 @@ file current), so the options, their types and their docs cannot drift
 from the table the library converts them with.
 """
 
+import re
 import textwrap
 
 from ..bundle.spec_names import option_table
@@ -139,9 +140,25 @@ def argument_spec():
     return spec
 
 
-def section_names():
-    """The top-level option names argument_spec() declares."""
-    return sorted(argument_spec())
+def option_path(json_path):
+    """The option that sets config.json field `json_path`: 'linux.resources.memory.swap' -> 'resources.memory.swap'.
+
+    Indices and the keys of free maps are kept ('mounts[2].destination',
+    'sysctl.net.ipv4.ip_forward'); a path the table does not know is returned as it is.
+    """
+    tokens = re.findall(r'\[\d+\]|[^.\[\]]+', json_path or '')
+    by_camel = {camel: snake for snake, camel, _shape in option_table()}
+    for cut in range(len(tokens), 0, -1):
+        head = tokens[:cut]
+        camel = ''.join('[]' if token.startswith('[') else ('.' if index else '') + token for index, token in enumerate(head))
+        snake = by_camel.get(camel)
+        if snake is None:
+            continue
+        indices = iter(token for token in head if token.startswith('['))
+        path = re.sub(r'\[\]', lambda _match: next(indices), snake)
+        path += ''.join(token if token.startswith('[') else '.' + token for token in tokens[cut:])
+        return path[len('linux.'):] if path.startswith('linux.') else path
+    return json_path
 
 
 def params_to_options(params):

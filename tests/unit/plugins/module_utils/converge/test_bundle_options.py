@@ -120,3 +120,18 @@ def test_ansible_refuses_unknown_options_with_their_path():
     result = ArgumentSpecValidator(spec).validate({'process': {'no_new_privilege': True}})
     assert 'no_new_privilege' in ' '.join(result.error_messages)
     assert 'process' in ' '.join(result.error_messages)
+
+
+@pytest.mark.parametrize('field, option', [
+    ('linux.resources.memory.swap', 'resources.memory.swap'),
+    ('process.noNewPrivileges', 'process.no_new_privileges'),
+    ('process.rlimits[0].soft', 'process.rlimits[0].soft'),
+    ('mounts[7].destination', 'mounts[7].destination'),
+    ('linux.uidMappings[1].hostID', 'uid_mappings[1].host_id'),
+    ('linux.sysctl.net.ipv4.ip_forward', 'sysctl.net.ipv4.ip_forward'),
+    ('annotations.someKey', 'annotations.someKey'),
+    ('linux.resources.blockIO.throttleReadIOPSDevice[0].rate', 'resources.block_io.throttle_read_iops_device[0].rate'),
+    ('notAField', 'notAField'),
+])
+def test_config_json_paths_name_their_option(field, option):
+    assert bundle_options.option_path(field) == option

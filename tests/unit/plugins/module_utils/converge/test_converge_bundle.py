@@ -163,11 +163,17 @@ def test_image_not_in_the_store_names_the_parameter(tmp_path, store):
     assert message.startswith('image: ') and 'pull or import it first' in message
 
 
-def test_invalid_settings_name_the_field(tmp_path, store):
-    process = dict(SETTINGS['process'], rlimits=[{'type': 'RLIMIT_NOFILE', 'soft': 8192, 'hard': 4096}])
+@pytest.mark.parametrize('settings, start', [
+    ({'process': dict(SETTINGS['process'], rlimits=[{'type': 'RLIMIT_NOFILE', 'soft': 8192, 'hard': 4096}])},
+     'process.rlimits[0].soft: '),
+    ({'resources': {'memory': {'limit': '128m', 'swap': '64m'}}}, 'resources.memory.swap: '),
+    ({'namespaces': ['pid', 'mount'], 'hostname': 'web'}, 'hostname: '),
+])
+def test_invalid_settings_name_the_option(tmp_path, store, settings, start):
     with pytest.raises(ConfigError) as caught:
-        converge(store, str(tmp_path / 'bundle'), process=process)
-    assert 'process.rlimits[0]' in failure_message(caught.value)
+        converge(store, str(tmp_path / 'bundle'), **settings)
+    assert failure_message(caught.value).startswith(start)
+    assert not os.path.exists(os.path.join(str(tmp_path / 'bundle'), 'config.json'))
 
 
 def test_absent_removes_a_bundle_and_refuses_other_folders(tmp_path, store):
