@@ -283,27 +283,42 @@ def test_ps_matches_runc(pair, bundle):
     assert shapes[0][0] == 3 and shapes[0][2] == ['sh', 'sleep', 'sleep']
 
 
+LIBRARY_SCRIPT = r'''
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from runtime.container import create, delete, exec as execmod, start
+root, container_id, bundle, out_path = sys.argv[2:6]
+with open('/dev/null', 'rb') as devnull, open(out_path, 'wb') as out:
+    state = create.create(root, container_id, bundle, stdio=(devnull.fileno(), out.fileno(), out.fileno()))
+report = {}
+try:
+    start.start(root, container_id)
+    process = dict(state.config['process'], args=['sh', '-c', 'cat; echo to-stderr >&2; exit 6'])
+    code, stdout, stderr, timed_out = execmod.run_captured(root, container_id, process, input_bytes=b'piped in\n',
+                                                           timeout=20)
+    report['captured'] = [code, stdout.decode(), stderr.decode(), timed_out]
+    code, _out, _err, timed_out = execmod.run_captured(root, container_id, dict(process, args=['sleep', '30']),
+                                                       timeout=0.5)
+    report['timeout'] = [code, timed_out]
+finally:
+    delete.delete(root, container_id, force=True)
+print(json.dumps(report))
+'''
+
+
 def test_library_exec_captures_output_and_create_takes_stdio(tmp_path, bundle):
-    """The runtime as the modules call it: create with stdio of our choosing, exec with output captured."""
-    from runtime.container import create, delete, exec as execmod, start
-    root = str(tmp_path / 'lib-root')
+    """The runtime as the modules call it: create with stdio of our choosing, exec with output captured.
+
+    In a process of its own: the runtime forks, which a multi-threaded test runner must not.
+    """
+    from systemlib import REPO
     out_path = tmp_path / 'init.out'
     bundle.write(['sh', '-c', 'echo init-says-hello; sleep 30'])
-    container_id = new_id()
-    with open('/dev/null', 'rb') as devnull, open(out_path, 'wb') as out:
-        state = create.create(root, container_id, bundle.path, stdio=(devnull.fileno(), out.fileno(), out.fileno()))
-    try:
-        start.start(root, container_id)
-        process = dict(state.config['process'], args=['sh', '-c', 'cat; echo to-stderr >&2; exit 6'])
-        code, stdout, stderr, timed_out = execmod.run_captured(root, container_id, process, input_bytes=b'piped in\n',
-                                                               timeout=20)
-        assert (code, stdout, stderr, timed_out) == (6, b'piped in\n', b'to-stderr\n', False)
-        code, _out, _err, timed_out = execmod.run_captured(root, container_id, dict(process, args=['sleep', '30']),
-                                                           timeout=0.5)
-        assert timed_out and code == 128 + 9
-        deadline = time.monotonic() + 5
-        while 'init-says-hello' not in out_path.read_text() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert out_path.read_text() == 'init-says-hello\n'
-    finally:
-        delete.delete(root, container_id, force=True)
+    result = subprocess.run([PYTHON, '-c', LIBRARY_SCRIPT, os.path.join(REPO, 'plugins', 'module_utils'),
+                             str(tmp_path / 'lib-root'), new_id(), bundle.path, str(out_path)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report['captured'] == [6, 'piped in\n', 'to-stderr\n', False]
+    assert report['timeout'] == [128 + 9, True]
+    assert out_path.read_text() == 'init-says-hello\n'

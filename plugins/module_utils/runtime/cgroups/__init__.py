@@ -6,6 +6,11 @@
 Layouts are detected the way runc does: /sys/fs/cgroup itself a cgroup2 file
 system is "unified"; a tmpfs there with cgroup2 at /sys/fs/cgroup/unified is
 "hybrid" (v1 controllers plus a v2 tree for tracking); anything else "legacy".
+
+manager.py drives the rest: resources.py checks linux.resources, fs1.py and
+fs2.py write it to v1 controllers or a v2 directory, devices.py and ebpf.py
+handle device rules, freezer.py pauses, stats.py reads usage, update.py
+parses `runc update` flags. See docs/cgroups.md.
 """
 
 import os
@@ -51,7 +56,7 @@ def _own_cgroups():
     own = {}
     with open('/proc/self/cgroup') as handle:
         for line in handle:
-            _hierarchy_id, controllers, path = line.rstrip('\n').split(':', 2)
+            controllers, path = line.rstrip('\n').split(':', 2)[1:]
             if not controllers:
                 own[''] = path
             for name in controllers.split(','):

@@ -165,6 +165,57 @@ def cmd_ps(ctx, opts):
     return 0
 
 
+def cmd_pause(ctx, opts):
+    from ..container import pause
+    pause.pause(ctx.root, opts.args[0])
+    return 0
+
+
+def cmd_resume(ctx, opts):
+    from ..container import pause
+    pause.resume(ctx.root, opts.args[0])
+    return 0
+
+
+_UPDATE_FLAGS = ('blkio-weight', 'cpu-period', 'cpu-quota', 'cpu-share', 'cpu-rt-period', 'cpu-rt-runtime',
+                 'cpuset-cpus', 'cpuset-mems', 'memory', 'memory-reservation', 'memory-swap', 'pids-limit',
+                 'l3-cache-schema', 'mem-bw-schema')
+
+
+def cmd_update(ctx, opts):
+    from ..cgroups.update import resources_from_update_flags
+    from ..container import update
+    if opts.resources:
+        try:
+            if opts.resources == '-':
+                raw = sys.stdin.buffer.read()
+            else:
+                with open(opts.resources, 'rb') as handle:
+                    raw = handle.read()
+            changes = jsonc.loads(raw)
+        except (OSError, ValueError) as exc:
+            raise errors.UsageError('--resources %s: %s' % (opts.resources, errors.describe(exc)))
+    else:
+        changes = resources_from_update_flags({name: getattr(opts, name.replace('-', '_'))
+                                               for name in _UPDATE_FLAGS})
+    update.update(ctx.root, opts.args[0], changes)
+    return 0
+
+
+def cmd_events(ctx, opts):
+    from ..container import events
+    if opts.stats:
+        sys.stdout.write(jsonc.dumps(events.stats_event(ctx.root, opts.args[0]), compact=True) + '\n')
+        return 0
+
+    def emit(event):
+        sys.stdout.write(jsonc.dumps(event, compact=True) + '\n')
+        sys.stdout.flush()
+
+    events.stream(ctx.root, opts.args[0], events.parse_duration(opts.interval), emit)
+    return 0
+
+
 def cmd_features(ctx, opts):
     from .. import features
     sys.stdout.write(jsonc.dumps(features.features(), indent=4) + '\n')
@@ -213,6 +264,20 @@ COMMANDS = [
              Flag(['preserve-fds'], True, '0', help_text='pass N additional file descriptors to the container')],
             1, 1 << 20, func=cmd_exec),
     Command('features', 'show the enabled features', '', func=cmd_features),
+    Command('pause', 'pause suspends all processes inside the container', '<container-id>', min_args=1,
+            max_args=1, func=cmd_pause),
+    Command('resume', 'resumes all processes that have been previously paused', '<container-id>', min_args=1,
+            max_args=1, func=cmd_resume),
+    Command('update', 'update container resource constraints', '[command options] <container-id>',
+            [Flag(['resources', 'r'], True, help_text="path to the file containing the resources to update or '-' "
+                                                      "to read from the standard input")]
+            + [Flag([name], True, help_text='see runc update --help') for name in _UPDATE_FLAGS],
+            1, 1, func=cmd_update),
+    Command('events', 'display container events such as OOM notifications, cpu, memory, and IO usage statistics',
+            '[command options] <container-id>',
+            [Flag(['interval'], True, '5s', help_text='set the stats collection interval'),
+             Flag(['stats'], help_text="display the container's stats then exit")],
+            1, 1, func=cmd_events),
     Command('ps', 'ps displays the processes running inside a container', '[command options] <container-id> [ps options]',
             [Flag(['format', 'f'], True, 'table', help_text='select one of: table or json')],
             1, 1 << 20, func=cmd_ps),
@@ -267,6 +332,9 @@ def main(argv=None):
     """Run the command line; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     program = _program()
+    # Like runc (Go): writing to a closed pipe ends the command quietly.
+    from ..linux import signals
+    signals.signal(signals.number('SIGPIPE'), signals.SIG_DFL)
     try:
         top = parser.parse(GLOBAL_FLAGS, argv)
     except errors.UsageError as exc:

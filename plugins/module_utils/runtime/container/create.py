@@ -84,8 +84,11 @@ def _cgroup_setup(bundle, container_id, rootless):
     path = cgroups.clean_path(bundle.linux.get('cgroupsPath')) or container_id
     manager = Manager.for_path(path, hierarchies)
     log.debug('cgroup %s: %s' % (manager.path, ', '.join(sorted(set(manager.dirs.values())))))
+    resources = bundle.linux.get('resources') or {}
+    for warning in manager.validate(resources, bundle.linux.get('devices')) or []:
+        log.warning(warning)
     try:
-        manager.create()
+        manager.create(resources)
     except errors.CgroupError as exc:
         if not rootless:
             raise
@@ -149,9 +152,6 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
     try:
         _make_init_files(container_dir, bundle)
         manager, binds, unified = _cgroup_setup(bundle, container_id, rootless)
-        resources = bundle.linux.get('resources')
-        if manager is not None and resources and hasattr(manager, 'set'):
-            manager.set(resources)
         created_ns = time.time_ns()
         annotations = bundle.config.get('annotations')
         state = statemod.ContainerState(
@@ -187,6 +187,10 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
         log.debug('creating %s from %s: rootfs %s, new namespaces %#x, joined %s'
                   % (container_id, bundle.path, bundle.rootfs, unshare_flags, sorted(joined)))
         main.spawn(plan, process, manager, run_runtime_hooks)
+        if manager is not None:
+            # As runc: limits apply once set-up is over, with the init alone in the cgroup.
+            for warning in manager.set(bundle.linux.get('resources') or {}, bundle.linux.get('devices')) or []:
+                log.warning(warning)
         log.debug('container %s created: init pid %s waits on %s' % (container_id, process.pid, container_dir.fifo))
         state.pid = process.pid
         state.init_start = statemod.process_start_time(process.pid)

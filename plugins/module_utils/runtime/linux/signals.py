@@ -27,6 +27,7 @@ SIGURG = _impl.SIGURG
 signal = _impl.signal
 pthread_sigmask = _impl.pthread_sigmask
 valid_signals = _impl.valid_signals
+set_wakeup_fd = _impl.set_wakeup_fd
 
 
 def number(name):

@@ -11,7 +11,7 @@ import os
 import select
 import time
 
-from . import signals
+from . import signals, syscalls
 
 _RESET = (signals.number('SIGPIPE'), signals.number('SIGXFSZ'))
 
@@ -24,31 +24,64 @@ class Result:
         self.timed_out = timed_out
 
 
-def run(argv, executable=None, env=None, input_bytes=b'', timeout=None):
-    """Run `argv` (found on PATH unless `executable` is given); returncode < 0 means killed by that signal."""
+def run(argv, executable=None, env=None, input_bytes=b'', timeout=None, stdio=None):
+    """Run `argv` (found on PATH unless `executable` is given); returncode < 0 means killed by that signal.
+
+    With `stdio` (three fds) the program gets those as its stdin, stdout and
+    stderr and nothing is captured (stdout and stderr come back empty).
+    """
+    if stdio is not None:
+        return _run_with_stdio(argv, executable, env, timeout, stdio)
     in_r, in_w = os.pipe2(os.O_CLOEXEC)
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     environment = dict(os.environ) if env is None else env
-    report_r, report_w = os.pipe2(os.O_CLOEXEC)
-    pid = os.fork()
-    if pid == 0:
-        _child(argv, executable, environment, (in_r, out_w, err_w), report_w)
-    os.close(report_w)
-    failure = os.read(report_r, 1024)
-    os.close(report_r)
-    if failure:
+    try:
+        pid = _start(argv, executable, environment, (in_r, out_w, err_w))
+    except BaseException:
         for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
             os.close(fd)
-        os.waitpid(pid, 0)
-        code, _sep, message = failure.decode('utf-8', 'replace').partition(':')
-        raise OSError(int(code), message)
+        raise
     for fd in (in_r, out_w, err_w):
         os.close(fd)
     outputs, timed_out = communicate(pid, in_w, out_r, err_r, input_bytes, timeout)
     _pid, status = os.waitpid(pid, 0)
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     return Result(code, outputs[out_r], outputs[err_r], timed_out)
+
+
+def _start(argv, executable, environment, stdio):
+    """Fork and exec with `stdio`; OSError (as exec raised it) when the program cannot run."""
+    report_r, report_w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        _child(argv, executable, environment, stdio, report_w)
+    os.close(report_w)
+    failure = os.read(report_r, 1024)
+    os.close(report_r)
+    if failure:
+        os.waitpid(pid, 0)
+        code, _sep, message = failure.decode('utf-8', 'replace').partition(':')
+        raise OSError(int(code), message)
+    return pid
+
+
+def _run_with_stdio(argv, executable, env, timeout, stdio):
+    pid = _start(argv, executable, dict(os.environ) if env is None else env, stdio)
+    timed_out = False
+    if timeout is not None:
+        pidfd = syscalls.pidfd_open(pid)
+        try:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            if not poller.poll(int(timeout * 1000)):
+                os.kill(pid, signals.SIGKILL)
+                timed_out = True
+        finally:
+            os.close(pidfd)
+    _pid, status = os.waitpid(pid, 0)
+    code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    return Result(code, b'', b'', timed_out)
 
 
 def _child(argv, executable, environment, stdio, report_w):

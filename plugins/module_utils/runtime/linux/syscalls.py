@@ -22,11 +22,11 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _NUMBERS = {
     'x86_64': {
         'pivot_root': 155, 'capget': 125, 'capset': 126, 'seccomp': 317,
-        'personality': 135,
+        'personality': 135, 'bpf': 321,
     },
     'aarch64': {
         'pivot_root': 41, 'capget': 90, 'capset': 91, 'seccomp': 277,
-        'personality': 92,
+        'personality': 92, 'bpf': 280,
     },
 }
 _COMMON = {
@@ -149,6 +149,11 @@ def capset(effective, permitted, inheritable):
 
 def seccomp(operation, flags, prog_address):
     return _raw('seccomp', ctypes.c_uint(operation), ctypes.c_uint(flags), ctypes.c_void_p(prog_address))
+
+
+def bpf(cmd, attr):
+    """bpf(2) with `attr` a ctypes object (union bpf_attr's part for `cmd`); returns the result."""
+    return _raw('bpf', ctypes.c_int(cmd), ctypes.byref(attr), ctypes.c_uint(ctypes.sizeof(attr)))
 
 
 def pidfd_open(pid, flags=0):

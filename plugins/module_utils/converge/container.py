@@ -1,0 +1,327 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Converge one container to its declared state.
+
+The container remembers what it was created from (in its supervisor's
+settings: the bundle, the digest of config.json, its resources, the rootfs
+digest, the supervisor settings). Each run compares that record with what
+is wanted now, through the option table in options.py, and plans the
+smallest set of actions: nothing, a supervisor reload, a live resource
+update, a start/stop/pause, or a recreate. Check mode stops after planning.
+"""
+
+import hashlib
+import os
+import time
+
+from ..runtime import errors, jsonc
+from .. import driver as drivers
+from ..driver import persist
+from ..supervisor import client
+from . import options
+
+STATES = ('present', 'created', 'running', 'paused', 'stopped', 'absent')
+LOG_ROOT = '/var/log/runcible'
+
+
+def canonical_digest(value):
+    return 'sha256:' + hashlib.sha256(jsonc.dumps(_sorted(value), compact=True).encode()).hexdigest()
+
+
+def _sorted(value):
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
+
+
+def parse_restart_policy(text):
+    """'on-failure:3' -> ('on-failure', 3); the policy names are Docker's."""
+    policy, _sep, limit = (text or 'no').partition(':')
+    if policy not in ('no', 'on-failure', 'always', 'unless-stopped'):
+        raise errors.ConfigError('restart_policy', 'must be no, on-failure[:max], always or unless-stopped, '
+                                 'not %r' % text)
+    if limit and (policy != 'on-failure' or not limit.isdigit()):
+        raise errors.ConfigError('restart_policy', 'only on-failure takes a maximum, as on-failure:3')
+    return policy, int(limit) if limit else 0
+
+
+def read_bundle(path):
+    """(config.json, rootfs digest or None) of bundle `path`, with errors naming `bundle`."""
+    if not path or not os.path.isdir(path):
+        raise errors.ConfigError('bundle', 'bundle folder %s does not exist: make it with oci_bundle first' % path)
+    try:
+        with open(os.path.join(path, 'config.json'), 'rb') as handle:
+            config = jsonc.loads(handle.read())
+    except FileNotFoundError:
+        raise errors.ConfigError('bundle', '%s has no config.json: make the bundle with oci_bundle' % path)
+    except ValueError as exc:
+        raise errors.ConfigError('bundle', '%s/config.json is not valid JSON: %s' % (path, exc))
+    if (config.get('process') or {}).get('terminal'):
+        raise errors.ConfigError('bundle', 'process.terminal is true in %s/config.json: a supervised container '
+                                 'has its output logged, not a terminal; set it to false' % path)
+    rootfs_digest = None
+    try:
+        with open(os.path.join(path, 'runcible.json'), 'rb') as handle:
+            rootfs_digest = (jsonc.loads(handle.read()).get('rootfs') or {}).get('digest')
+    except (OSError, ValueError):
+        pass
+    return config, rootfs_digest
+
+
+def split_resources(config):
+    """(config without linux.resources, linux.resources)."""
+    stripped = dict(config)
+    linux = dict(stripped.get('linux') or {})
+    resources = linux.pop('resources', None) or {}
+    stripped['linux'] = linux
+    return stripped, resources
+
+
+class Converger:
+    """One run of oci_container for one container."""
+
+    def __init__(self, params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT):
+        self.params = params
+        self.check_mode = check_mode
+        self.name = params['name']
+        self.driver = drivers.get_driver(params.get('runtime'), params.get('runtime_root'))
+        self.supervision = client.Supervision(client.folder_for(self.driver.root, self.name, supervisor_root))
+        self.lib_root = lib_root
+        self.actions = []
+        self.diff = {'before': {}, 'after': {}}
+        self.warnings = []
+
+    # -- what is wanted ----------------------------------------------------
+
+    def wanted(self, config, rootfs_digest):
+        params = self.params
+        stripped, resources = split_resources(config)
+        policy, limit = parse_restart_policy(params.get('restart_policy'))
+        return {
+            'bundle': os.path.abspath(params['bundle']),
+            'config_digest': canonical_digest(stripped),
+            'resources': resources,
+            'rootfs_digest': rootfs_digest,
+            'runtime': self.driver.name,
+            'restart_policy': '%s:%d' % (policy, limit) if limit else policy,
+            'stop_signal': params.get('stop_signal') or _stop_signal(config),
+            'stop_timeout': params.get('stop_timeout', 10),
+            'log_max_size': params.get('log_max_size') or 10 * 1024 * 1024,
+            'log_max_files': params.get('log_max_files') or 3,
+        }
+
+    def settings(self, record, start):
+        policy, limit = parse_restart_policy(record['restart_policy'])
+        return {
+            'id': self.name,
+            'bundle': record['bundle'],
+            'runtime': self.driver.command(),
+            'log_path': self.params.get('log_path') or os.path.join(LOG_ROOT, '%s.log' % self.name),
+            'log_max_size': record['log_max_size'],
+            'log_max_files': record['log_max_files'],
+            'restart_policy': policy,
+            'restart_max': limit,
+            'stop_signal': record['stop_signal'],
+            'stop_timeout': record['stop_timeout'],
+            'start': start,
+            'record': record,
+        }
+
+    # -- what is there -----------------------------------------------------
+
+    def current(self):
+        state = self.driver.state(self.name)
+        settings = self.supervision.settings()
+        status = self.supervision.status()
+        if state is None and self.supervision.alive(status):
+            # Its supervisor is restarting it: between delete and create the runtime knows no such container.
+            deadline = time.monotonic() + 10
+            while state is None and time.monotonic() < deadline and self.supervision.alive():
+                time.sleep(0.02)
+                state = self.driver.state(self.name)
+            status = self.supervision.status()
+        return state, (settings or {}).get('record'), status
+
+    # -- the run -----------------------------------------------------------
+
+    def act(self, action):
+        self.actions.append(action)
+        return not self.check_mode
+
+    def run(self):
+        wanted_state = self.params.get('state') or 'running'
+        state, record, status = self.current()
+        if wanted_state == 'absent':
+            if state is not None or self.supervision.exists():
+                self.diff['before']['state'] = (state or {}).get('status', 'absent')
+                self.diff['after']['state'] = 'absent'
+                if self.act('delete'):
+                    self.remove(state, with_logs=True)
+            return self.result()
+        config, rootfs_digest = read_bundle(self.params['bundle'])
+        wanted = self.wanted(config, rootfs_digest)
+        if state is None:
+            self.diff['before']['state'] = 'absent'
+            self.diff['after']['state'] = wanted_state
+            if self.act('create'):
+                self.create(wanted, wanted_state)
+            return self.result()
+        found = options.differences(wanted, record or {})
+        for option, before, after in found:
+            self.diff['before'][option.name] = before
+            self.diff['after'][option.name] = after
+        recreate = bool(self.params.get('recreate')) or record is None or any(
+            option.apply == 'recreate' for option, _before, _after in found)
+        if record is None:
+            self.warnings.append('container %s was not created by this collection (no supervisor record): it is '
+                                 'recreated under a supervisor' % self.name)
+        resources_changed = any(option.name == 'resources' for option, _before, _after in found)
+        if resources_changed and not recreate and not self._live_update_possible(record, wanted):
+            recreate = True
+        status_now = state['status']
+        if recreate or (self.params.get('restart') and wanted_state in ('running', 'paused', 'present')):
+            if self.act('recreate' if recreate else 'restart'):
+                self.remove(state)
+                self.create(wanted, wanted_state if wanted_state != 'present' else status_now
+                            if status_now in STATES else 'running')
+            return self.result()
+        if resources_changed and self.act('update'):
+            self.driver.update(self.name, wanted['resources'])
+        if any(option.apply == 'settings' for option, _before, _after in found) and self.act('reconfigure'):
+            self.supervision.reload(self.settings(wanted, start=True))
+        elif resources_changed and not self.check_mode:
+            self.supervision.reload(self.settings(wanted, start=True))
+        self.transition(status_now, wanted_state, wanted)
+        return self.result()
+
+    def _live_update_possible(self, record, wanted):
+        before = dict((record or {}).get('resources') or {})
+        after = dict(wanted['resources'])
+        for key in options.LIVE_RESOURCES:
+            before.pop(key, None)
+            after.pop(key, None)
+        return before == after and hasattr(self.driver, 'update')
+
+    def transition(self, status_now, wanted_state, wanted):
+        """Move an up-to-date container from `status_now` to `wanted_state`."""
+        if wanted_state == 'present' or status_now == wanted_state:
+            return
+        self.diff['before']['state'] = status_now
+        self.diff['after']['state'] = wanted_state
+        if wanted_state == 'running':
+            if status_now == 'paused':
+                if self.act('resume'):
+                    self.driver.resume(self.name)
+            elif status_now == 'created':
+                if self.act('start'):
+                    self._start_created()
+            elif self.act('start'):
+                self.remove(None)
+                self.create(wanted, 'running')
+        elif wanted_state == 'paused':
+            if status_now == 'stopped' and self.act('start'):
+                self.remove(None)
+                self.create(wanted, 'running')
+            elif status_now == 'created' and self.act('start'):
+                self._start_created()
+            if self.act('pause'):
+                self.driver.pause(self.name)
+        elif wanted_state == 'stopped':
+            if status_now != 'stopped' and self.act('stop'):
+                self.stop()
+        elif wanted_state == 'created':
+            if self.act('recreate'):
+                self.remove(None)
+                self.create(wanted, 'created')
+
+    def _start_created(self):
+        if self.supervision.alive():
+            self.supervision.start()
+        else:
+            self.driver.start(self.name)
+
+    def create(self, wanted, wanted_state):
+        start = wanted_state in ('running', 'paused', 'present')
+        if wanted_state == 'stopped':
+            start = False
+        leftover = self.driver.state(self.name)
+        if leftover is not None:
+            self.driver.delete(self.name, force=True)
+        self.supervision.remove()
+        command = persist.supervisor_command(self.lib_root)
+        self.supervision.launch(self.settings(wanted, start), command)
+        if start:
+            status = self.supervision.wait(lambda s: s and s.get('state') != 'created', 30.0)
+            if status and status.get('state') == 'failed':
+                raise errors.SetupError(status.get('error') or 'the container failed to start')
+        if wanted_state == 'paused':
+            self.driver.pause(self.name)
+
+    def stop(self):
+        timeout = float((self.supervision.settings() or {}).get('stop_timeout') or self.params.get('stop_timeout') or 10)
+        if self.supervision.alive():
+            self.supervision.stop(timeout + 15)
+            return
+        state = self.driver.state(self.name)
+        if state is None or state['status'] == 'stopped':
+            return
+        if state['status'] == 'paused':
+            self.driver.resume(self.name)
+        try:
+            self.driver.kill(self.name, self.params.get('stop_signal') or 'SIGTERM')
+        except errors.ContainerNotRunning:
+            return
+        if not self._wait_stopped(timeout):
+            self.driver.kill(self.name, 'SIGKILL')
+            self._wait_stopped(10)
+
+    def _wait_stopped(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.driver.state(self.name)
+            if state is None or state['status'] == 'stopped':
+                return True
+            time.sleep(0.05)
+        return False
+
+    def remove(self, state, with_logs=False):
+        self.stop()
+        self.driver.delete(self.name, force=True)
+        self.supervision.remove(with_logs)
+
+    # -- results -----------------------------------------------------------
+
+    def result(self):
+        state = self.driver.state(self.name) if not self.check_mode or not self.actions else None
+        if self.check_mode and self.actions:
+            state = self.driver.state(self.name)
+        status = self.supervision.status() or {}
+        settings = self.supervision.settings() or {}
+        record = settings.get('record') or {}
+        result = {
+            'changed': bool(self.actions),
+            'actions': self.actions,
+            'container': state or {},
+            'status': (state or {}).get('status', 'absent'),
+            'exit_code': status.get('exit_code'),
+            'started_at': status.get('started_at'),
+            'finished_at': status.get('finished_at'),
+            'restart_count': status.get('restart_count', 0),
+            'log_path': settings.get('log_path'),
+            'logs': ['%s %s' % (stream, text) for _stamp, stream, text in self.supervision.logs(
+                self.params.get('log_lines', 20))] if settings else [],
+            'config_digest': record.get('config_digest'),
+            'supervisor': client.describe(status),
+        }
+        if self.diff['before'] or self.diff['after']:
+            result['diff'] = self.diff
+        if self.warnings:
+            result['warnings'] = self.warnings
+        return result
+
+
+def _stop_signal(config):
+    return (config.get('annotations') or {}).get('org.opencontainers.image.stopSignal') or 'SIGTERM'

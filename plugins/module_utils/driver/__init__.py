@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One interface to the three runtimes a playbook can choose.
+
+`runtime: runcible` (the default) calls the vendored runtime in-process;
+`runtime: runc`, `crun` or a path runs that binary with runc's command line.
+Every driver takes the same arguments and raises the runtime's errors
+(runtime.errors), so the modules never care which one they talk to.
+"""
+
+import os
+
+from ..runtime import errors
+
+VENDORED = 'runcible'
+DEFAULT_ROOTS = {'runcible': '/run/runcible', 'runc': '/run/runc', 'crun': '/run/crun'}
+
+
+def default_root(runtime):
+    """The --root a runtime uses when none is given."""
+    name = os.path.basename(runtime) if runtime else VENDORED
+    return DEFAULT_ROOTS.get(name, '/run/' + name)
+
+
+def get_driver(runtime=None, runtime_root=None, criu_path=None):
+    """The driver for `runtime` (runcible, runc, crun or a binary's path)."""
+    runtime = runtime or VENDORED
+    root = runtime_root or default_root(runtime)
+    if runtime == VENDORED:
+        from .vendored import VendoredDriver
+        return VendoredDriver(root, criu_path=criu_path)
+    from .binary import BinaryDriver, resolve_binary
+    return BinaryDriver(resolve_binary(runtime), root, criu_path=criu_path)
+
+
+class Driver:
+    """What every driver offers. Container states are OCI state dicts (status included)."""
+
+    name = None
+
+    def __init__(self, root, criu_path=None):
+        self.root = root
+        self.criu_path = criu_path
+
+    def command(self):
+        """argv prefix that runs this runtime's command line (for the supervisor and units)."""
+        raise NotImplementedError
+
+    def state(self, container_id):
+        """The OCI state of the container, or None when it does not exist."""
+        raise NotImplementedError
+
+    def list(self):
+        raise NotImplementedError
+
+    def create(self, container_id, bundle, stdio=None, pid_file=None):
+        raise NotImplementedError
+
+    def start(self, container_id):
+        raise NotImplementedError
+
+    def kill(self, container_id, signal='SIGTERM', all_processes=False):
+        raise NotImplementedError
+
+    def delete(self, container_id, force=False):
+        raise NotImplementedError
+
+    def exec_captured(self, container_id, process, input_bytes=b'', timeout=None):
+        """(exit code, stdout bytes, stderr bytes, timed out) of `process` run in the container."""
+        raise NotImplementedError
+
+    def update(self, container_id, resources):
+        raise NotImplementedError
+
+    def pause(self, container_id):
+        raise NotImplementedError
+
+    def resume(self, container_id):
+        raise NotImplementedError
+
+    def exists(self, container_id):
+        return self.state(container_id) is not None
+
+
+def not_found(message):
+    """Is `message` a runtime's way of saying the container does not exist?"""
+    return 'does not exist' in message or 'not found' in message.lower()
+
+
+__all__ = ['Driver', 'get_driver', 'default_root', 'errors']

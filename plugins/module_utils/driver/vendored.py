@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The vendored runtime, called in-process: no subprocess, no interpreter start-up."""
+
+from ..runtime import errors
+from ..runtime.container import create, delete, exec as execmod, kill, pause, query, start, update
+from . import Driver
+
+
+class VendoredDriver(Driver):
+    name = 'runcible'
+
+    def command(self):
+        """The runtime's command line from a persisted copy of this package (see driver.persist)."""
+        from . import persist
+        return persist.cli_command() + ['--root', self.root]
+
+    def state(self, container_id):
+        try:
+            return query.get_state(self.root, container_id)
+        except errors.ContainerNotExist:
+            return None
+
+    def list(self):
+        return query.list_states(self.root)
+
+    def create(self, container_id, bundle, stdio=None, pid_file=None):
+        create.create(self.root, container_id, bundle, pid_file=pid_file, stdio=stdio)
+
+    def start(self, container_id):
+        start.start(self.root, container_id)
+
+    def kill(self, container_id, signal='SIGTERM', all_processes=False):
+        kill.kill(self.root, container_id, kill.parse_signal(str(signal)), all_processes=all_processes)
+
+    def delete(self, container_id, force=False):
+        try:
+            delete.delete(self.root, container_id, force=force)
+        except errors.ContainerNotExist:
+            if not force:
+                raise
+
+    def exec_captured(self, container_id, process, input_bytes=b'', timeout=None):
+        return execmod.run_captured(self.root, container_id, process, input_bytes=input_bytes, timeout=timeout)
+
+    def update(self, container_id, resources):
+        update.update(self.root, container_id, resources)
+
+    def pause(self, container_id):
+        pause.pause(self.root, container_id)
+
+    def resume(self, container_id):
+        pause.resume(self.root, container_id)

@@ -1,0 +1,215 @@
+# -*- coding: utf-8 -*-
+# Copyright: runcible developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r'''
+module: oci_container
+short_description: Converge an OCI container to the state you declare
+version_added: 0.1.0
+description:
+  - Makes sure a container runs (or is created, paused, stopped or gone) from an OCI bundle on the
+    target host, with the collection's own runtime or with runc or crun.
+  - Idempotent by comparison, not by recording commands. The container remembers the bundle, the digest
+    of its C(config.json), its resource limits and the rootfs digest it was created from. A change of
+    resource limits (memory, cpu, pids, blockIO) is applied live with the runtime's C(update) and the
+    container keeps running; a change of the restart policy, stop signal, stop timeout or log rotation
+    only reconfigures its supervisor; any other change recreates it (stop, delete, create, start).
+  - Every container gets a small supervisor process that owns its stdout and stderr through pipes,
+    writes them to a log file with timestamps and size-based rotation, records the exit code and times,
+    and applies the restart policy with back-off. It survives the end of the Ansible connection.
+  - A container of the same name that the collection did not create (for example with runc by hand) is
+    recognised and recreated under a supervisor, never duplicated.
+author:
+  - runcible developers
+options:
+  name:
+    description: The container ID (letters, digits, C(_+-.)).
+    type: str
+    required: true
+  bundle:
+    description:
+      - The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle).
+      - Required unless O(state=absent). C(process.terminal) must be false.
+    type: path
+  state:
+    description:
+      - V(running) creates and starts the container if needed, and starts a created or stopped one.
+      - V(created) creates it without starting it; V(present) only makes sure it exists (created if absent).
+      - V(paused) runs it, frozen; V(stopped) stops it (stop signal, then SIGKILL after O(stop_timeout))
+        and keeps it, with its exit code; a missing container is created, not started.
+      - V(absent) stops and deletes it, and removes its supervisor.
+    type: str
+    choices: [present, created, running, paused, stopped, absent]
+    default: running
+  runtime:
+    description: V(runcible) (the vendored runtime, called in-process), V(runc), V(crun), or the path of a runtime binary.
+    type: str
+    default: runcible
+  runtime_root:
+    description: The runtime's state folder (its C(--root)); the default is the runtime's own (V(/run/runcible) for runcible).
+    type: path
+  restart_policy:
+    description: What the supervisor does when the container's process exits. V(on-failure:3) restarts at most 3 times.
+    type: str
+    default: 'no'
+  stop_signal:
+    description: The signal that stops the container; default the image's StopSignal annotation, else SIGTERM.
+    type: str
+  stop_timeout:
+    description: Seconds between the stop signal and SIGKILL.
+    type: int
+    default: 10
+  restart:
+    description: Stop and start the container again even when nothing changed.
+    type: bool
+    default: false
+  recreate:
+    description: Delete and create the container again even when nothing changed.
+    type: bool
+    default: false
+  log_path:
+    description: The log file of the container's output; default V(/var/log/runcible/<name>.log).
+    type: path
+  log_max_size:
+    description: Size in bytes at which the log file is rotated.
+    type: int
+    default: 10485760
+  log_max_files:
+    description: How many log files are kept (the current one included).
+    type: int
+    default: 3
+  log_lines:
+    description: How many of the last log lines RV(logs) returns.
+    type: int
+    default: 20
+attributes:
+  check_mode:
+    support: full
+    description: Reports the actions it would take; changes nothing.
+  diff_mode:
+    support: full
+    description: Shows before and after of the settings that differ and of the container's state.
+  idempotent:
+    support: full
+    description: A second run with the same input reports no change.
+notes:
+  - The supervisor and the runtime command it calls are run from a copy of the collection's runtime written
+    to V(/var/lib/runcible/lib/<digest>/) on the target, since Ansible removes a module's files after the task.
+  - After a reboot the containers are gone (their state lived under V(/run)); the next run creates them again.
+'''
+
+EXAMPLES = r'''
+- name: Run a service from a bundle
+  runcible.oci.oci_container:
+    name: web
+    bundle: /srv/bundles/web
+    restart_policy: on-failure:5
+    stop_timeout: 20
+
+- name: Stop it, keeping its exit code and logs
+  runcible.oci.oci_container:
+    name: web
+    state: stopped
+
+- name: Run the same bundle with runc instead
+  runcible.oci.oci_container:
+    name: web-runc
+    bundle: /srv/bundles/web
+    runtime: runc
+
+- name: Remove it
+  runcible.oci.oci_container:
+    name: web
+    state: absent
+'''
+
+RETURN = r'''
+container:
+  description: The OCI state of the container (ociVersion, id, pid, status, bundle, rootfs, created, owner, annotations); empty when absent.
+  returned: always
+  type: dict
+status:
+  description: V(created), V(running), V(paused), V(stopped) or V(absent).
+  returned: always
+  type: str
+exit_code:
+  description: The exit code of the container's last process, once it has exited (128 + signal when killed).
+  returned: always
+  type: int
+started_at:
+  description: When the process was last started (RFC 3339).
+  returned: always
+  type: str
+finished_at:
+  description: When the process last exited (RFC 3339).
+  returned: always
+  type: str
+restart_count:
+  description: How many times the supervisor restarted the container.
+  returned: always
+  type: int
+log_path:
+  description: The container's log file.
+  returned: always
+  type: str
+logs:
+  description: The last O(log_lines) lines of output, each prefixed with its stream (C(stdout) or C(stderr)).
+  returned: always
+  type: list
+  elements: str
+config_digest:
+  description: sha256 of the canonical config.json (without linux.resources) the container was created from.
+  returned: always
+  type: str
+actions:
+  description: What was done (or would be in check mode), among create, recreate, restart, update, reconfigure, start, stop, pause, resume, delete.
+  returned: always
+  type: list
+  elements: str
+supervisor:
+  description: The supervisor's view (state, pid, started_at, finished_at, exit_code, restart_count, error, log_path).
+  returned: always
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.runcible.oci.plugins.module_utils.converge.container import Converger, STATES
+from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors
+# The supervisor runs the runtime's command line from a copy of these sources: make sure Ansible ships them all.
+from ansible_collections.runcible.oci.plugins.module_utils.runtime.cli import main as _runtime_cli  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.runcible.oci.plugins.module_utils.supervisor import main as _supervisor  # noqa: F401 pylint: disable=unused-import
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            bundle=dict(type='path'),
+            state=dict(type='str', default='running', choices=list(STATES)),
+            runtime=dict(type='str', default='runcible'),
+            runtime_root=dict(type='path'),
+            restart_policy=dict(type='str', default='no'),
+            stop_signal=dict(type='str'),
+            stop_timeout=dict(type='int', default=10),
+            restart=dict(type='bool', default=False),
+            recreate=dict(type='bool', default=False),
+            log_path=dict(type='path'),
+            log_max_size=dict(type='int', default=10485760),
+            log_max_files=dict(type='int', default=3),
+            log_lines=dict(type='int', default=20),
+        ),
+        required_if=[('state', state, ['bundle']) for state in STATES if state != 'absent'],
+        supports_check_mode=True,
+    )
+    try:
+        result = Converger(module.params, check_mode=module.check_mode).run()
+    except errors.RuntimeErrorBase as exc:
+        module.fail_json(msg=str(exc))
+    for warning in result.pop('warnings', []):
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
