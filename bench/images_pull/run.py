@@ -18,6 +18,7 @@ median of each and the ratio runcible/skopeo (below 1 means we are faster).
 """
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -78,6 +79,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--python', default='/usr/bin/python3', help='interpreter for our side')
+    parser.add_argument('--json', help='also write the medians (seconds) to this file, for bench/images')
     args = parser.parse_args()
     for tool in ('docker-registry', 'skopeo'):
         if shutil.which(tool) is None:
@@ -112,11 +114,16 @@ def main():
         print('runcible = whole process (interpreter start and imports included); in-process = the pull() call alone,')
         print('as inside an Ansible module that has already started; skopeo = whole process.')
         print('%-6s %12s %12s %12s %10s %12s' % ('', 'runcible', 'in-process', 'skopeo', 'ratio', 'ratio (in-p)'))
+        medians = {'image_mib': size / MIB, 'rounds': args.rounds, 'python': '%s (%s)' % (args.python, version)}
         for phase in ('cold', 'warm'):
             ours = statistics.median(times['ours ' + phase])
             inside = statistics.median(times['ours-inprocess ' + phase])
             theirs = statistics.median(times['skopeo ' + phase])
+            medians[phase] = {'ours': ours, 'ours_in_process': inside, 'skopeo': theirs}
             print('%-6s %10.3f s %10.3f s %10.3f s %10.2f %12.2f' % (phase, ours, inside, theirs, ours / theirs, inside / theirs))
+        if args.json:
+            with open(args.json, 'w') as handle:
+                json.dump(medians, handle, indent=1)
     finally:
         if registry is not None:
             registry.stop()

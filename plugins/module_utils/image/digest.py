@@ -1,17 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: runcible developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Content digests (`algorithm:hex`) as the OCI image-spec defines them.
+"""Content digests (`algorithm:hex`) as the OCI image-spec defines them, and a reader that checks one.
 
 Only algorithms we can verify are accepted, and the hex part must have the exact
-length and lower case the spec requires: a digest names a file in the store, so a
-loose parser would be a path traversal.
+length and lower case the spec requires: a digest names a file in the store (and in
+any OCI layout we read), so a loose parser would be a path traversal.
 """
 
 import hashlib
 import re
 
 from .errors import InvalidDigest
+from .layer_errors import DigestMismatch as BlobDigestMismatch
 
 # Registered algorithms (image-spec descriptor.md) and the length of their hex encoding.
 HEX_LENGTHS = {'sha256': 64, 'sha384': 96, 'sha512': 128}
@@ -62,3 +63,42 @@ def matches(data, digest):
     hasher = hasher_for(digest)
     hasher.update(data)
     return '%s:%s' % (hasher.name, hasher.hexdigest()) == digest
+
+
+class DigestingReader(object):
+    """Reads from `source` and hashes every byte read, for checking against a digest at the end."""
+
+    def __init__(self, source, algorithm=CANONICAL):
+        self._source = source
+        self._hash = hashlib.new(algorithm)
+        self.algorithm = algorithm
+        self.size = 0
+
+    def read(self, size=1 << 20):
+        data = self._source.read(size)
+        if data:
+            self._hash.update(data)
+            self.size += len(data)
+        return data
+
+    def drain(self):
+        """Read (and hash) whatever is left; return how many bytes that was."""
+        count = 0
+        while True:
+            data = self.read()
+            if not data:
+                return count
+            count += len(data)
+
+    @property
+    def digest(self):
+        return '%s:%s' % (self.algorithm, self._hash.hexdigest())
+
+    def verify(self, expected, what, size=None):
+        """Raise DigestMismatch (of layer_errors) unless what was read hashes to `expected` (and has `size` bytes)."""
+        if size is not None and size != self.size:
+            raise BlobDigestMismatch('%s: size is %d bytes, the descriptor says %d: the blob is truncated or corrupt'
+                                     % (what, self.size, size))
+        if self.digest != expected:
+            raise BlobDigestMismatch('%s: content hashes to %s, expected %s: the blob is corrupt or was tampered with'
+                                     % (what, self.digest, expected))

@@ -33,6 +33,7 @@ from . import mediatypes
 from . import platform as platforms
 from . import reference as references
 from .errors import ArchiveError, ConfigError, DigestMismatch, ImageError, RuntimeErrorBase, UnsupportedImage
+from .layer_errors import CompressionError, LayerError
 from .store import Store
 
 FORMATS = ('docker-archive', 'oci-archive', 'oci-dir', 'rootfs', 'dir')
@@ -227,31 +228,60 @@ def _store_manifest(store, config_bytes, config, layers, platform=None):
 
 def _ingest_layer(store, stream, expected_diff_id=None, what='layer'):
     """Store one layer as it is (tar, gzip or zstd; xz and bzip2 are decompressed first); return its descriptor and diff_id."""
-    peeked = compression.PeekedStream(stream)
-    kind = compression.sniff(peeked.head)
-    if kind in ('xz', 'bzip2'):
-        peeked = compression.PeekedStream(compression.DecompressingStream(peeked, kind))
+    try:
+        peeked = compression.PeekedStream(stream)
         kind = compression.sniff(peeked.head)
-        if kind is not None:
-            raise ArchiveError('%s is compressed twice' % what)
-    if kind is None:
-        if _is_sha256(expected_diff_id) and store.has_blob(expected_diff_id):
-            return {'mediaType': mediatypes.OCI_LAYER, 'digest': expected_diff_id,
-                    'size': os.stat(store.blob_path(expected_diff_id)).st_size}, expected_diff_id
-        checker = _TarHeaderCheck(what)
-        digest, size = store.ingest_stream(peeked, expected_digest=expected_diff_id if _is_sha256(expected_diff_id) else None,
-                                           observer=checker)
-        checker.finish()
-        if expected_diff_id and digest != expected_diff_id:
-            raise DigestMismatch('%s (rootfs.diff_ids of the image config)' % what, expected_diff_id, digest)
-        return {'mediaType': mediatypes.OCI_LAYER, 'digest': digest, 'size': size}, digest
-    media_type = mediatypes.OCI_LAYER_GZIP if kind == 'gzip' else mediatypes.OCI_LAYER_ZSTD
-    diff = _DiffIdObserver(kind, what)
-    digest, size = store.ingest_stream(peeked, observer=diff)
-    diff_id = diff.finish()
+        if kind in ('xz', 'bzip2'):
+            peeked = compression.PeekedStream(compression.DecompressingStream(peeked, kind))
+            kind = compression.sniff(peeked.head)
+            if kind is not None:
+                raise ArchiveError('%s is compressed twice' % what)
+        if kind is None:
+            return _ingest_tar(store, peeked, expected_diff_id, what)
+        media_type = mediatypes.OCI_LAYER_GZIP if kind == 'gzip' else mediatypes.OCI_LAYER_ZSTD
+        if kind == 'zstd' and not compression.zstd_available():
+            raise CompressionError(compression.ZSTD_HELP)
+        # Stored first, then read back for the diff_id: one decompressor for imports and unpacking. A blob
+        # that turns out not to be a layer stays unreferenced until gc.
+        digest, size = store.ingest_stream(peeked)
+        diff_id = _diff_id_of_blob(store, digest, kind, what)
+    except CompressionError:
+        raise
+    except LayerError as exc:
+        raise ArchiveError('%s: %s' % (what, exc.message))
     if expected_diff_id and diff_id != expected_diff_id:
         raise DigestMismatch('%s (rootfs.diff_ids of the image config)' % what, expected_diff_id, diff_id)
     return {'mediaType': media_type, 'digest': digest, 'size': size}, diff_id
+
+
+def _ingest_tar(store, stream, expected_diff_id, what):
+    """Store an uncompressed layer; its digest is its diff_id."""
+    if _is_sha256(expected_diff_id) and store.has_blob(expected_diff_id):
+        return {'mediaType': mediatypes.OCI_LAYER, 'digest': expected_diff_id,
+                'size': os.stat(store.blob_path(expected_diff_id)).st_size}, expected_diff_id
+    checker = _TarHeaderCheck(what)
+    digest, size = store.ingest_stream(stream, expected_digest=expected_diff_id if _is_sha256(expected_diff_id) else None,
+                                       observer=checker)
+    checker.finish()
+    if expected_diff_id and digest != expected_diff_id:
+        raise DigestMismatch('%s (rootfs.diff_ids of the image config)' % what, expected_diff_id, digest)
+    return {'mediaType': mediatypes.OCI_LAYER, 'digest': digest, 'size': size}, digest
+
+
+def _diff_id_of_blob(store, digest, kind, what):
+    """The digest of the tar stream inside stored compressed blob `digest`, checked to be a tar archive."""
+    hasher = hashlib.sha256()
+    checker = _TarHeaderCheck(what)
+    with open(store.blob_path(digest), 'rb') as handle:
+        stream = compression.DecompressingStream(handle, kind)
+        while True:
+            data = stream.read(compression.CHUNK)
+            if not data:
+                break
+            hasher.update(data)
+            checker(data)
+    checker.finish()
+    return 'sha256:' + hasher.hexdigest()
 
 
 def _is_sha256(value):
@@ -278,28 +308,6 @@ class _TarHeaderCheck(object):
             tarfile.TarInfo.frombuf(self._head, 'utf-8', 'surrogateescape')
         except tarfile.HeaderError as exc:
             raise ArchiveError('%s is not a tar archive: %s' % (self._what, exc))
-
-
-class _DiffIdObserver(object):
-    """Decompresses a compressed layer as it streams by, hashing the tar inside (the diff_id)."""
-
-    def __init__(self, kind, what):
-        self._decompressor = compression.decompressor(kind)
-        self._hasher = hashlib.sha256()
-        self._check = _TarHeaderCheck(what)
-        self._what = what
-
-    def __call__(self, chunk):
-        try:
-            data = self._decompressor.decompress(chunk)
-        except compression.ERRORS as exc:
-            raise ArchiveError('%s: corrupt compressed data: %s' % (self._what, exc))
-        self._hasher.update(data)
-        self._check(data)
-
-    def finish(self):
-        self._check.finish()
-        return 'sha256:' + self._hasher.hexdigest()
 
 
 def _ingest_rootfs(store, path):

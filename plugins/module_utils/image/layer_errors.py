@@ -4,6 +4,7 @@
 """Errors raised while reading an image layout and unpacking its layers."""
 
 from ..runtime.errors import RuntimeErrorBase
+from .errors import UnsupportedImage
 
 
 class LayerError(RuntimeErrorBase):
@@ -14,8 +15,8 @@ class UnsafeEntryError(LayerError):
     """A layer entry would act outside the root filesystem, or on the root itself."""
 
 
-class CompressionError(LayerError):
-    """The layer's compression is unknown, or its decompressor is not installed."""
+class CompressionError(LayerError, UnsupportedImage):
+    """A stream's compression is unknown, or its decompressor is not installed (for a layer or an import)."""
 
 
 class DigestMismatch(LayerError):

@@ -14,7 +14,8 @@ line of defence; see safepath.py and unpack.py).
 import base64
 import tarfile
 
-from .decompress import DigestingReader, ForwardReader, decompressed, split_digest
+from .compression import CHUNK, LAYER_KINDS, decompressed
+from .digest import DigestingReader, split as split_digest
 from .layer_errors import LayerError, UnsafeEntryError
 from .safepath import display, split_path
 
@@ -22,6 +23,9 @@ WHITEOUT_PREFIX = b'.wh.'
 OPAQUE_WHITEOUT = b'.wh..wh..opq'
 # aufs keeps its own bookkeeping under names with this prefix; they are not files.
 AUFS_META_PREFIX = b'.wh..wh.'
+# Nothing in a tar stream asks for more than this at once but a pax or GNU
+# long-name header; a hostile layer could otherwise make us allocate at will.
+MAX_SINGLE_READ = 16 << 20
 
 LAYER_MEDIA_TYPES = (
     'application/vnd.oci.image.layer.v1.tar',
@@ -173,6 +177,72 @@ def to_entry(member, warn):
     return entry
 
 
+class ForwardReader:
+    """A buffered, forward-only file object over `source.read` with the tell()/seek() tarfile uses.
+
+    seek() may only move forward (it reads and drops the bytes between);
+    tarfile reads a layer in order, so it never needs to go back.
+    """
+
+    def __init__(self, source):
+        self._source = source
+        self._buf = b''
+        self._at = 0
+        self._pos = 0
+
+    def tell(self):
+        return self._pos
+
+    def _fill(self):
+        data = self._source.read(CHUNK)
+        if not data:
+            return False
+        self._buf = self._buf[self._at:] + data if self._at < len(self._buf) else data
+        self._at = 0
+        return True
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            raise LayerError('internal error: unbounded read of a layer stream')
+        if size > MAX_SINGLE_READ:
+            raise LayerError('a tar header asks for %d bytes at once: the layer is malformed or hostile' % size)
+        while len(self._buf) - self._at < size:
+            if not self._fill():
+                break
+        data = self._buf[self._at:self._at + size]
+        self._at += len(data)
+        self._pos += len(data)
+        return data
+
+    def seek(self, offset, whence=0):
+        if whence == 1:
+            offset += self._pos
+        elif whence != 0:
+            raise LayerError('internal error: a layer stream cannot seek from its end')
+        if offset < self._pos:
+            raise LayerError('internal error: a layer stream cannot go back (to %d from %d)' % (offset, self._pos))
+        while offset > self._pos:
+            step = min(offset - self._pos, CHUNK)
+            if len(self._buf) - self._at == 0 and not self._fill():
+                break
+            step = min(step, len(self._buf) - self._at)
+            self._at += step
+            self._pos += step
+        return self._pos
+
+    def drain(self):
+        """Read everything left (so digests cover the whole stream); return the byte count."""
+        count = len(self._buf) - self._at
+        self._buf, self._at = b'', 0
+        while True:
+            data = self._source.read(CHUNK)
+            if not data:
+                break
+            count += len(data)
+        self._pos += count
+        return count
+
+
 class LayerReader:
     """Entries of one layer blob, checked against the blob digest and the DiffID at the end.
 
@@ -192,7 +262,8 @@ class LayerReader:
         self._handle, self._blob = layout.open_blob(self.digest)
         self._tar = None
         try:
-            self.compression, stream = decompressed(self._blob)
+            kind, stream = decompressed(self._blob, LAYER_KINDS)
+            self.compression = kind or 'none'
             algorithm = split_digest(diff_id)[0] if diff_id else 'sha256'
             self._stream = DigestingReader(stream, algorithm)
             self._reader = ForwardReader(self._stream)

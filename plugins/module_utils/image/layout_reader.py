@@ -12,7 +12,7 @@ is the image store's job.
 import json
 import os
 
-from .decompress import DigestingReader, split_digest
+from .digest import DigestingReader, split as split_digest
 from .layer_errors import DigestMismatch, LayoutError
 
 INDEX_TYPES = (
