@@ -79,7 +79,10 @@ containers:
       description: created, running, paused or stopped.
       type: str
     exit_code:
-      description: Exit code of the last process (128 + signal when killed), once it exited.
+      description: Exit code of the current run's process (128 + signal when killed) once it exited; null while it runs.
+      type: int
+    last_exit_code:
+      description: Exit code of the last process that exited, kept across restarts (what made the supervisor restart it).
       type: int
     started_at:
       description: Last start (RFC 3339).

@@ -16,6 +16,7 @@ import os
 import time
 
 from ..runtime import errors, jsonc
+from ..runtime.spec import config as specconfig
 from .. import driver as drivers
 from ..driver import persist
 from ..supervisor import client
@@ -87,6 +88,11 @@ class Converger:
         self.params = params
         self.check_mode = check_mode
         self.name = params['name']
+        try:
+            specconfig.validate_id(self.name)
+        except errors.InvalidContainerID:
+            raise errors.ConfigError('name', 'invalid container ID %r: use letters, digits and _+-. only, '
+                                             'at most 1024 characters, not "." or ".."' % self.name)
         self.driver = drivers.get_driver(params.get('runtime'), params.get('runtime_root'))
         self.supervision = client.Supervision(client.folder_for(self.driver.root, self.name, supervisor_root))
         self.lib_root = lib_root
@@ -252,13 +258,28 @@ class Converger:
             self.driver.delete(self.name, force=True)
         self.supervision.remove()
         command = persist.supervisor_command(self.lib_root)
-        self.supervision.launch(self.settings(wanted, start), command)
-        if start:
-            status = self.supervision.wait(lambda s: s and s.get('state') != 'created', 30.0)
-            if status and status.get('state') == 'failed':
-                raise errors.SetupError(status.get('error') or 'the container failed to start')
+        try:
+            self.supervision.launch(self.settings(wanted, start), command)
+            if start:
+                status = self.supervision.wait(lambda s: s and s.get('state') != 'created', 30.0)
+                if status and status.get('state') == 'failed':
+                    raise errors.SetupError(status.get('error') or 'the container failed to start')
+        except BaseException:
+            self._undo_create()
+            raise
         if wanted_state == 'paused':
             self.driver.pause(self.name)
+
+    def _undo_create(self):
+        """A create that failed leaves nothing: no supervisor, container, state or log files."""
+        if self.supervision.alive():
+            self.supervision.stop(15)
+        try:
+            if self.driver.state(self.name) is not None:
+                self.driver.delete(self.name, force=True)
+        except errors.RuntimeErrorBase:
+            pass
+        self.supervision.remove(with_logs=True)
 
     def stop(self):
         timeout = float((self.supervision.settings() or {}).get('stop_timeout') or self.params.get('stop_timeout') or 10)

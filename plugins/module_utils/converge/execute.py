@@ -103,6 +103,7 @@ def describe(driver, name, supervisor_root=client.SUPERVISOR_ROOT, log_lines=20)
         'status': state['status'],
         'annotations': state.get('annotations') or {},
         'exit_code': status.get('exit_code'),
+        'last_exit_code': status.get('last_exit_code'),
         'started_at': status.get('started_at'),
         'finished_at': status.get('finished_at'),
         'restart_count': status.get('restart_count', 0),
