@@ -38,11 +38,13 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Read-only: the same in check mode.
+    description: It only reads, so it runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
   idempotent:
     support: full
+    description: It never changes anything.
 '''
 
 EXAMPLES = r'''
