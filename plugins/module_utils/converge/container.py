@@ -20,8 +20,7 @@ from .. import driver as drivers
 from ..driver import persist
 from ..supervisor import client
 from . import options
-
-STATES = ('present', 'created', 'running', 'paused', 'stopped', 'absent')
+from .container_spec import STATES
 LOG_ROOT = '/var/log/runcible'
 
 
@@ -83,11 +82,15 @@ def split_resources(config):
 class Converger:
     """One run of oci_container for one container."""
 
-    def __init__(self, params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT):
+    def __init__(self, params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT,
+                 driver=None, listed=None):
+        """`driver` and `listed` (the driver's list() by ID) let oci_containers share one driver and one list."""
         self.params = params
         self.check_mode = check_mode
         self.name = params['name']
-        self.driver = drivers.get_driver(params.get('runtime'), params.get('runtime_root'))
+        self.driver = driver or drivers.get_driver(params.get('runtime'), params.get('runtime_root'))
+        self.listed = listed
+        self.found = None
         self.supervision = client.Supervision(client.folder_for(self.driver.root, self.name, supervisor_root))
         self.lib_root = lib_root
         self.actions = []
@@ -133,7 +136,7 @@ class Converger:
     # -- what is there -----------------------------------------------------
 
     def current(self):
-        state = self.driver.state(self.name)
+        state = self.listed.get(self.name) if self.listed is not None else self.driver.state(self.name)
         settings = self.supervision.settings()
         status = self.supervision.status()
         if state is None and self.supervision.alive(status):
@@ -143,6 +146,7 @@ class Converger:
                 time.sleep(0.02)
                 state = self.driver.state(self.name)
             status = self.supervision.status()
+        self.found = state
         return state, (settings or {}).get('record'), status
 
     # -- the run -----------------------------------------------------------
@@ -295,8 +299,10 @@ class Converger:
     # -- results -----------------------------------------------------------
 
     def result(self):
-        state = self.driver.state(self.name) if not self.check_mode or not self.actions else None
-        if self.check_mode and self.actions:
+        # Nothing done (or check mode): the container is as current() found it.
+        if self.found is not None and (self.check_mode or not self.actions):
+            state = self.found
+        else:
             state = self.driver.state(self.name)
         status = self.supervision.status() or {}
         settings = self.supervision.settings() or {}
