@@ -21,6 +21,18 @@ options:
       - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle).'
       - 'Required unless O(state=absent). C(process.terminal) must be false.'
     type: path
+  bundle_options:
+    description:
+      - 'Make the bundle in the same task: the options of M(runcible.oci.oci_bundle)
+        (O(runcible.oci.oci_bundle#module:image) or O(runcible.oci.oci_bundle#module:rootfs),
+        O(runcible.oci.oci_bundle#module:rootfs_mode), O(runcible.oci.oci_bundle#module:process),
+        O(runcible.oci.oci_bundle#module:resources), ...) except C(path) and C(state). The bundle is converged at
+        O(bundle) exactly as M(runcible.oci.oci_bundle) would, then the container.'
+      - 'Checked against M(runcible.oci.oci_bundle)''s options; errors name the option under C(bundle_options).'
+      - 'The action V(bundle) in RV(actions) says the bundle was (or would be) written. In check mode the container is
+        compared with the C(config.json) the bundle would get. With diff mode, the bundle''s C(config.json) diff comes
+        first. Removing the container (V(absent)) leaves the bundle; remove it with M(runcible.oci.oci_bundle).'
+    type: dict
   state:
     description:
       - 'V(running) creates and starts the container if needed, and starts a created or stopped one.'
@@ -106,6 +118,19 @@ options:
           - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle).'
           - 'Required unless O(containers[].state=absent). C(process.terminal) must be false.'
         type: path
+      bundle_options:
+        description:
+          - 'Make the bundle in the same task: the options of M(runcible.oci.oci_bundle)
+            (O(runcible.oci.oci_bundle#module:image) or O(runcible.oci.oci_bundle#module:rootfs),
+            O(runcible.oci.oci_bundle#module:rootfs_mode), O(runcible.oci.oci_bundle#module:process),
+            O(runcible.oci.oci_bundle#module:resources), ...) except C(path) and C(state). The bundle is converged at
+            O(containers[].bundle) exactly as M(runcible.oci.oci_bundle) would, then the container.'
+          - 'Checked against M(runcible.oci.oci_bundle)''s options; errors name the option under C(bundle_options).'
+          - 'The action V(bundle) in RV(containers[].actions) says the bundle was (or would be) written. In check mode the
+            container is compared with the C(config.json) the bundle would get. With diff mode, the bundle''s
+            C(config.json) diff comes first. Removing the container (V(absent)) leaves the bundle; remove it with
+            M(runcible.oci.oci_bundle).'
+        type: dict
       state:
         description:
           - 'V(running) creates and starts the container if needed, and starts a created or stopped one.'
@@ -181,6 +206,19 @@ options:
           - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle).'
           - 'Required unless O(containers[].state=absent). C(process.terminal) must be false.'
         type: path
+      bundle_options:
+        description:
+          - 'Make the bundle in the same task: the options of M(runcible.oci.oci_bundle)
+            (O(runcible.oci.oci_bundle#module:image) or O(runcible.oci.oci_bundle#module:rootfs),
+            O(runcible.oci.oci_bundle#module:rootfs_mode), O(runcible.oci.oci_bundle#module:process),
+            O(runcible.oci.oci_bundle#module:resources), ...) except C(path) and C(state). The bundle is converged at
+            O(containers[].bundle) exactly as M(runcible.oci.oci_bundle) would, then the container.'
+          - 'Checked against M(runcible.oci.oci_bundle)''s options; errors name the option under C(bundle_options).'
+          - 'The action V(bundle) in RV(containers[].actions) says the bundle was (or would be) written. In check mode the
+            container is compared with the C(config.json) the bundle would get. With diff mode, the bundle''s
+            C(config.json) diff comes first. Removing the container (V(absent)) leaves the bundle; remove it with
+            M(runcible.oci.oci_bundle).'
+        type: dict
       state:
         description:
           - 'V(running) creates and starts the container if needed, and starts a created or stopped one.'

@@ -58,6 +58,20 @@ EXAMPLES = r'''
     bundle: /srv/bundles/web
     runtime: runc
 
+- name: Make the bundle and run the container in one task
+  runcible.oci.oci_container:
+    name: api
+    bundle: /srv/bundles/api
+    bundle_options:
+      image: localhost/api:2
+      rootfs_mode: overlay
+      process:
+        args: [/usr/local/bin/api]
+        user: "101:201"
+      resources:
+        memory: {limit: 256m}
+    restart_policy: always
+
 - name: Remove it
   runcible.oci.oci_container:
     name: web
@@ -103,10 +117,17 @@ config_digest:
   returned: always
   type: str
 actions:
-  description: What was done (or would be in check mode), among create, recreate, restart, update, reconfigure, start, stop, pause, resume, delete.
+  description: What was done (or would be in check mode), among bundle, create, recreate, restart, update, reconfigure, start, stop, pause, resume, delete.
   returned: always
   type: list
   elements: str
+bundle_result:
+  description:
+    - With O(bundle_options), what making the bundle gave, as M(runcible.oci.oci_bundle) returns it (without C(config)):
+      C(path), C(changed), C(config_digest), C(config_changed), C(rootfs_digest), C(rootfs_mode), C(rootfs_changed),
+      C(rootfs_action), C(image), C(image_digest), C(volumes_created).
+  returned: when O(bundle_options) is given and O(state) is not V(absent)
+  type: dict
 supervisor:
   description: The supervisor's view (state, pid, started_at, finished_at, exit_code, restart_count, error, log_path).
   returned: always

@@ -58,9 +58,7 @@ def read_bundle(path):
         raise errors.ConfigError('bundle', '%s has no config.json: make the bundle with oci_bundle' % path)
     except ValueError as exc:
         raise errors.ConfigError('bundle', '%s/config.json is not valid JSON: %s' % (path, exc))
-    if (config.get('process') or {}).get('terminal'):
-        raise errors.ConfigError('bundle', 'process.terminal is true in %s/config.json: a supervised container '
-                                 'has its output logged, not a terminal; set it to false' % path)
+    check_config(config, path)
     rootfs_digest = None
     try:
         with open(os.path.join(path, 'runcible.json'), 'rb') as handle:
@@ -68,6 +66,14 @@ def read_bundle(path):
     except (OSError, ValueError):
         pass
     return config, rootfs_digest
+
+
+def check_config(config, path):
+    """`config` if a supervisor can run it; ConfigError naming `bundle` if not."""
+    if (config.get('process') or {}).get('terminal'):
+        raise errors.ConfigError('bundle', 'process.terminal is true in %s/config.json: a supervised container '
+                                 'has its output logged, not a terminal; set it to false' % path)
+    return config
 
 
 def split_resources(config):
@@ -95,6 +101,8 @@ class Converger:
         self.lib_root = lib_root
         self.actions = []
         self.diff = {'before': {}, 'after': {}}
+        self.bundle_made = None
+        self.bundle_diff = None
         self.warnings = []
 
     # -- what is wanted ----------------------------------------------------
@@ -165,7 +173,7 @@ class Converger:
                 if self.act('delete'):
                     self.remove(state, with_logs=True)
             return self.result()
-        config, rootfs_digest = read_bundle(self.params['bundle'])
+        config, rootfs_digest = self.bundle_config()
         wanted = self.wanted(config, rootfs_digest)
         if state is None:
             self.diff['before']['state'] = 'absent'
@@ -200,6 +208,23 @@ class Converger:
             self.supervision.reload(self.settings(wanted, start=True))
         self.transition(status_now, wanted_state, wanted)
         return self.result()
+
+    def bundle_config(self):
+        """(config.json, rootfs digest) of the bundle; with `bundle_options`, the bundle is converged first."""
+        options = self.params.get('bundle_options')
+        if options is None:
+            return read_bundle(self.params['bundle'])
+        from . import inline_bundle
+        made = inline_bundle.converge(self.params['bundle'], options, check_mode=self.check_mode)
+        self.bundle_diff = made.pop('diff', None) if made['changed'] else None
+        made.pop('warnings', None)
+        self.bundle_made = {key: value for key, value in made.items() if key != 'config'}
+        if made['changed']:
+            self.actions.append('bundle')
+            if self.check_mode:
+                # Nothing was written: compare with the config.json and rootfs a real run would make.
+                return check_config(made['config'], self.params['bundle']), made['rootfs_digest']
+        return read_bundle(self.params['bundle'])
 
     def _live_update_possible(self, record, wanted):
         before = dict((record or {}).get('resources') or {})
@@ -322,7 +347,12 @@ class Converger:
             'config_digest': record.get('config_digest'),
             'supervisor': client.describe(status),
         }
-        if self.diff['before'] or self.diff['after']:
+        if self.bundle_made is not None:
+            result['bundle_result'] = self.bundle_made
+        if self.bundle_diff:
+            # The bundle's config.json (and rootfs) diffs, then the container's, headed with its name.
+            result['diff'] = list(self.bundle_diff) + [dict(self.diff, before_header=self.name, after_header=self.name)]
+        elif self.diff['before'] or self.diff['after']:
             result['diff'] = self.diff
         if self.warnings:
             result['warnings'] = self.warnings

@@ -138,7 +138,9 @@ def _summary(results, removed, failures):
     diffs, warnings = [], []
     for result in results:
         diff = result.pop('diff', None)
-        if diff:
+        if isinstance(diff, list):
+            diffs.extend(diff)
+        elif diff:
             diffs.append({'before_header': result['name'], 'after_header': result['name'],
                           'before': diff['before'], 'after': diff['after']})
         warnings.extend(result.pop('warnings', []))
