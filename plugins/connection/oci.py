@@ -133,6 +133,15 @@ class Connection(ConnectionBase):
         self._runtime_command = None
         self._exec_user = None
         self._user_resolved = False
+        self._user_spec = None
+
+    def set_options(self, task_keys=None, var_options=None, direct=None):
+        """Load the options; keep remote_user for the runtime, and show Ansible only a name its shell can expand."""
+        super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+        self._user_spec = self.get_option('remote_user')
+        self.set_option('remote_user', container_exec.shell_user(self._user_spec))
+        self._user_resolved = False
+        self._exec_user = None
 
     @property
     def _container_id(self):
@@ -152,7 +161,6 @@ class Connection(ConnectionBase):
             command = container_exec.with_python(command, self.get_option('runtime_python'))
         self._runtime_command = command
         self._running_pid()
-        self._play_context.remote_user = self.get_option('remote_user')
         self._connected = True
         display.vvv('runcible.oci.oci: container %s of %s (root %s)' % (self._container_id, runtime, self._driver.root),
                     host=self._container_id)
@@ -177,7 +185,7 @@ class Connection(ConnectionBase):
     def _user(self, pid):
         """The remote user as bundle.users.ExecUser (ids inside the container), or None for the container's own."""
         if not self._user_resolved:
-            spec = self.get_option('remote_user')
+            spec = self._user_spec
             if spec:
                 try:
                     self._exec_user = users.resolve_user(str(spec), rootfs=container_files.container_root(pid),

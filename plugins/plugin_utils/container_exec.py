@@ -31,3 +31,18 @@ def with_python(runtime_command, python):
     if not python:
         return list(runtime_command)
     return [python] + list(runtime_command[1:])
+
+
+def shell_user(spec):
+    """The remote user as Ansible should see it: a name the shell expands in "~name", else None.
+
+    Ansible finds its temporary folder under "~<remote_user>"; "101" or
+    "app:staff" would not expand, so for those it gets no user and "~" is
+    the HOME that exec_argv sets from the container's passwd.
+    """
+    if not spec:
+        return None
+    spec = str(spec)
+    if ':' in spec or spec.isdigit():
+        return None
+    return spec
