@@ -35,10 +35,15 @@ def container_root(pid):
     return '/proc/%d/root/' % pid
 
 
+def container_path(path):
+    """`path` as an absolute, normalized container path (relative paths start at "/", as exec's cwd)."""
+    # normpath keeps a leading "//" (POSIX leaves its meaning open); the container's "/" is meant.
+    return posixpath.normpath('/' + path.lstrip('/'))
+
+
 def split_destination(path):
-    """(parent, name) of an absolute container path; ValueError if it names no file."""
-    normal = posixpath.normpath('/' + path)
-    parent, name = posixpath.split(normal)
+    """(parent, name) of a container path; ValueError if it names no file."""
+    parent, name = posixpath.split(container_path(path))
     if not name:
         raise ValueError('%r names the root folder, not a file' % path)
     return parent, name
@@ -79,7 +84,7 @@ def put_file(root, source, destination, uid, gid):
 
 def fetch_file(root, source, destination):
     """Copy regular file `source` inside the container root `root` to host path `destination`."""
-    path_fd = securejoin.open_in_root(root, posixpath.normpath('/' + source), strict=False)
+    path_fd = securejoin.open_in_root(root, container_path(source), strict=False)
     try:
         if not stat.S_ISREG(os.fstat(path_fd).st_mode):
             raise IsADirectoryError('%s is not a regular file in the container' % source)
