@@ -16,7 +16,7 @@ description:
     (symlinks and C(..) never lead out of it), files put into the container belong to the remote user (mapped
     through the container's user namespace, if it has one) and are written under a temporary name then renamed,
     so a failed transfer leaves nothing behind. Binary and large files are streamed.
-  - Modules need a Python in the container (see O(ansible_python_interpreter)); without one, only
+  - Modules need a Python in the container (see C(ansible_python_interpreter)); without one, only
     C(ansible.builtin.raw) works.
 author:
   - runcible developers
