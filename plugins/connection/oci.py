@@ -195,7 +195,7 @@ class Connection(ConnectionBase):
             self._user_resolved = True
         return self._exec_user
 
-    def exec_command(self, cmd, in_data=None, sudoable=False):
+    def exec_command(self, cmd, in_data=None, sudoable=True):
         """Run `cmd` with the play's shell in the container; (rc, stdout, stderr)."""
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
         pid = self._running_pid()
