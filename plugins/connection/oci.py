@@ -19,7 +19,7 @@ description:
   - Modules need a Python in the container (see C(ansible_python_interpreter)); without one, only
     C(ansible.builtin.raw) works.
 author:
-  - runcible developers
+  - runcible developers (@runcible)
 version_added: 0.1.0
 extends_documentation_fragment:
   - connection_pipelining
