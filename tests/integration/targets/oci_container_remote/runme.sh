@@ -14,3 +14,5 @@ trap '"$testhosts" down "$hosts_dir"' EXIT
 export ANSIBLE_ROLES_PATH="$here/.."
 ansible-playbook -i "$hosts_dir/inventory.ini" "$here/playbook.yml" "$@"
 ansible-playbook -i "$hosts_dir/inventory.ini" "$here/survive.yml" "$@"
+ansible-playbook -i "$hosts_dir/inventory.ini" "$here/logs.yml" "$@"
+ansible-playbook -i "$hosts_dir/inventory.ini" "$here/adopt.yml" "$@"
