@@ -127,7 +127,7 @@ systemd_unit:
   type: str
 bundle_result:
   description:
-    - With O(bundle_options), what making the bundle gave, as M(runcible.oci.oci_bundle) returns it (without C(config)):
+    - With O(bundle_options), what making the bundle gave, as M(runcible.oci.oci_bundle) returns it, without C(config). It holds
       C(path), C(changed), C(config_digest), C(config_changed), C(rootfs_digest), C(rootfs_mode), C(rootfs_changed),
       C(rootfs_action), C(image), C(image_digest), C(volumes_created).
   returned: when O(bundle_options) is given and O(state) is not V(absent)
