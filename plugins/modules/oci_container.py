@@ -117,7 +117,9 @@ config_digest:
   returned: always
   type: str
 actions:
-  description: What was done (or would be in check mode), among bundle, create, recreate, restart, update, reconfigure, start, stop, pause, resume, delete, unit (the systemd unit written or removed).
+  description:
+    - What was done (or would be in check mode), among bundle, create, recreate, restart, update, reconfigure, start,
+      stop, pause, resume, delete, unit (the systemd unit written or removed).
   returned: always
   type: list
   elements: str

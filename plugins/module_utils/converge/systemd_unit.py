@@ -18,10 +18,10 @@ next Ansible run finds the supervisor's record and changes nothing.
 
 import os
 import shutil
-import subprocess
 import tempfile
 
 from ..runtime import errors, jsonc
+from ..runtime.linux import spawn
 
 UNIT_DIR = '/etc/systemd/system'
 WANTS = 'multi-user.target.wants'
@@ -126,11 +126,12 @@ def verify(unit_name, text):
         with open(path, 'w') as handle:
             handle.write(text)
         try:
-            result = subprocess.run([analyze, 'verify', path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    timeout=60, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            result = spawn.run([analyze, 'verify', path], executable=analyze, timeout=60)
+        except OSError as exc:
             return 'systemd-analyze verify could not run: %s' % exc
-        output = result.stdout.decode('utf-8', 'replace')
+        if result.timed_out:
+            return 'systemd-analyze verify did not finish within 60s'
+        output = (result.stdout + result.stderr).decode('utf-8', 'replace')
         # verify exits 0 on parse errors it "ignores"; the lines about our file are what matter.
         problems = [line for line in output.splitlines() if path in line or unit_name in line]
         if result.returncode != 0 and not problems:
@@ -163,8 +164,7 @@ def _daemon_reload():
     """Tell systemd about the change when it runs (it is not PID 1 everywhere, e.g. in containers)."""
     systemctl = shutil.which('systemctl')
     if systemctl and os.path.isdir('/run/systemd/system'):
-        subprocess.run([systemctl, 'daemon-reload'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=120, check=False)
+        spawn.run([systemctl, 'daemon-reload'], executable=systemctl, timeout=120)
 
 
 def _escape(word):
