@@ -38,9 +38,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Read-only: the same in check mode.
+    description: Read-only, so the same in check mode.
   diff_mode:
     support: none
+    description: No diff is shown.
   idempotent:
     support: full
 '''

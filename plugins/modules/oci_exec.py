@@ -20,7 +20,7 @@ options:
     required: true
   command:
     description:
-      - The command: a list is run as it is (argv); a string is run by C(/bin/sh -c) in the container.
+      - The command. A list is run as it is (argv); a string is run by C(/bin/sh -c) in the container.
     type: raw
     required: true
   chdir:
@@ -59,8 +59,10 @@ attributes:
   check_mode:
     support: partial
     description: The command is not run; the module reports that it would be.
+    details: The command is not run, so its output and exit code are not known in check mode.
   diff_mode:
     support: none
+    description: No diff is shown.
   idempotent:
     support: partial
     description: Only with O(creates) or O(removes).

@@ -63,8 +63,7 @@ def run_exec(params, check_mode=False):
     data = params.get('stdin')
     if data is not None and params.get('stdin_add_newline', True) and not data.endswith('\n'):
         data += '\n'
-    code, stdout, stderr, timed_out = driver.exec_captured(name, process, (data or '').encode(),
-                                                            params.get('timeout'))
+    code, stdout, stderr, timed_out = driver.exec_captured(name, process, (data or '').encode(), params.get('timeout'))
     result = {'changed': True, 'rc': code, 'cmd': process['args'],
               'stdout': stdout.decode('utf-8', 'replace'), 'stderr': stderr.decode('utf-8', 'replace')}
     if timed_out:
