@@ -44,6 +44,7 @@ attributes:
     description: No diff is shown.
   idempotent:
     support: full
+    description: It only reads.
 '''
 
 EXAMPLES = r'''
