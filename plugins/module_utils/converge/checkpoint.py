@@ -147,12 +147,13 @@ class CheckpointRun:
     def criu_version(self):
         """The version of the CRIU that will be used; CriuError naming criu_path when it is missing or unusable."""
         with about('criu_path'):
-            self.driver.require_checkpoint()
             return self.driver.criu().version_text
 
     def run(self):
         if not self.image_path:
             raise errors.ConfigError('image_path', 'is required: the folder of the checkpoint image')
+        with about('runtime'):
+            self.driver.require_checkpoint()
         if self.params.get('state') == 'restored':
             self.restored()
         else:
