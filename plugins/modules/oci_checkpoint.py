@@ -82,6 +82,11 @@ options:
         C(/dev/null) and nothing watches it.
     type: bool
     default: true
+  log_path:
+    description:
+      - The restored container's log file. Default the one it had on this host, else
+        C(/var/log/runcible/<name>.log) as M(runcible.oci.oci_container) has it.
+    type: path
   criu_path:
     description: The criu binary (default C(criu) on C(PATH)).
     type: path
@@ -225,6 +230,7 @@ def main():
         force=dict(type='bool', default=False),
         export=dict(type='path'),
         supervise=dict(type='bool', default=True),
+        log_path=dict(type='path'),
         criu_path=dict(type='path'),
         runtime=dict(type='str', default='runcible'),
         runtime_root=dict(type='path'),

@@ -349,7 +349,7 @@ class CheckpointRun:
             'runtime_root': self.driver.root, 'restart_policy': recorded.get('restart_policy'),
             'stop_signal': recorded.get('stop_signal'), 'stop_timeout': recorded.get('stop_timeout', 10),
             'log_max_size': recorded.get('log_max_size'), 'log_max_files': recorded.get('log_max_files'),
-            'log_path': (own or {}).get('log_path'),
+            'log_path': self.params.get('log_path') or (own or {}).get('log_path'),
         }
         converger = Converger(converger_params, supervisor_root=self.supervisor_root, lib_root=self.lib_root)
         _config, rootfs_digest = read_bundle(bundle)
