@@ -194,7 +194,8 @@ class CheckpointRun:
                 record = self.dump(state, bundle, digest, version)
         self.result.update(container=self.driver.state(self.name) or {}, checkpoint=record or {},
                            criu_version=(record or {}).get('criu_version'),
-                           duration=(record or {}).get('duration') if self.actions else 0.0,
+                           duration=(record or {}).get('duration', 0.0) if 'checkpoint' in self.actions and not self.check_mode
+                           else 0.0,
                            image_size=criu_image.size(self.image_path) if os.path.isdir(self.image_path) else 0)
         self.result['status'] = self.result['container'].get('status', 'absent')
         if params.get('export'):
