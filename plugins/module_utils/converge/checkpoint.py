@@ -382,7 +382,7 @@ class CheckpointRun:
             raise errors.ConfigError('bundle', 'is required with import: the bundle folder to restore with (made from '
                                                'the archive if it does not exist)')
         bundle_action = self._bundle_action(bundle, manifest)
-        image_action = found != 'checkpoint' or record.get('checkpoint_id') != manifest['checkpoint_id']
+        image_action = found != 'checkpoint' or (record or {}).get('checkpoint_id') != manifest['checkpoint_id']
         if not image_action and not bundle_action:
             return
         if not self.act('import'):
