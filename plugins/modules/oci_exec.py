@@ -86,11 +86,11 @@ rc:
   returned: when the command ran
   type: int
 stdout:
-  description: Its standard output.
+  description: Its standard output, without the final line break (as ansible.builtin.command returns it).
   returned: always
   type: str
 stderr:
-  description: Its standard error.
+  description: Its standard error, without the final line break.
   returned: always
   type: str
 cmd:

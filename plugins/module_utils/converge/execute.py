@@ -66,10 +66,15 @@ def run_exec(params, check_mode=False):
     code, stdout, stderr, timed_out = driver.exec_captured(name, process, (data or '').encode(),
                                                             params.get('timeout'))
     result = {'changed': True, 'rc': code, 'cmd': process['args'],
-              'stdout': stdout.decode('utf-8', 'replace'), 'stderr': stderr.decode('utf-8', 'replace')}
+              'stdout': _text(stdout), 'stderr': _text(stderr)}
     if timed_out:
         result['msg'] = 'the command did not finish within %ss and was killed' % params.get('timeout')
     return result
+
+
+def _text(output):
+    """Output as text without its final line break, as ansible.builtin.command returns it."""
+    return output.decode('utf-8', 'replace').rstrip('\r\n')
 
 
 def _exists_in(driver, name, path):
