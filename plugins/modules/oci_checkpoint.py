@@ -42,7 +42,7 @@ options:
     required: true
   bundle:
     description:
-      - The bundle to restore with (V(restored)): the one the container was checkpointed from, or, with
+      - With V(restored), the bundle to restore with, the one the container was checkpointed from; with
         O(import), the folder the archive's bundle is unpacked into when it does not exist.
       - With V(checkpointed) and O(export), the bundle to take the rootfs from (default the container's).
     type: path
