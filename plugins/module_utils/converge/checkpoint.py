@@ -209,6 +209,10 @@ class CheckpointRun:
         supervised = self.supervision.alive() and not leave_running
         if supervised:
             supervisor_main.write_json(mark, {'image_path': self.image_path, 'since': time.time()})
+        if self.driver.name != drivers.VENDORED and os.path.exists(os.path.join(self.image_path, RECORD)):
+            # runc dumps into the folder itself: an older record must not vouch for half-overwritten files.
+            # (The vendored runtime dumps beside an older checkpoint and swaps it in only on success.)
+            os.unlink(os.path.join(self.image_path, RECORD))
         started = time.monotonic()
         try:
             self.driver.checkpoint(self.name, self.image_path, leave_running=leave_running,
