@@ -140,7 +140,8 @@ class Supervisor:
         code, message = self.runtime(*(list(self.settings['restore_args']) + ['--pid-file', pid_file, self.settings['id']]),
                                      stdio=(self.stdin, self.out_w, self.err_w))
         if code != 0:
-            raise RuntimeError('restore failed: %s' % (message or 'exit status %d' % code))
+            raise RuntimeError('restore failed: %s' % (message or '%s exited with status %d and logged no error'
+                                                       % (self.settings['runtime'][0], code)))
         with open(pid_file) as handle:
             pid = int(handle.read().strip())
         self.run_began = time.monotonic()
@@ -160,7 +161,7 @@ class Supervisor:
         ran = time.monotonic() - self.run_began if self.run_began else 0.0
         self.quick_failures = self.quick_failures + 1 if ran < QUICK_EXIT else 0
         if os.path.exists(os.path.join(self.directory, CHECKPOINT_MARK)):
-            self.save(state='checkpointed', exit_code=code, finished_at=now(), pid=None)
+            self.save(state='checkpointed', exit_code=code, last_exit_code=code, finished_at=now(), pid=None)
             return False
         if self.stopping:
             self.save(state='stopped', exit_code=code, last_exit_code=code, finished_at=now(), pid=None)
