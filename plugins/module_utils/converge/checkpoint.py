@@ -336,8 +336,26 @@ class CheckpointRun:
         settings['restore_args'] = self.driver.restore_command(bundle, self.image_path, params.get('tcp_established'),
                                                                params.get('file_locks'))
         settings['restored_from'] = restored_from
+        before = self.supervision.settings()
         self.supervision.remove()
-        self.supervision.launch(settings, persist.supervisor_command(self.lib_root))
+        try:
+            self.supervision.launch(settings, persist.supervisor_command(self.lib_root))
+        except BaseException:
+            self._undo_restore(before)
+            raise
+
+    def _undo_restore(self, before):
+        """A failed restore leaves no supervisor or container; the checkpointed container's settings and log stay."""
+        if self.supervision.alive():
+            self.supervision.stop(15)
+        try:
+            if self.driver.state(self.name) is not None:
+                self.driver.delete(self.name, force=True)
+        except errors.RuntimeErrorBase:
+            pass
+        self.supervision.remove()
+        if before:
+            self.supervision.write_settings(before)
 
     def supervisor_settings(self, bundle, config, record):
         """The supervisor's settings, as oci_container would write them, keeping those of the checkpointed container.
