@@ -16,4 +16,21 @@ if [ -z "$criu" ]; then
     echo "SKIPPED the move: no CRIU passes criu check here; run scripts/criu-setup"
     exit 0
 fi
-ansible-playbook -i move-inventory.ini move.yml -e source=host-a -e target=host-b -e "criu_path=$criu" "$@"
+# The example playbook of the collection under test: ansible-test runs this script from a copy of the
+# target alone, with the collection on ANSIBLE_COLLECTIONS_PATH; by hand, it is in the source tree.
+example=
+candidates=()
+IFS=: read -r -a collection_paths <<<"${ANSIBLE_COLLECTIONS_PATH:-}"
+for path in "${collection_paths[@]}"; do
+    candidates+=("$path/ansible_collections/runcible/oci/examples/move-container.yml")
+done
+candidates+=(../../../../examples/move-container.yml)
+for candidate in "${candidates[@]}"; do
+    if [ -f "$candidate" ]; then
+        example=$(cd "$(dirname "$candidate")" && pwd)/move-container.yml
+        break
+    fi
+done
+[ -n "$example" ] || { echo "examples/move-container.yml of runcible.oci not found" >&2; exit 1; }
+ansible-playbook -i move-inventory.ini move.yml -e source=host-a -e target=host-b -e "criu_path=$criu" \
+    -e "move_playbook=$example" "$@"
