@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # oci_checkpoint on this host (playbook.yml), then examples/move-container.yml between two
-# inventory hosts (move.yml, move-inventory.ini: two "hosts" on this machine with their own
-# runtime roots, checkpoint folders and bundles).
+# inventory hosts (move.yml): SSH test hosts of scripts/testhosts when it is there, else two
+# "hosts" on this machine with their own runtime roots, checkpoint folders and bundles.
 set -eux
 ansible-playbook -i "${INVENTORY_PATH}" playbook.yml "$@"
 
@@ -32,5 +32,19 @@ for candidate in "${candidates[@]}"; do
     fi
 done
 [ -n "$example" ] || { echo "examples/move-container.yml of runcible.oci not found" >&2; exit 1; }
-ansible-playbook -i move-inventory.ini move.yml -e source=host-a -e target=host-b -e "criu_path=$criu" \
-    -e "move_playbook=$example" "$@"
+
+# Over SSH between two test hosts (network namespaces running sshd) when scripts/testhosts is there,
+# else between two local inventory hosts with their own runtime roots (move-inventory.ini).
+here=$(pwd)
+testhosts="$here/../setup_remote_hosts/files/testhosts"
+if [ -x "$testhosts" ]; then
+    hosts_dir=$(mktemp -u "${TMPDIR:-/tmp}/runcible-testhosts.XXXXXX")
+    trap '"$testhosts" down "$hosts_dir"' EXIT
+    "$testhosts" up "$hosts_dir" cksource cktarget
+    ansible-playbook -i "$hosts_dir/inventory.ini" -i move-remote-vars.yml move.yml -e source=cksource \
+        -e target=cktarget -e "controller_dir=$hosts_dir/controller" -e "criu_path=$criu" -e "move_playbook=$example" "$@"
+else
+    echo "scripts/testhosts is not here: the move runs between two local inventory hosts"
+    ansible-playbook -i move-inventory.ini move.yml -e source=host-a -e target=host-b -e "criu_path=$criu" \
+        -e "move_playbook=$example" "$@"
+fi
