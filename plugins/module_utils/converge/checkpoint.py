@@ -178,6 +178,7 @@ class CheckpointRun:
         found = image_state(self.image_path)
         record = read_record(self.image_path) if found == 'checkpoint' else None
         decision = checkpoint_decision(self.name, self.image_path, found, record, digest, params.get('force'))
+        version = None
         if decision == 'checkpoint':
             if state is None:
                 raise errors.ConfigError('name', 'container %s does not exist (runtime root %s): nothing to checkpoint; '
@@ -192,10 +193,10 @@ class CheckpointRun:
                                   'checkpoint': '(new)'}
             if self.act('checkpoint'):
                 record = self.dump(state, bundle, digest, version)
+        dumped_now = decision == 'checkpoint' and not self.check_mode
         self.result.update(container=self.driver.state(self.name) or {}, checkpoint=record or {},
-                           criu_version=(record or {}).get('criu_version'),
-                           duration=(record or {}).get('duration', 0.0) if 'checkpoint' in self.actions and not self.check_mode
-                           else 0.0,
+                           criu_version=version if decision == 'checkpoint' else (record or {}).get('criu_version'),
+                           duration=record['duration'] if dumped_now else 0.0,
                            image_size=criu_image.size(self.image_path) if os.path.isdir(self.image_path) else 0)
         self.result['status'] = self.result['container'].get('status', 'absent')
         if params.get('export'):
