@@ -77,6 +77,18 @@ options:
       - 'Delete and create the container again even when nothing changed.'
     type: bool
     default: false
+  systemd_unit:
+    description:
+      - 'Also write and enable the systemd unit C(/etc/systemd/system/runcible-<name>.service), which starts the container
+        at boot without Ansible (as Podman''s quadlet units do): it runs the container''s supervisor from the copy of the
+        runtime kept in C(/var/lib/runcible/lib/), with the settings kept in
+        C(/var/lib/runcible/units/runcible-<name>.json). The unit is checked with C(systemd-analyze verify) when that is
+        installed; a problem fails the task.'
+      - 'V(false) removes a unit this collection wrote for the container, and so does O(state=absent).'
+      - 'The bundle must still be there at boot: an overlay rootfs (C(rootfs_mode=overlay)) is mounted again only by
+        M(runcible.oci.oci_bundle), so use a copy rootfs for containers that start without Ansible.'
+    type: bool
+    default: false
   log_path:
     description:
       - 'The log file of the container''s output; default V(/var/log/runcible/<name>.log).'
@@ -176,6 +188,18 @@ options:
           - 'Delete and create the container again even when nothing changed.'
           - 'Default: C(false), unless O(defaults) sets it.'
         type: bool
+      systemd_unit:
+        description:
+          - 'Also write and enable the systemd unit C(/etc/systemd/system/runcible-<name>.service), which starts the
+            container at boot without Ansible (as Podman''s quadlet units do): it runs the container''s supervisor from
+            the copy of the runtime kept in C(/var/lib/runcible/lib/), with the settings kept in
+            C(/var/lib/runcible/units/runcible-<name>.json). The unit is checked with C(systemd-analyze verify) when that
+            is installed; a problem fails the task.'
+          - 'V(false) removes a unit this collection wrote for the container, and so does O(containers[].state=absent).'
+          - 'The bundle must still be there at boot: an overlay rootfs (C(rootfs_mode=overlay)) is mounted again only by
+            M(runcible.oci.oci_bundle), so use a copy rootfs for containers that start without Ansible.'
+          - 'Default: C(false), unless O(defaults) sets it.'
+        type: bool
       log_path:
         description:
           - 'The log file of the container''s output; default V(/var/log/runcible/<name>.log).'
@@ -262,6 +286,18 @@ options:
       recreate:
         description:
           - 'Delete and create the container again even when nothing changed.'
+          - 'Default: C(false), unless O(defaults) sets it.'
+        type: bool
+      systemd_unit:
+        description:
+          - 'Also write and enable the systemd unit C(/etc/systemd/system/runcible-<name>.service), which starts the
+            container at boot without Ansible (as Podman''s quadlet units do): it runs the container''s supervisor from
+            the copy of the runtime kept in C(/var/lib/runcible/lib/), with the settings kept in
+            C(/var/lib/runcible/units/runcible-<name>.json). The unit is checked with C(systemd-analyze verify) when that
+            is installed; a problem fails the task.'
+          - 'V(false) removes a unit this collection wrote for the container, and so does O(containers[].state=absent).'
+          - 'The bundle must still be there at boot: an overlay rootfs (C(rootfs_mode=overlay)) is mounted again only by
+            M(runcible.oci.oci_bundle), so use a copy rootfs for containers that start without Ansible.'
           - 'Default: C(false), unless O(defaults) sets it.'
         type: bool
       log_path:

@@ -117,13 +117,19 @@ config_digest:
   returned: always
   type: str
 actions:
-  description: What was done (or would be in check mode), among bundle, create, recreate, restart, update, reconfigure, start, stop, pause, resume, delete.
+  description:
+    - What was done (or would be in check mode), among bundle, create, recreate, restart, update, reconfigure, start,
+      stop, pause, resume, delete, unit (the systemd unit written or removed).
   returned: always
   type: list
   elements: str
+systemd_unit:
+  description: The path of the container's systemd unit, when O(systemd_unit=true) (null otherwise).
+  returned: always
+  type: str
 bundle_result:
   description:
-    - With O(bundle_options), what making the bundle gave, as M(runcible.oci.oci_bundle) returns it (without C(config)):
+    - With O(bundle_options), what making the bundle gave, as M(runcible.oci.oci_bundle) returns it, without C(config). It holds
       C(path), C(changed), C(config_digest), C(config_changed), C(rootfs_digest), C(rootfs_mode), C(rootfs_changed),
       C(rootfs_action), C(image), C(image_digest), C(volumes_created).
   returned: when O(bundle_options) is given and O(state) is not V(absent)

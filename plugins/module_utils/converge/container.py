@@ -90,8 +90,9 @@ class Converger:
     """One run of oci_container for one container."""
 
     def __init__(self, params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT,
-                 driver=None, listed=None):
-        """`driver` and `listed` (the driver's list() by ID) let oci_containers share one driver and one list."""
+                 driver=None, listed=None, unit_dirs=None):
+        """`driver` and `listed` (the driver's list() by ID) let oci_containers share one driver and one list;
+        `unit_dirs` ({'unit_dir', 'settings_dir'}) moves the systemd unit's files (tests)."""
         self.params = params
         self.check_mode = check_mode
         self.name = params['name']
@@ -109,6 +110,9 @@ class Converger:
         self.diff = {'before': {}, 'after': {}}
         self.bundle_made = None
         self.bundle_diff = None
+        self.wanted_record = None
+        self.unit_path = None
+        self.unit_dirs = unit_dirs or {}
         self.warnings = []
 
     # -- what is wanted ----------------------------------------------------
@@ -170,6 +174,12 @@ class Converger:
         return not self.check_mode
 
     def run(self):
+        """Converge the container (and its systemd unit); the module result."""
+        self.converge()
+        self.converge_unit()
+        return self.result()
+
+    def converge(self):
         wanted_state = self.params.get('state') or 'running'
         state, record, status = self.current()
         if wanted_state == 'absent':
@@ -178,15 +188,16 @@ class Converger:
                 self.diff['after']['state'] = 'absent'
                 if self.act('delete'):
                     self.remove(state, with_logs=True)
-            return self.result()
+            return
         config, rootfs_digest = self.bundle_config()
         wanted = self.wanted(config, rootfs_digest)
+        self.wanted_record = wanted
         if state is None:
             self.diff['before']['state'] = 'absent'
             self.diff['after']['state'] = wanted_state
             if self.act('create'):
                 self.create(wanted, wanted_state)
-            return self.result()
+            return
         found = options.differences(wanted, record or {})
         for option, before, after in found:
             self.diff['before'][option.name] = before
@@ -205,7 +216,7 @@ class Converger:
                 self.remove(state)
                 self.create(wanted, wanted_state if wanted_state != 'present' else status_now
                             if status_now in STATES else 'running')
-            return self.result()
+            return
         if resources_changed and self.act('update'):
             self.driver.update(self.name, wanted['resources'])
         if any(option.apply == 'settings' for option, _before, _after in found) and self.act('reconfigure'):
@@ -213,7 +224,36 @@ class Converger:
         elif resources_changed and not self.check_mode:
             self.supervision.reload(self.settings(wanted, start=True))
         self.transition(status_now, wanted_state, wanted)
-        return self.result()
+        return
+
+    def converge_unit(self):
+        """Write, update or remove the container's systemd unit (systemd_unit.py) as `systemd_unit` says."""
+        from . import systemd_unit
+        unit = systemd_unit.Unit(self.name, **self.unit_dirs)
+        wanted = self.wanted_record
+        if not self.params.get('systemd_unit') or wanted is None:
+            if unit.exists() and (unit.ours() or not os.path.exists(unit.path)):
+                self.diff['before']['systemd_unit'] = unit.path
+                self.diff['after']['systemd_unit'] = None
+                if self.act('unit'):
+                    unit.remove()
+            return
+        self.unit_path = unit.path
+        settings = self.settings(wanted, start=True)
+        text = systemd_unit.render(self.name, self.supervision.directory, unit.settings_path,
+                                   persist.supervisor_command(self.lib_root), self.driver.command(),
+                                   wanted['stop_timeout'], wanted['bundle'])
+        settings_text = systemd_unit.settings_text(settings)
+        if unit.current() == (text, settings_text):
+            return
+        problems = systemd_unit.verify(unit.unit_name, text)
+        if problems:
+            raise errors.ConfigError('systemd_unit', 'systemd-analyze verify found problems in %s: %s'
+                                     % (unit.unit_name, problems))
+        self.diff['before']['systemd_unit'] = unit.path if unit.exists() else None
+        self.diff['after']['systemd_unit'] = unit.path
+        if self.act('unit'):
+            unit.write(text, settings_text)
 
     def bundle_config(self):
         """(config.json, rootfs digest) of the bundle; with `bundle_options`, the bundle is converged first."""
@@ -368,6 +408,7 @@ class Converger:
             'config_digest': record.get('config_digest'),
             'supervisor': client.describe(status),
         }
+        result['systemd_unit'] = self.unit_path
         if self.bundle_made is not None:
             result['bundle_result'] = self.bundle_made
         if self.bundle_diff:

@@ -55,6 +55,15 @@ OPTIONS = (
     ('stop_timeout', {'type': 'int', 'default': 10}, ['Seconds between the stop signal and SIGKILL.']),
     ('restart', {'type': 'bool', 'default': False}, ['Stop and start the container again even when nothing changed.']),
     ('recreate', {'type': 'bool', 'default': False}, ['Delete and create the container again even when nothing changed.']),
+    ('systemd_unit', {'type': 'bool', 'default': False}, [
+        'Also write and enable the systemd unit C(/etc/systemd/system/runcible-<name>.service), which starts the '
+        'container at boot without Ansible (as Podman\'s quadlet units do): it runs the container\'s supervisor from '
+        'the copy of the runtime kept in C(/var/lib/runcible/lib/), with the settings kept in '
+        'C(/var/lib/runcible/units/runcible-<name>.json). The unit is checked with C(systemd-analyze verify) when that '
+        'is installed; a problem fails the task.',
+        'V(false) removes a unit this collection wrote for the container, and so does O(state=absent).',
+        'The bundle must still be there at boot: an overlay rootfs (C(rootfs_mode=overlay)) is mounted again only by '
+        'M(runcible.oci.oci_bundle), so use a copy rootfs for containers that start without Ansible.']),
     ('log_path', {'type': 'path'}, ['The log file of the container\'s output; default V(/var/log/runcible/<name>.log).']),
     ('log_max_size', {'type': 'int', 'default': 10485760}, ['Size in bytes at which the log file is rotated.']),
     ('log_max_files', {'type': 'int', 'default': 3}, ['How many log files are kept (the current one included).']),

@@ -19,11 +19,13 @@ def exec_process(driver, name, command, env=None, cwd=None, user=None):
     if state['status'] != 'running':
         raise errors.StateError('container %s is %s, not running: exec needs a running container'
                                 % (name, state['status']))
+    path = os.path.join(state['bundle'], 'config.json')
     try:
-        with open(os.path.join(state['bundle'], 'config.json'), 'rb') as handle:
+        with open(path, 'rb') as handle:
             base = jsonc.loads(handle.read()).get('process') or {}
-    except (OSError, ValueError):
-        base = {}
+    except (OSError, ValueError) as exc:
+        raise errors.StateError('container %s: cannot read its bundle\'s %s (the process settings exec starts from): %s'
+                                % (name, path, errors.describe(exc)))
     argv = command if isinstance(command, list) else ['/bin/sh', '-c', command]
     if not argv:
         raise errors.ConfigError('command', 'is empty: give the program and its arguments')

@@ -81,3 +81,25 @@ def test_managed_means_a_supervisor_record_in_this_runtime_root(tmp_path):
     group = containers.Group('runcible', root)
     assert group.managed(str(supervisors)) == ['web', 'web-2']
     assert containers.Group('runcible', root).managed(str(tmp_path / 'missing')) == []
+
+
+def test_the_summary_heads_each_diff_with_its_container_and_keeps_bundle_diffs():
+    results = [
+        {'name': 'a', 'changed': False, 'actions': []},
+        {'name': 'b', 'changed': True, 'actions': ['reconfigure'],
+         'diff': {'before': {'restart_policy': 'no'}, 'after': {'restart_policy': 'always'}}},
+        {'name': 'c', 'changed': True, 'actions': ['bundle', 'recreate'], 'warnings': ['c: note'],
+         'diff': [{'before_header': '/b/config.json', 'before': '{}', 'after': '{"x": 1}'},
+                  {'before_header': 'c', 'after_header': 'c', 'before': {}, 'after': {}}]},
+    ]
+    summary = containers._summary(results, ['c'], [])
+    assert summary['changed'] and summary['changed_containers'] == ['b', 'c']
+    assert [diff['before_header'] for diff in summary['diff']] == ['b', '/b/config.json', 'c']
+    assert summary['diff'][0]['after'] == {'restart_policy': 'always'}
+    assert summary['warnings'] == ['c: note'] and summary['removed'] == ['c']
+    assert all('diff' not in result for result in summary['containers'])
+
+
+def test_nothing_changed_means_no_diff():
+    summary = containers._summary([{'name': 'a', 'changed': False, 'actions': []}], [], [])
+    assert not summary['changed'] and 'diff' not in summary

@@ -78,3 +78,10 @@ def test_exec_needs_a_running_container(bundle, status):
 def test_a_missing_container_is_named(bundle):
     with pytest.raises(errors.ContainerNotExist):
         execute.exec_process(running(bundle), 'db', ['true'])
+
+
+def test_an_unreadable_bundle_config_is_an_error_naming_it(tmp_path):
+    driver = StateOnly({'id': 'web', 'status': 'running', 'bundle': str(tmp_path), 'pid': 1})
+    with pytest.raises(errors.StateError) as raised:
+        execute.exec_process(driver, 'web', ['true'])
+    assert str(tmp_path / 'config.json') in str(raised.value)
