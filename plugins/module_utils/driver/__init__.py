@@ -82,6 +82,39 @@ class Driver:
     def exists(self, container_id):
         return self.state(container_id) is not None
 
+    def criu(self):
+        """The usable CRIU (runtime.criu.binary.Criu) for `criu_path`; CriuError with CRIU's reason if there is none."""
+        from ..runtime.criu import binary
+        return binary.find(self.criu_path or 'criu', self.criu_cache())
+
+    def criu_cache(self):
+        """Where a passed `criu check` may be remembered (None: nowhere)."""
+        return None
+
+    def require_checkpoint(self):
+        """CriuError unless this runtime can checkpoint at all."""
+        return None
+
+    def checkpoint(self, container_id, image_path, leave_running=False, tcp_established=False, file_locks=False):
+        """Dump the running container to the folder `image_path` with CRIU (removed unless `leave_running`)."""
+        raise NotImplementedError
+
+    def restore(self, container_id, bundle, image_path, tcp_established=False, file_locks=False, stdio=None,
+                pid_file=None):
+        """Restore the container from `image_path` with `bundle`, detached; `stdio` replaces its stdio pipes."""
+        raise NotImplementedError
+
+    def restore_command(self, bundle, image_path, tcp_established=False, file_locks=False):
+        """The runtime's `restore -d` arguments (after command()'s global flags; the caller adds
+        --pid-file and the container ID): the supervisor restores through them."""
+        args = ['restore', '-d', '--image-path', image_path, '--bundle', bundle]
+        return args + criu_flags(tcp_established, file_locks)
+
+
+def criu_flags(tcp_established=False, file_locks=False):
+    """runc's command-line flags for the CRIU options the modules offer."""
+    return (['--tcp-established'] if tcp_established else []) + (['--file-locks'] if file_locks else [])
+
 
 def not_found(message):
     """Is `message` a runtime's way of saying the container does not exist?"""

@@ -14,7 +14,7 @@ import tempfile
 
 from ..runtime import errors, jsonc
 from ..runtime.linux import spawn
-from . import Driver, not_found
+from . import Driver, criu_flags, not_found
 
 # How long a runtime command may take before we give up on it.
 COMMAND_TIMEOUT = 120
@@ -121,6 +121,28 @@ class BinaryDriver(Driver):
 
     def resume(self, container_id):
         self._check(['resume', container_id])
+
+    def require_checkpoint(self):
+        """CriuError unless this runtime has a checkpoint command (Debian's crun is built without CRIU)."""
+        result, _message = self._run(['checkpoint', '--help'])
+        if result.returncode != 0:
+            raise errors.CriuError('runtime %s (%s) has no checkpoint command (built without CRIU support): use '
+                                   'runtime runcible or runc' % (self.name, self.binary))
+
+    def checkpoint(self, container_id, image_path, leave_running=False, tcp_established=False, file_locks=False):
+        self.require_checkpoint()
+        args = ['checkpoint', '--image-path', image_path] + (['--leave-running'] if leave_running else [])
+        self._check(args + criu_flags(tcp_established, file_locks) + [container_id])
+
+    def restore(self, container_id, bundle, image_path, tcp_established=False, file_locks=False, stdio=None,
+                pid_file=None):
+        self.require_checkpoint()
+        args = self.restore_command(bundle, image_path, tcp_established, file_locks)
+        args += (['--pid-file', pid_file] if pid_file else []) + [container_id]
+        if stdio is None:
+            with open(os.devnull, 'rb') as null_in, open(os.devnull, 'wb') as null_out:
+                return self._check(args, stdio=(null_in.fileno(), null_out.fileno(), null_out.fileno()))
+        return self._check(args, stdio=stdio)
 
 
 def _last_error(path):

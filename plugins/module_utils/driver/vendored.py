@@ -14,7 +14,7 @@ class VendoredDriver(Driver):
     def command(self):
         """The runtime's command line from a persisted copy of this package (see driver.persist)."""
         from . import persist
-        return persist.cli_command() + ['--root', self.root]
+        return persist.cli_command() + ['--root', self.root] + (['--criu', self.criu_path] if self.criu_path else [])
 
     def state(self, container_id):
         try:
@@ -52,3 +52,26 @@ class VendoredDriver(Driver):
 
     def resume(self, container_id):
         pause.resume(self.root, container_id)
+
+    def criu_cache(self):
+        from ..runtime.criu import binary
+        return binary.cache_file(self.root)
+
+    def checkpoint(self, container_id, image_path, leave_running=False, tcp_established=False, file_locks=False):
+        from ..runtime.container import checkpoint
+        from ..runtime.criu.options import CriuOptions
+        options = CriuOptions(image_path=image_path, leave_running=leave_running, tcp_established=tcp_established,
+                              file_locks=file_locks)
+        checkpoint.checkpoint(self.root, container_id, options, criu=self.criu_path or 'criu')
+
+    def restore(self, container_id, bundle, image_path, tcp_established=False, file_locks=False, stdio=None,
+                pid_file=None):
+        import os
+        from ..runtime.container import restore
+        from ..runtime.criu.options import CriuOptions
+        options = CriuOptions(image_path=image_path, tcp_established=tcp_established, file_locks=file_locks)
+        # In-process, the default stdio would be the module's own (Ansible reads it): never hand that over.
+        with open(os.devnull, 'rb') as null_in, open(os.devnull, 'wb') as null_out:
+            fds = stdio or (null_in.fileno(), null_out.fileno(), null_out.fileno())
+            restore.restore(self.root, container_id, bundle, options, criu=self.criu_path or 'criu', detach=True,
+                            pid_file=pid_file, stdio=fds)

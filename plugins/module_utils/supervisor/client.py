@@ -13,7 +13,7 @@ from ..runtime.linux import signals
 from . import logs, main
 
 SUPERVISOR_ROOT = '/run/runcible-supervisor'
-SETTLED = ('created', 'running', 'exited', 'stopped', 'failed', 'restarting')
+SETTLED = ('created', 'running', 'exited', 'stopped', 'failed', 'restarting', 'checkpointed')
 
 
 def folder_for(runtime_root, container_id, root=SUPERVISOR_ROOT):

@@ -14,6 +14,16 @@ and status.json (what happened; written atomically). SIGTERM stops the
 container (stop signal, then SIGKILL after the stop timeout) without a
 restart; SIGUSR1 starts a container it only created.
 
+Checkpoint and restore (oci_checkpoint): settings may carry `restore_args`,
+the runtime's `restore -d` arguments: the first launch then restores the
+container from its checkpoint instead of creating it, with the same pipes as
+its stdio (CRIU hands them to the restored processes in place of the ones
+they had), so its output goes on into the same log; later restarts create
+it afresh from the bundle. While oci_checkpoint dumps a container it keeps
+the file `checkpoint.json` in the folder: an exit of the init while that
+file exists is the dump's end, recorded as state `checkpointed`, never
+restarted.
+
 It imports little on purpose: its memory is the cost of every container.
 """
 
@@ -30,6 +40,7 @@ SETTINGS = 'settings.json'
 STATUS = 'status.json'
 RUNTIME_LOG = 'runtime.log'
 PID_FILE = 'init.pid'
+CHECKPOINT_MARK = 'checkpoint.json'
 QUICK_EXIT = 10.0
 MAX_BACKOFF = 30.0
 
@@ -77,6 +88,7 @@ class Supervisor:
         self.restart_at = None
         self.quick_failures = 0
         self.run_began = None
+        self.restore_pending = bool(self.settings.get('restore_args'))
 
     # -- status and settings -------------------------------------------------
 
@@ -104,6 +116,10 @@ class Supervisor:
         """create (and start) the container; the init becomes our child."""
         settings = self.settings
         pid_file = os.path.join(self.directory, PID_FILE)
+        if self.restore_pending:
+            self.restore_pending = False
+            self.restore(pid_file)
+            return
         code, message = self.runtime('create', '--bundle', settings['bundle'], '--pid-file', pid_file,
                                      settings['id'], stdio=(self.stdin, self.out_w, self.err_w))
         if code != 0:
@@ -114,6 +130,22 @@ class Supervisor:
         self.save(state='created', pid=pid, exit_code=None, finished_at=None, error=None)
         if settings.get('start', True):
             self.start()
+
+    def restore(self, pid_file):
+        """Restore the container from its checkpoint (settings['restore_args']); it runs at once."""
+        try:
+            os.unlink(pid_file)
+        except FileNotFoundError:
+            pass
+        code, message = self.runtime(*(list(self.settings['restore_args']) + ['--pid-file', pid_file, self.settings['id']]),
+                                     stdio=(self.stdin, self.out_w, self.err_w))
+        if code != 0:
+            raise RuntimeError('restore failed: %s' % (message or '%s exited with status %d and logged no error'
+                                                       % (self.settings['runtime'][0], code)))
+        with open(pid_file) as handle:
+            pid = int(handle.read().strip())
+        self.run_began = time.monotonic()
+        self.save(state='running', pid=pid, started_at=now(), exit_code=None, finished_at=None, error=None)
 
     def start(self):
         code, message = self.runtime('start', self.settings['id'])
@@ -128,6 +160,9 @@ class Supervisor:
         self.drain()
         ran = time.monotonic() - self.run_began if self.run_began else 0.0
         self.quick_failures = self.quick_failures + 1 if ran < QUICK_EXIT else 0
+        if os.path.exists(os.path.join(self.directory, CHECKPOINT_MARK)):
+            self.save(state='checkpointed', exit_code=code, last_exit_code=code, finished_at=now(), pid=None)
+            return False
         if self.stopping:
             self.save(state='stopped', exit_code=code, last_exit_code=code, finished_at=now(), pid=None)
             return False

@@ -57,11 +57,13 @@ def _short(value):
 
 
 def restore(root, container_id, bundle_dir, options, criu='criu', detach=False, pid_file=None, console_socket=None,
-            no_subreaper=False):
+            no_subreaper=False, stdio=(0, 1, 2)):
     """Restore `container_id` from `options.image_path` with the bundle at `bundle_dir`.
 
     Returns the container's exit code in the foreground (the container is
-    removed once it exits, as `run` does), 0 when detached.
+    removed once it exits, as `run` does), 0 when detached. `stdio`: the
+    three fds that replace the checkpointed init's stdio pipes (default ours,
+    as runc's; a caller whose own stdio must not reach the container passes others).
     """
     options.validate()
     specconfig.validate_id(container_id)
@@ -80,10 +82,10 @@ def restore(root, container_id, bundle_dir, options, criu='criu', detach=False, 
         if not detach and not no_subreaper:
             syscalls.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
         if detach:
-            _restore(root, container_id, bundle, options, tool, descriptors, terminal, pid_file)
+            _restore(root, container_id, bundle, options, tool, descriptors, terminal, pid_file, stdio)
             return 0
         with runmod.blocking_signals():
-            state = _restore(root, container_id, bundle, options, tool, descriptors, terminal, pid_file)
+            state = _restore(root, container_id, bundle, options, tool, descriptors, terminal, pid_file, stdio)
             # In place while signals are held back: none sent once the container runs is lost.
             forwarding.enter_context(runmod.forwarding_signals(state.pid, state.init_start))
         with forwarding:
@@ -206,7 +208,7 @@ def _request(bundle, options, image_fd, work_fd, criu_root, ext_mnt, inherit, jo
     return {'type': messages.RESTORE, 'opts': opts}
 
 
-def _restore(root, container_id, bundle, options, tool, descriptors, terminal, pid_file):
+def _restore(root, container_id, bundle, options, tool, descriptors, terminal, pid_file, stdio):
     container_dir = statemod.ContainerDir(root, container_id)
     container_dir.make()
     container_dir.lock()
@@ -241,7 +243,7 @@ def _restore(root, container_id, bundle, options, tool, descriptors, terminal, p
         if options.work_path:
             work_fd = os.open(options.work_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             opened.append(work_fd)
-        session = swrk.Swrk(tool, extra_fds=ns_fds).start()
+        session = swrk.Swrk(tool, stdio=stdio, extra_fds=ns_fds).start()
         manager.apply(session.pid)
         request = _request(bundle, options, image_fd, work_fd, criu_root, ext_mnt, inherit, join_ns)
         request['opts']['cg_root'] = _cgroup_roots(session.pid)
