@@ -5,7 +5,7 @@ set -euo pipefail
 
 output=$(mktemp)
 trap 'rm -f "$output"' EXIT
-ANSIBLE_STDOUT_CALLBACK=default ansible-playbook -i localhost, -c local runcible.oci.demo \
+ANSIBLE_STDOUT_CALLBACK=default ansible-playbook -i "${INVENTORY_PATH:-localhost,}" -c local runcible.oci.demo \
     -e demo_work=/var/tmp/runcible-it-demo "$@" | tee "$output"
 
 expect() {
