@@ -32,7 +32,7 @@ from .. import driver as drivers
 from ..driver import persist
 from ..supervisor import client, main as supervisor_main
 from . import checkpoint_archive as archive
-from .container import Converger, canonical_digest, read_bundle, split_resources
+from .container import Converger, canonical_digest, discard, read_bundle, split_resources
 from .failures import about
 
 RECORD = 'oci_checkpoint.json'
@@ -347,14 +347,7 @@ class CheckpointRun:
 
     def _undo_restore(self, before):
         """A failed restore leaves no supervisor or container; the checkpointed container's settings and log stay."""
-        if self.supervision.alive():
-            self.supervision.stop(15)
-        try:
-            if self.driver.state(self.name) is not None:
-                self.driver.delete(self.name, force=True)
-        except errors.RuntimeErrorBase:
-            pass
-        self.supervision.remove()
+        discard(self.driver, self.name, self.supervision)
         if before:
             self.supervision.write_settings(before)
 

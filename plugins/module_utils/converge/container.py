@@ -77,6 +77,18 @@ def check_config(config, path):
     return config
 
 
+def discard(driver, name, supervision, with_logs=False):
+    """Stop a container's supervisor, delete the container, remove the supervisor's folder: for undoing a failure."""
+    if supervision.alive():
+        supervision.stop(15)
+    try:
+        if driver.state(name) is not None:
+            driver.delete(name, force=True)
+    except errors.RuntimeErrorBase:
+        pass
+    supervision.remove(with_logs=with_logs)
+
+
 def split_resources(config):
     """(config without linux.resources, linux.resources)."""
     stripped = dict(config)
@@ -341,14 +353,7 @@ class Converger:
 
     def _undo_create(self):
         """A create that failed leaves nothing: no supervisor, container, state or log files."""
-        if self.supervision.alive():
-            self.supervision.stop(15)
-        try:
-            if self.driver.state(self.name) is not None:
-                self.driver.delete(self.name, force=True)
-        except errors.RuntimeErrorBase:
-            pass
-        self.supervision.remove(with_logs=True)
+        discard(self.driver, self.name, self.supervision, with_logs=True)
 
     def stop(self):
         timeout = float((self.supervision.settings() or {}).get('stop_timeout') or self.params.get('stop_timeout') or 10)
