@@ -219,31 +219,15 @@ volumes_created:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runcible.oci.plugins.module_utils.converge.bundle import ensure_bundle
-from ansible_collections.runcible.oci.plugins.module_utils.converge.bundle_options import argument_spec as spec_options
+from ansible_collections.runcible.oci.plugins.module_utils.converge import bundle_options
 from ansible_collections.runcible.oci.plugins.module_utils.converge.failures import failure_message
-from ansible_collections.runcible.oci.plugins.module_utils.image.importers import FORMATS
-from ansible_collections.runcible.oci.plugins.module_utils.image.store import DEFAULT_STORE
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.errors import RuntimeErrorBase
 
 
 def main():
-    argument_spec = dict(
-        path=dict(type='path', required=True),
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        image=dict(type='str'),
-        rootfs=dict(type='path'),
-        rootfs_format=dict(type='str', choices=list(FORMATS)),
-        store=dict(type='path', default=DEFAULT_STORE),
-        rootfs_mode=dict(type='str', choices=['copy', 'overlay'], default='copy'),
-        layer_cache=dict(type='path'),
-        image_volumes=dict(type='str', choices=['bind', 'tmpfs', 'ignore'], default='bind'),
-        config=dict(type='dict'),
-    )
-    # process, root, hostname, mounts, resources, namespaces, ...: one option per runtime-spec field.
-    argument_spec.update(spec_options())
     module = AnsibleModule(
-        argument_spec=argument_spec,
-        required_if=[('state', 'present', ('image', 'rootfs'), True)],
+        argument_spec=bundle_options.module_argument_spec(),
+        required_if=bundle_options.REQUIRED_IF,
         supports_check_mode=True,
     )
     try:

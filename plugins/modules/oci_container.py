@@ -21,67 +21,8 @@ description:
     recognised and recreated under a supervisor, never duplicated.
 author:
   - runcible developers (@runcible)
-options:
-  name:
-    description: The container ID (letters, digits, C(_+-.)).
-    type: str
-    required: true
-  bundle:
-    description:
-      - The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle).
-      - Required unless O(state=absent). C(process.terminal) must be false.
-    type: path
-  state:
-    description:
-      - V(running) creates and starts the container if needed, and starts a created or stopped one.
-      - V(created) creates it without starting it; V(present) only makes sure it exists (created if absent).
-      - V(paused) runs it, frozen; V(stopped) stops it (stop signal, then SIGKILL after O(stop_timeout))
-        and keeps it, with its exit code; a missing container is created, not started.
-      - V(absent) stops and deletes it, and removes its supervisor.
-    type: str
-    choices: [present, created, running, paused, stopped, absent]
-    default: running
-  runtime:
-    description: V(runcible) (the vendored runtime, called in-process), V(runc), V(crun), or the path of a runtime binary.
-    type: str
-    default: runcible
-  runtime_root:
-    description: The runtime's state folder (its C(--root)); the default is the runtime's own (V(/run/runcible) for runcible).
-    type: path
-  restart_policy:
-    description: What the supervisor does when the container's process exits. V(on-failure:3) restarts at most 3 times.
-    type: str
-    default: 'no'
-  stop_signal:
-    description: The signal that stops the container; default the image's StopSignal annotation, else SIGTERM.
-    type: str
-  stop_timeout:
-    description: Seconds between the stop signal and SIGKILL.
-    type: int
-    default: 10
-  restart:
-    description: Stop and start the container again even when nothing changed.
-    type: bool
-    default: false
-  recreate:
-    description: Delete and create the container again even when nothing changed.
-    type: bool
-    default: false
-  log_path:
-    description: The log file of the container's output; default V(/var/log/runcible/<name>.log).
-    type: path
-  log_max_size:
-    description: Size in bytes at which the log file is rotated.
-    type: int
-    default: 10485760
-  log_max_files:
-    description: How many log files are kept (the current one included).
-    type: int
-    default: 3
-  log_lines:
-    description: How many of the last log lines RV(logs) returns.
-    type: int
-    default: 20
+extends_documentation_fragment:
+  - runcible.oci.container
 attributes:
   check_mode:
     support: full
@@ -116,6 +57,20 @@ EXAMPLES = r'''
     name: web-runc
     bundle: /srv/bundles/web
     runtime: runc
+
+- name: Make the bundle and run the container in one task
+  runcible.oci.oci_container:
+    name: api
+    bundle: /srv/bundles/api
+    bundle_options:
+      image: localhost/api:2
+      rootfs_mode: overlay
+      process:
+        args: [/usr/local/bin/api]
+        user: "101:201"
+      resources:
+        memory: {limit: 256m}
+    restart_policy: always
 
 - name: Remove it
   runcible.oci.oci_container:
@@ -162,10 +117,17 @@ config_digest:
   returned: always
   type: str
 actions:
-  description: What was done (or would be in check mode), among create, recreate, restart, update, reconfigure, start, stop, pause, resume, delete.
+  description: What was done (or would be in check mode), among bundle, create, recreate, restart, update, reconfigure, start, stop, pause, resume, delete.
   returned: always
   type: list
   elements: str
+bundle_result:
+  description:
+    - With O(bundle_options), what making the bundle gave, as M(runcible.oci.oci_bundle) returns it (without C(config)):
+      C(path), C(changed), C(config_digest), C(config_changed), C(rootfs_digest), C(rootfs_mode), C(rootfs_changed),
+      C(rootfs_action), C(image), C(image_digest), C(volumes_created).
+  returned: when O(bundle_options) is given and O(state) is not V(absent)
+  type: dict
 supervisor:
   description: The supervisor's view (state, pid, started_at, finished_at, exit_code, restart_count, error, log_path).
   returned: always
@@ -174,7 +136,8 @@ supervisor:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.runcible.oci.plugins.module_utils.converge.container import Converger, STATES
+from ansible_collections.runcible.oci.plugins.module_utils.converge import container_spec
+from ansible_collections.runcible.oci.plugins.module_utils.converge.container import Converger
 from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors
 # The supervisor runs the runtime's command line from a copy of these sources: make sure Ansible ships them all.
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.cli import main as _runtime_cli  # noqa: F401 pylint: disable=unused-import
@@ -183,23 +146,8 @@ from ansible_collections.runcible.oci.plugins.module_utils.supervisor import mai
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', required=True),
-            bundle=dict(type='path'),
-            state=dict(type='str', default='running', choices=list(STATES)),
-            runtime=dict(type='str', default='runcible'),
-            runtime_root=dict(type='path'),
-            restart_policy=dict(type='str', default='no'),
-            stop_signal=dict(type='str'),
-            stop_timeout=dict(type='int', default=10),
-            restart=dict(type='bool', default=False),
-            recreate=dict(type='bool', default=False),
-            log_path=dict(type='path'),
-            log_max_size=dict(type='int', default=10485760),
-            log_max_files=dict(type='int', default=3),
-            log_lines=dict(type='int', default=20),
-        ),
-        required_if=[('state', state, ['bundle']) for state in STATES if state != 'absent'],
+        argument_spec=container_spec.argument_spec(),
+        required_if=[('state', state, ['bundle']) for state in container_spec.STATES if state != 'absent'],
         supports_check_mode=True,
     )
     try:

@@ -38,11 +38,13 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Read-only: the same in check mode.
+    description: It only reads, so it runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
   idempotent:
     support: full
+    description: It never changes anything.
 '''
 
 EXAMPLES = r'''
@@ -79,7 +81,10 @@ containers:
       description: created, running, paused or stopped.
       type: str
     exit_code:
-      description: Exit code of the last process (128 + signal when killed), once it exited.
+      description: Exit code of the current run's process (128 + signal when killed) once it exited; null while it runs.
+      type: int
+    last_exit_code:
+      description: Exit code of the last process that exited, kept across restarts (what made the supervisor restart it).
       type: int
     started_at:
       description: Last start (RFC 3339).

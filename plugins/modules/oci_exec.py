@@ -20,7 +20,7 @@ options:
     required: true
   command:
     description:
-      - The command: a list is run as it is (argv); a string is run by C(/bin/sh -c) in the container.
+      - The command to run. A list is run as it is (argv); a string is run by C(/bin/sh -c) in the container.
     type: raw
     required: true
   chdir:
@@ -58,12 +58,15 @@ options:
 attributes:
   check_mode:
     support: partial
-    description: The command is not run; the module reports that it would be.
+    description: Can run in check mode and predict whether it would change anything.
+    details: The command is not run; the module reports that it would be, unless O(creates) or O(removes) rule it out.
   diff_mode:
     support: none
+    description: A command's effect is not known beforehand, so there is no diff.
   idempotent:
     support: partial
-    description: Only with O(creates) or O(removes).
+    description: A second run with the same input reports no change.
+    details: Only with O(creates) or O(removes); otherwise every run runs the command.
 '''
 
 EXAMPLES = r'''
@@ -86,11 +89,11 @@ rc:
   returned: when the command ran
   type: int
 stdout:
-  description: Its standard output.
+  description: Its standard output, without the final line break (as ansible.builtin.command returns it).
   returned: always
   type: str
 stderr:
-  description: Its standard error.
+  description: Its standard error, without the final line break.
   returned: always
   type: str
 cmd:

@@ -385,3 +385,36 @@ def test_same_outcome_as_runc(runtime, bundle, runc_outcome):
     assert os.access(runtime, os.X_OK), '%s does not exist yet or is not executable' % runtime
     outcome = _outcome(runtime, bundle, os.path.basename(runtime))
     assert outcome == runc_outcome
+
+
+def _exec_outcome(runtime, bundle_path, name):
+    """The profile's script run by `exec` in a container whose own process only sleeps."""
+    state_root = tempfile.mkdtemp(prefix='runcible-seccomp-root-')
+    container_id = 'seccomp-exec-%s-%d' % (name, os.getpid())
+    sleeper = tempfile.mkdtemp(prefix='runcible-seccomp-exec-')
+    try:
+        with open(os.path.join(bundle_path, 'config.json')) as f:
+            config = json.load(f)
+        config['root']['path'] = os.path.join(bundle_path, 'rootfs')
+        config['process']['args'] = ['sleep', '60']
+        with open(os.path.join(sleeper, 'config.json'), 'w') as f:
+            json.dump(config, f)
+        subprocess.run([runtime, '--root', state_root, 'run', '-d', '--bundle', sleeper, container_id],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=True)
+        finished = subprocess.run([runtime, '--root', state_root, 'exec', container_id, '/bin/sh', '-c', SCRIPT],
+                                  capture_output=True, text=True, timeout=60, check=False)
+        return finished.returncode, finished.stdout, finished.stderr
+    finally:
+        subprocess.run([runtime, '--root', state_root, 'delete', '--force', container_id],
+                       capture_output=True, timeout=60, check=False)
+        shutil.rmtree(state_root, ignore_errors=True)
+        shutil.rmtree(sleeper, ignore_errors=True)
+
+
+def test_exec_gets_the_containers_filter_as_under_runc(bundle):
+    # exec joins the container and must load the same filter: a runtime that forgot it (or loaded it
+    # before dropping privileges in a way that fails) would print 0 for the denied calls or exit differently.
+    ours = _exec_outcome(RUNTIMES[1], bundle, 'runcible')
+    theirs = _exec_outcome(RUNTIMES[0], bundle, 'runc')
+    assert 'mkdir=1' in theirs[1] and 'sync=%d' % (128 + signal.SIGSYS) in theirs[1]
+    assert ours[:2] == theirs[:2]

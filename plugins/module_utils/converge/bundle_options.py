@@ -140,6 +140,30 @@ def argument_spec():
     return spec
 
 
+def module_argument_spec():
+    """oci_bundle's whole argument spec: where the rootfs comes from, then one option per runtime-spec field."""
+    from ..image.importers import FORMATS
+    from ..image.store import DEFAULT_STORE
+    spec = dict(
+        path=dict(type='path', required=True),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        image=dict(type='str'),
+        rootfs=dict(type='path'),
+        rootfs_format=dict(type='str', choices=list(FORMATS)),
+        store=dict(type='path', default=DEFAULT_STORE),
+        rootfs_mode=dict(type='str', choices=['copy', 'overlay'], default='copy'),
+        layer_cache=dict(type='path'),
+        image_volumes=dict(type='str', choices=['bind', 'tmpfs', 'ignore'], default='bind'),
+        config=dict(type='dict'),
+    )
+    spec.update(argument_spec())
+    return spec
+
+
+# oci_bundle's rule: a bundle to make needs a source.
+REQUIRED_IF = [('state', 'present', ('image', 'rootfs'), True)]
+
+
 def option_path(json_path):
     """The option that sets config.json field `json_path`: 'linux.resources.memory.swap' -> 'resources.memory.swap'.
 

@@ -16,12 +16,12 @@ import os
 import time
 
 from ..runtime import errors, jsonc
+from ..runtime.spec import config as specconfig
 from .. import driver as drivers
 from ..driver import persist
 from ..supervisor import client
 from . import options
-
-STATES = ('present', 'created', 'running', 'paused', 'stopped', 'absent')
+from .container_spec import STATES
 LOG_ROOT = '/var/log/runcible'
 
 
@@ -59,9 +59,7 @@ def read_bundle(path):
         raise errors.ConfigError('bundle', '%s has no config.json: make the bundle with oci_bundle' % path)
     except ValueError as exc:
         raise errors.ConfigError('bundle', '%s/config.json is not valid JSON: %s' % (path, exc))
-    if (config.get('process') or {}).get('terminal'):
-        raise errors.ConfigError('bundle', 'process.terminal is true in %s/config.json: a supervised container '
-                                 'has its output logged, not a terminal; set it to false' % path)
+    check_config(config, path)
     rootfs_digest = None
     try:
         with open(os.path.join(path, 'runcible.json'), 'rb') as handle:
@@ -69,6 +67,14 @@ def read_bundle(path):
     except (OSError, ValueError):
         pass
     return config, rootfs_digest
+
+
+def check_config(config, path):
+    """`config` if a supervisor can run it; ConfigError naming `bundle` if not."""
+    if (config.get('process') or {}).get('terminal'):
+        raise errors.ConfigError('bundle', 'process.terminal is true in %s/config.json: a supervised container '
+                                 'has its output logged, not a terminal; set it to false' % path)
+    return config
 
 
 def split_resources(config):
@@ -83,15 +89,26 @@ def split_resources(config):
 class Converger:
     """One run of oci_container for one container."""
 
-    def __init__(self, params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT):
+    def __init__(self, params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT,
+                 driver=None, listed=None):
+        """`driver` and `listed` (the driver's list() by ID) let oci_containers share one driver and one list."""
         self.params = params
         self.check_mode = check_mode
         self.name = params['name']
-        self.driver = drivers.get_driver(params.get('runtime'), params.get('runtime_root'))
+        try:
+            specconfig.validate_id(self.name)
+        except errors.InvalidContainerID:
+            raise errors.ConfigError('name', 'invalid container ID %r: use letters, digits and _+-. only, '
+                                             'at most 1024 characters, not "." or ".."' % self.name)
+        self.driver = driver or drivers.get_driver(params.get('runtime'), params.get('runtime_root'))
+        self.listed = listed
+        self.found = None
         self.supervision = client.Supervision(client.folder_for(self.driver.root, self.name, supervisor_root))
         self.lib_root = lib_root
         self.actions = []
         self.diff = {'before': {}, 'after': {}}
+        self.bundle_made = None
+        self.bundle_diff = None
         self.warnings = []
 
     # -- what is wanted ----------------------------------------------------
@@ -133,7 +150,7 @@ class Converger:
     # -- what is there -----------------------------------------------------
 
     def current(self):
-        state = self.driver.state(self.name)
+        state = self.listed.get(self.name) if self.listed is not None else self.driver.state(self.name)
         settings = self.supervision.settings()
         status = self.supervision.status()
         if state is None and self.supervision.alive(status):
@@ -143,6 +160,7 @@ class Converger:
                 time.sleep(0.02)
                 state = self.driver.state(self.name)
             status = self.supervision.status()
+        self.found = state
         return state, (settings or {}).get('record'), status
 
     # -- the run -----------------------------------------------------------
@@ -161,7 +179,7 @@ class Converger:
                 if self.act('delete'):
                     self.remove(state, with_logs=True)
             return self.result()
-        config, rootfs_digest = read_bundle(self.params['bundle'])
+        config, rootfs_digest = self.bundle_config()
         wanted = self.wanted(config, rootfs_digest)
         if state is None:
             self.diff['before']['state'] = 'absent'
@@ -196,6 +214,23 @@ class Converger:
             self.supervision.reload(self.settings(wanted, start=True))
         self.transition(status_now, wanted_state, wanted)
         return self.result()
+
+    def bundle_config(self):
+        """(config.json, rootfs digest) of the bundle; with `bundle_options`, the bundle is converged first."""
+        options = self.params.get('bundle_options')
+        if options is None:
+            return read_bundle(self.params['bundle'])
+        from . import inline_bundle
+        made = inline_bundle.converge(self.params['bundle'], options, check_mode=self.check_mode)
+        self.bundle_diff = made.pop('diff', None) if made['changed'] else None
+        made.pop('warnings', None)
+        self.bundle_made = {key: value for key, value in made.items() if key != 'config'}
+        if made['changed']:
+            self.actions.append('bundle')
+            if self.check_mode:
+                # Nothing was written: compare with the config.json and rootfs a real run would make.
+                return check_config(made['config'], self.params['bundle']), made['rootfs_digest']
+        return read_bundle(self.params['bundle'])
 
     def _live_update_possible(self, record, wanted):
         before = dict((record or {}).get('resources') or {})
@@ -252,13 +287,28 @@ class Converger:
             self.driver.delete(self.name, force=True)
         self.supervision.remove()
         command = persist.supervisor_command(self.lib_root)
-        self.supervision.launch(self.settings(wanted, start), command)
-        if start:
-            status = self.supervision.wait(lambda s: s and s.get('state') != 'created', 30.0)
-            if status and status.get('state') == 'failed':
-                raise errors.SetupError(status.get('error') or 'the container failed to start')
+        try:
+            self.supervision.launch(self.settings(wanted, start), command)
+            if start:
+                status = self.supervision.wait(lambda s: s and s.get('state') != 'created', 30.0)
+                if status and status.get('state') == 'failed':
+                    raise errors.SetupError(status.get('error') or 'the container failed to start')
+        except BaseException:
+            self._undo_create()
+            raise
         if wanted_state == 'paused':
             self.driver.pause(self.name)
+
+    def _undo_create(self):
+        """A create that failed leaves nothing: no supervisor, container, state or log files."""
+        if self.supervision.alive():
+            self.supervision.stop(15)
+        try:
+            if self.driver.state(self.name) is not None:
+                self.driver.delete(self.name, force=True)
+        except errors.RuntimeErrorBase:
+            pass
+        self.supervision.remove(with_logs=True)
 
     def stop(self):
         timeout = float((self.supervision.settings() or {}).get('stop_timeout') or self.params.get('stop_timeout') or 10)
@@ -295,8 +345,10 @@ class Converger:
     # -- results -----------------------------------------------------------
 
     def result(self):
-        state = self.driver.state(self.name) if not self.check_mode or not self.actions else None
-        if self.check_mode and self.actions:
+        # Nothing done (or check mode): the container is as current() found it.
+        if self.found is not None and (self.check_mode or not self.actions):
+            state = self.found
+        else:
             state = self.driver.state(self.name)
         status = self.supervision.status() or {}
         settings = self.supervision.settings() or {}
@@ -316,7 +368,12 @@ class Converger:
             'config_digest': record.get('config_digest'),
             'supervisor': client.describe(status),
         }
-        if self.diff['before'] or self.diff['after']:
+        if self.bundle_made is not None:
+            result['bundle_result'] = self.bundle_made
+        if self.bundle_diff:
+            # The bundle's config.json (and rootfs) diffs, then the container's, headed with its name.
+            result['diff'] = list(self.bundle_diff) + [dict(self.diff, before_header=self.name, after_header=self.name)]
+        elif self.diff['before'] or self.diff['after']:
             result['diff'] = self.diff
         if self.warnings:
             result['warnings'] = self.warnings

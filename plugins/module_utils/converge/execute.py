@@ -63,13 +63,17 @@ def run_exec(params, check_mode=False):
     data = params.get('stdin')
     if data is not None and params.get('stdin_add_newline', True) and not data.endswith('\n'):
         data += '\n'
-    code, stdout, stderr, timed_out = driver.exec_captured(name, process, (data or '').encode(),
-                                                            params.get('timeout'))
+    code, stdout, stderr, timed_out = driver.exec_captured(name, process, (data or '').encode(), params.get('timeout'))
     result = {'changed': True, 'rc': code, 'cmd': process['args'],
-              'stdout': stdout.decode('utf-8', 'replace'), 'stderr': stderr.decode('utf-8', 'replace')}
+              'stdout': _text(stdout), 'stderr': _text(stderr)}
     if timed_out:
         result['msg'] = 'the command did not finish within %ss and was killed' % params.get('timeout')
     return result
+
+
+def _text(output):
+    """Output as text without its final line break, as ansible.builtin.command returns it."""
+    return output.decode('utf-8', 'replace').rstrip('\r\n')
 
 
 def _exists_in(driver, name, path):
@@ -98,6 +102,7 @@ def describe(driver, name, supervisor_root=client.SUPERVISOR_ROOT, log_lines=20)
         'status': state['status'],
         'annotations': state.get('annotations') or {},
         'exit_code': status.get('exit_code'),
+        'last_exit_code': status.get('last_exit_code'),
         'started_at': status.get('started_at'),
         'finished_at': status.get('finished_at'),
         'restart_count': status.get('restart_count', 0),

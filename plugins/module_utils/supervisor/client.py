@@ -156,4 +156,4 @@ def describe(status):
     if not status:
         return {}
     return {key: status.get(key) for key in ('state', 'pid', 'started_at', 'finished_at', 'exit_code',
-                                             'restart_count', 'error', 'log_path')}
+                                             'last_exit_code', 'restart_count', 'error', 'log_path')}

@@ -69,7 +69,7 @@ class Supervisor:
         self.settings = read_json(os.path.join(directory, SETTINGS))
         self.status = {'supervisor_pid': os.getpid(), 'supervisor_start': start_time(os.getpid()),
                        'state': 'starting', 'pid': None, 'started_at': None, 'finished_at': None,
-                       'exit_code': None, 'restart_count': 0, 'error': None,
+                       'exit_code': None, 'last_exit_code': None, 'restart_count': 0, 'error': None,
                        'log_path': self.settings['log_path']}
         self.stopping = False
         self.want_start = False
@@ -107,7 +107,8 @@ class Supervisor:
         code, message = self.runtime('create', '--bundle', settings['bundle'], '--pid-file', pid_file,
                                      settings['id'], stdio=(self.stdin, self.out_w, self.err_w))
         if code != 0:
-            raise RuntimeError('create failed: %s' % (message or 'exit status %d' % code))
+            raise RuntimeError('create failed: %s' % (message or '%s exited with status %d and logged no error'
+                                                      % (self.settings['runtime'][0], code)))
         with open(pid_file) as handle:
             pid = int(handle.read().strip())
         self.save(state='created', pid=pid, exit_code=None, finished_at=None, error=None)
@@ -117,7 +118,8 @@ class Supervisor:
     def start(self):
         code, message = self.runtime('start', self.settings['id'])
         if code != 0:
-            raise RuntimeError('start failed: %s' % (message or 'exit status %d' % code))
+            raise RuntimeError('start failed: %s' % (message or '%s exited with status %d and logged no error'
+                                                     % (self.settings['runtime'][0], code)))
         self.run_began = time.monotonic()
         self.save(state='running', started_at=now())
 
@@ -127,14 +129,14 @@ class Supervisor:
         ran = time.monotonic() - self.run_began if self.run_began else 0.0
         self.quick_failures = self.quick_failures + 1 if ran < QUICK_EXIT else 0
         if self.stopping:
-            self.save(state='stopped', exit_code=code, finished_at=now(), pid=None)
+            self.save(state='stopped', exit_code=code, last_exit_code=code, finished_at=now(), pid=None)
             return False
         if self.should_restart(code):
             delay = min(0.1 * (2 ** max(self.quick_failures - 1, 0)), MAX_BACKOFF)
             self.restart_at = time.monotonic() + delay
-            self.save(state='restarting', exit_code=code, finished_at=now(), pid=None)
+            self.save(state='restarting', exit_code=code, last_exit_code=code, finished_at=now(), pid=None)
             return True
-        self.save(state='exited', exit_code=code, finished_at=now(), pid=None)
+        self.save(state='exited', exit_code=code, last_exit_code=code, finished_at=now(), pid=None)
         return False
 
     def should_restart(self, code):

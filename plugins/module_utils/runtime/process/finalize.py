@@ -60,6 +60,22 @@ def execute(prepared, process, linux):
     os.execve(prepared.executable, prepared.args, prepared.env)
 
 
+def with_compiled_seccomp(linux):
+    """`linux` with its seccomp profile compiled to a filter, for a plan made before fork.
+
+    The container's processes load the filter after entering the container's
+    mount namespace, where the runtime's own modules (the compiler, the
+    syscall tables) are out of reach: compiling happens in the runtime.
+    """
+    profile = linux.get('seccomp')
+    if not profile:
+        return linux
+    from ..security import seccomp
+    if isinstance(profile, seccomp.SeccompFilter):
+        return linux
+    return dict(linux, seccomp=seccomp.validate(profile))
+
+
 def _load_seccomp(linux):
     profile = linux.get('seccomp')
     if not profile:

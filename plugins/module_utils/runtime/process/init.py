@@ -43,6 +43,7 @@ class InitPlan:
                  rootfs_context, caps, preserve_fds=0, setgroups_allowed=True, close_in_child=(), console_fd=None,
                  stdio=None):
         self.bundle = bundle
+        self.linux = finalize.with_compiled_seccomp(bundle.linux)
         self.container_id = container_id
         self.state_dir_fd = state_dir_fd
         self.join_fds = join_fds
@@ -177,7 +178,7 @@ def _run_init(plan, channel):
         syscalls.sethostname(config['hostname'])
     if config.get('domainname') is not None and (plan.unshare_flags & c.CLONE_NEWUTS):
         syscalls.setdomainname(config['domainname'])
-    linux = bundle.linux
+    linux = plan.linux
     _apply_sysctl(linux.get('sysctl') or {})
     paths.make_readonly(linux.get('readonlyPaths'))
     paths.mask(linux.get('maskedPaths'))

@@ -26,7 +26,7 @@ class ExecPlan:
     def __init__(self, process, linux, caps, ns_fds, preserve_fds=0, console_fd=None, setgroups_allowed=True,
                  close_in_child=(), stdio=None):
         self.process = process
-        self.linux = linux
+        self.linux = finalize.with_compiled_seccomp(linux)
         self.caps = caps
         self.ns_fds = ns_fds
         self.preserve_fds = preserve_fds
