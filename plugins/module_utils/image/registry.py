@@ -218,12 +218,7 @@ class Registry(object):
             try:
                 return self._with_retries(lambda: action(endpoint))
             except (RegistryError, ImageNotFound, DigestMismatch, UnsupportedImage) as exc:
-                if not endpoint.mirror:
-                    if failures:
-                        exc.message = '%s (mirrors tried first: %s)' % (exc.message, '; '.join(failures))
-                        exc.args = (exc.message,)
-                    raise
-                failures.append('%s: %s' % (endpoint.host, exc))
+                _note_or_raise(endpoint, exc, failures)
         raise RegistryError('no endpoint left to try')
 
     # -- manifests -------------------------------------------------------
@@ -313,12 +308,7 @@ class Registry(object):
                                 # progress resumes at once from where it stopped.
                                 _backoff(attempt - 1, getattr(exc, 'retry_after', None))
                             continue
-                        if not endpoint.mirror:
-                            if failures:
-                                exc.message = '%s (mirrors tried first: %s)' % (exc.message, '; '.join(failures))
-                                exc.args = (exc.message,)
-                            raise
-                        failures.append('%s: %s' % (endpoint.host, exc))
+                        _note_or_raise(endpoint, exc, failures)
                         break
         raise RegistryError('blob %s of %s: no endpoint left to try' % (digest, ref))
 
@@ -544,3 +534,15 @@ def pull(store, name, platform=None, force=False, **options):
     """Pull `name` into the store at path `store` (see Registry for the options); return Registry.pull()'s dict."""
     with Registry(store, **options) as registry:
         return registry.pull(name, platform=platform, force=force)
+
+
+def _note_or_raise(endpoint, exc, failures):
+    """After `exc` at `endpoint`: a mirror's failure is noted in `failures` (the next endpoint is tried);
+    the registry's own is raised, naming what the mirrors tried first said."""
+    if endpoint.mirror:
+        failures.append('%s: %s' % (endpoint.host, exc))
+        return
+    if failures:
+        exc.message = '%s (mirrors tried first: %s)' % (exc.message, '; '.join(failures))
+        exc.args = (exc.message,)
+    raise exc
