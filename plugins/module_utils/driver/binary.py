@@ -13,6 +13,7 @@ import shutil
 import tempfile
 
 from ..runtime import errors, jsonc
+from ..runtime import log as runtime_log
 from ..runtime.linux import spawn
 from . import Driver, criu_flags, not_found
 
@@ -56,7 +57,7 @@ class BinaryDriver(Driver):
                                    timeout=timeout, stdio=stdio)
             except OSError as exc:
                 raise errors.SetupError('cannot run %s: %s' % (self.binary, errors.strerror(exc)))
-            return result, _last_error(log.name)
+            return result, runtime_log.last_error(log.name)
 
     def _check(self, args, **kwargs):
         result, message = self._run(args, **kwargs)
@@ -143,23 +144,6 @@ class BinaryDriver(Driver):
             with open(os.devnull, 'rb') as null_in, open(os.devnull, 'wb') as null_out:
                 return self._check(args, stdio=(null_in.fileno(), null_out.fileno(), null_out.fileno()))
         return self._check(args, stdio=stdio)
-
-
-def _last_error(path):
-    """The msg of the last error-level line of a runtime's JSON log."""
-    message = None
-    try:
-        with open(path, 'rb') as handle:
-            for line in handle:
-                try:
-                    entry = jsonc.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(entry, dict) and entry.get('level') in ('error', 'fatal'):
-                    message = entry.get('msg')
-    except OSError:
-        return None
-    return message
 
 
 def _error(name, command, message):

@@ -58,3 +58,20 @@ def warning(message):
 
 def error(message):
     emit('error', message)
+
+
+def last_error(path):
+    """The msg of the last error-level line of a runtime's JSON log (runc's --log-format json, as this module writes it): None if there is none."""
+    message = None
+    try:
+        with open(path, 'rb') as handle:
+            for line in handle:
+                try:
+                    entry = jsonc.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(entry, dict) and entry.get('level') in ('error', 'fatal'):
+                    message = entry.get('msg')
+    except OSError:
+        return None
+    return message

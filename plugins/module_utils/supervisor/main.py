@@ -33,6 +33,7 @@ import sys
 import time
 
 from ..runtime import jsonc
+from ..runtime import log as runtime_log
 from ..runtime.linux import signals
 from . import logs
 
@@ -108,7 +109,7 @@ class Supervisor:
                                    timeout=120)
         else:
             result = spawn.run(command, stdio=stdio, timeout=120)
-        return result.returncode, _last_error(log)
+        return result.returncode, runtime_log.last_error(log)
 
     # -- the container ---------------------------------------------------------
 
@@ -309,22 +310,6 @@ class Supervisor:
         def handler(_signum, _frame):
             setattr(self, name, True)
         return handler
-
-
-def _last_error(path):
-    message = None
-    try:
-        with open(path, 'rb') as handle:
-            for line in handle:
-                try:
-                    entry = jsonc.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(entry, dict) and entry.get('level') in ('error', 'fatal'):
-                    message = entry.get('msg')
-    except OSError:
-        return None
-    return message
 
 
 def main(argv=None):
