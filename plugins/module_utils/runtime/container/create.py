@@ -12,7 +12,6 @@ import time
 
 from .. import cgroups, errors, hooks, log, state as statemod
 from ..linux import consts as c
-from ..linux import signals
 from ..process import init, main
 from ..rootfs import securejoin
 from ..rootfs.mount import RootfsContext
@@ -200,7 +199,7 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
             write_pid_file(pid_file, process.pid)
         return state
     except BaseException:
-        _undo(process, manager, container_dir)
+        destroy.undo_setup((process.intermediate_pid, process.pid), manager, container_dir, 'create')
         raise
     finally:
         for _kind, fd in joins:
@@ -233,27 +232,6 @@ def _make_init_files(container_dir, bundle):
     if uid or gid:
         os.chown(container_dir.fifo, uid, gid)
         os.chown(container_dir.init_error, uid, gid)
-
-
-def _undo(process, manager, container_dir):
-    """Remove what a failed create made: processes, cgroups, state folder."""
-    for pid in (process.intermediate_pid, process.pid):
-        if pid:
-            try:
-                os.kill(pid, signals.SIGKILL)
-            except ProcessLookupError:
-                continue
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                destroy.wait_gone(pid, None, timeout=5.0)
-    if manager is not None:
-        destroy.kill_cgroup(manager)
-        try:
-            manager.destroy()
-        except errors.RuntimeErrorBase:
-            pass
-    container_dir.remove()
 
 
 def write_pid_file(path, pid):

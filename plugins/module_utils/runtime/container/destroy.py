@@ -90,6 +90,30 @@ def wait_cgroup_empty(manager, timeout=5.0):
         time.sleep(0.005)
 
 
+def undo_setup(pids, manager, container_dir, what):
+    """Remove what a failed create or restore (`what`) made: its processes, cgroups and state folder."""
+    if manager is not None:
+        kill_cgroup(manager)
+    for pid in pids:
+        if not pid:
+            continue
+        try:
+            os.kill(pid, signals.SIGKILL)
+        except ProcessLookupError:
+            continue
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            wait_gone(pid, None, timeout=5.0)
+    if manager is not None:
+        wait_cgroup_empty(manager)
+        try:
+            manager.destroy()
+        except errors.RuntimeErrorBase as exc:
+            log.warning('cannot remove the cgroups of the failed %s: %s' % (what, exc.message))
+    container_dir.remove()
+
+
 def destroy(container_dir, state, run_hooks=True):
     """Remove a stopped container: leftover processes, cgroups, state folder; then poststop hooks."""
     config = state.config or {}

@@ -25,7 +25,7 @@ import time
 from .. import errors, hooks, log, state as statemod
 from ..criu import binary, externals, image, messages, mountpoints, swrk
 from ..linux import consts as c
-from ..linux import signals, syscalls
+from ..linux import syscalls
 from ..spec import config as specconfig
 from . import checkpoint, create, destroy, run as runmod
 
@@ -268,7 +268,7 @@ def _restore(root, container_id, bundle, options, tool, descriptors, terminal, p
         if session is not None:
             session.close()
         stack.close()
-        _undo(notices.pid, manager, container_dir)
+        destroy.undo_setup((notices.pid,), manager, container_dir, 'restore')
         if isinstance(exc, errors.CriuError):
             log_path = os.path.join(options.work_path or options.image_path, LOG_FILE)
             raise errors.CriuError('restore of container %s failed: %s (CRIU log: %s)' % (
@@ -294,25 +294,3 @@ def _with_time_namespace(config, pid):
     recorded = copy.deepcopy(config)
     recorded.setdefault('linux', {}).setdefault('namespaces', []).append({'type': 'time'})
     return recorded
-
-
-def _undo(pid, manager, container_dir):
-    """Remove what a failed restore made: restored processes, cgroups, state folder."""
-    if manager is not None:
-        destroy.kill_cgroup(manager)
-    if pid:
-        try:
-            os.kill(pid, signals.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            destroy.wait_gone(pid, None, timeout=5.0)
-    if manager is not None:
-        destroy.wait_cgroup_empty(manager)
-        try:
-            manager.destroy()
-        except errors.RuntimeErrorBase as exc:
-            log.warning('cannot remove the cgroups of the failed restore: %s' % exc.message)
-    container_dir.remove()
