@@ -12,7 +12,7 @@ import time
 
 from .. import cgroups, errors, hooks, log, state as statemod
 from ..linux import consts as c
-from ..process import init, main
+from ..process import finalize, init, main
 from ..rootfs import securejoin
 from ..rootfs.mount import RootfsContext
 from ..security import capabilities, lsm
@@ -30,7 +30,11 @@ def oci_state(container_id, status, pid, bundle, annotations=None, oci_version=N
 
 
 def check_bundle(bundle):
-    """Checks that need the rootfs but change nothing: mount destinations stay inside it."""
+    """Checks that need the rootfs but change nothing: mount destinations stay inside it.
+
+    Returns the resolved capability sets and `linux` with its seccomp profile
+    compiled (the filter the container's init loads).
+    """
     for index, mount in enumerate(bundle.config.get('mounts') or []):
         try:
             securejoin.check_in_root(bundle.rootfs, mount['destination'])
@@ -38,10 +42,7 @@ def check_bundle(bundle):
             raise errors.ConfigError('mounts[%d].destination' % index, exc.strerror)
     caps = capabilities.resolve(bundle.process.get('capabilities'))
     lsm.validate(bundle.process, bundle.linux)
-    if bundle.linux.get('seccomp'):
-        from ..security import seccomp
-        seccomp.validate(bundle.linux['seccomp'])
-    return caps
+    return caps, finalize.with_compiled_seccomp(bundle.linux)
 
 
 def _open_namespaces(bundle):
@@ -123,7 +124,7 @@ def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0, consol
         rootless = os.geteuid() != 0
     specconfig.validate_id(container_id)
     bundle = specconfig.load_bundle(bundle_dir)
-    caps = check_bundle(bundle)
+    caps, linux = check_bundle(bundle)
     terminal_wanted = bool(bundle.process.get('terminal'))
     if terminal_wanted and console is None and not console_socket:
         raise errors.UsageError('cannot allocate tty if runcible will detach without setting console socket')
@@ -133,14 +134,14 @@ def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0, consol
         from ..process import terminal
         console = terminal.connect_console_socket(console_socket)
         try:
-            return _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, rootless, stdio)
+            return _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, console, rootless, stdio)
         finally:
             console.close()
-    return _create(root, container_id, bundle, caps, pid_file, preserve_fds, console if terminal_wanted else None,
+    return _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, console if terminal_wanted else None,
                    rootless, stdio)
 
 
-def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, rootless, stdio):
+def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, console, rootless, stdio):
     container_dir = statemod.ContainerDir(root, container_id)
     container_dir.make()
     container_dir.lock()
@@ -172,7 +173,7 @@ def _create(root, container_id, bundle, caps, pid_file, preserve_fds, console, r
         context = RootfsContext(userns=userns, cgroup_binds=binds, cgroup_unified=unified,
                                 cgroupns=bool(unshare_flags & c.CLONE_NEWCGROUP))
         plan = init.InitPlan(bundle, container_id, state_dir_fd, joins, unshare_flags, new_userns,
-                             context, caps, preserve_fds=preserve_fds,
+                             context, caps, linux, preserve_fds=preserve_fds,
                              setgroups_allowed=not (new_userns and os.geteuid() != 0),
                              close_in_child=(container_dir.lock_fd,),
                              console_fd=console.fileno() if console is not None else None, stdio=stdio)

@@ -34,16 +34,18 @@ class InitPlan:
     `new_userns`: the intermediate creates a user namespace and waits for its
     ID maps; `state_dir_fd`: the container's state folder (for the exec FIFO);
     `rootfs_context`: what rootfs set-up needs; `caps`: resolved capability sets;
+    `linux`: the config's linux section with its seccomp filter compiled (the
+    init cannot import the compiler once inside the container's mount namespace);
     `close_in_child`: the runtime's fds the children must not keep (the state
     lock: a forked copy would hold the flock until the init execs); `stdio`:
     three fds to become the container's 0, 1, 2 instead of the caller's.
     """
 
     def __init__(self, bundle, container_id, state_dir_fd, join_fds, unshare_flags, new_userns,
-                 rootfs_context, caps, preserve_fds=0, setgroups_allowed=True, close_in_child=(), console_fd=None,
+                 rootfs_context, caps, linux, preserve_fds=0, setgroups_allowed=True, close_in_child=(), console_fd=None,
                  stdio=None):
         self.bundle = bundle
-        self.linux = finalize.with_compiled_seccomp(bundle.linux)
+        self.linux = linux
         self.container_id = container_id
         self.state_dir_fd = state_dir_fd
         self.join_fds = join_fds
