@@ -247,6 +247,11 @@ class Attachment:
                 if record['mtu']:
                     changes['mtu'] = record['mtu']
                 host.set_link(link['index'], **changes)
+                link = host.link(veth)
+        if not link['hairpin']:
+            self.actions.append('set hairpin mode on %s' % veth)
+            if not self.check_mode:
+                host.set_hairpin(link['index'])
         self._inside(inside, interface, cidrs, record, request)
         self._store_endpoint(network, endpoint)
 

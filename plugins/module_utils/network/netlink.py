@@ -105,13 +105,16 @@ class Links:
         if index is None:
             return None
         message = self._call('read link %s' % name, self.ipr.get_links, index)[0]
-        kind = None
+        kind = hairpin = None
         info = message.get_attr('IFLA_LINKINFO')
         if info is not None:
             kind = info.get_attr('IFLA_INFO_KIND')
+            port = info.get_attr('IFLA_INFO_SLAVE_DATA')
+            if port is not None and info.get_attr('IFLA_INFO_SLAVE_KIND') == 'bridge':
+                hairpin = bool(port.get_attr('IFLA_BRPORT_MODE'))
         return {'index': index, 'name': name, 'kind': kind, 'master': message.get_attr('IFLA_MASTER'),
                 'mtu': message.get_attr('IFLA_MTU'), 'up': bool(message['flags'] & 1),
-                'address': message.get_attr('IFLA_ADDRESS')}
+                'address': message.get_attr('IFLA_ADDRESS'), 'hairpin': hairpin}
 
     def names(self):
         return [message.get_attr('IFLA_IFNAME') for message in self._call('list links', self.ipr.get_links)]
@@ -144,6 +147,11 @@ class Links:
     def set_link(self, index, **changes):
         """Set `state` ('up'), `mtu`, `master` (an index) on a link."""
         self._call('set link %d' % index, self.ipr.link, 'set', index=index, **changes)
+
+    def set_hairpin(self, index):
+        """Let the bridge send a frame back out of the port it came in on: with br_netfilter loaded, a
+        container's connection to its own published port is DNAT'd on the bridge and must return there."""
+        self._call('set hairpin mode on link %d' % index, self.ipr.brport, 'set', index=index, mode=1)
 
     def delete(self, name):
         """Remove link `name`; True if it existed."""
