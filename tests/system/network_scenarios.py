@@ -258,6 +258,7 @@ def scenario_bad_input():
         'address_outside': error_of(attaching.attach, STORE, 'b', b, [{'name': 'good', 'ipv4_address': '10.1.0.5'}],
                                     nft=nft()),
         'malformed_port': error_of(attaching.attach, STORE, 'b', b, ['good'], ['8080:80', '80:80:80:80'], nft=nft()),
+        'ipv6_loopback': error_of(attaching.attach, STORE, 'b', b, ['good'], ['[::1]:8080:80'], nft=nft()),
         'no_network': error_of(attaching.attach, STORE, 'b', b, ['nope'], nft=nft()),
     }
     seen['unchanged'] = host_state() == before

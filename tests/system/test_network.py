@@ -122,6 +122,7 @@ def test_bad_input_names_the_option_and_changes_nothing():
     assert seen['address_outside'].startswith('networks[0].ipv4_address: 10.1.0.5 is outside the subnets')
     assert seen['malformed_port'].startswith("ports[1]: invalid port mapping '80:80:80:80'")
     assert seen['no_network'].startswith('networks[0].name: network nope does not exist')
+    assert seen['ipv6_loopback'].startswith('ports[0]: [::1]:8080:80/tcp: the kernel cannot forward')
     assert seen['unchanged']
 
 

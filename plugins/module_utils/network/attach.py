@@ -177,6 +177,12 @@ class Attachment:
                 raise ConfigError('networks[%d].name' % index, 'network %s does not exist: create it with '
                                   'runcible.oci.oci_network' % request['name'])
         wanted_ports = parse_ports(ports)
+        for index, port in enumerate(wanted_ports):
+            if port.host_ip and ipaddress.ip_address(port.host_ip).version == 6 and \
+                    ipaddress.ip_address(port.host_ip).is_loopback:
+                raise ConfigError('ports[%d]' % index, '%s: the kernel cannot forward connections to ::1 into a '
+                                  'container (IPv6 has no route_localnet); publish on [::] or an address of the host'
+                                  % render(port))
         port_network = next((request['name'] for request in networks
                              if not self.records[request['name']]['internal']), None)
         plans = [(request, self._addresses(request['name'], request, index)) for index, request in enumerate(networks)]
