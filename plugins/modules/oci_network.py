@@ -190,13 +190,10 @@ actions:
   sample: ["create bridge rc-backend", "add address 10.90.10.1/24", "write nftables table inet runcible"]
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.runcible.oci.plugins.module_utils.converge.failures import failure_message
-from ansible_collections.runcible.oci.plugins.module_utils.converge.network import ensure_network
-from ansible_collections.runcible.oci.plugins.module_utils.network.netlink import MissingLibrary
+from ansible_collections.runcible.oci.plugins.module_utils.converge.network import ensure_network, module_result
 from ansible_collections.runcible.oci.plugins.module_utils.network.store import DEFAULT_ROOT
-from ansible_collections.runcible.oci.plugins.module_utils.runtime.errors import RuntimeErrorBase
 
 
 def main():
@@ -220,12 +217,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = ensure_network(module.params, check_mode=module.check_mode, diff=module._diff)
-    except MissingLibrary as exc:
-        module.fail_json(msg=missing_required_lib(exc.library), exception=str(exc.exception))
-    except (RuntimeErrorBase, OSError) as exc:
-        module.fail_json(msg=failure_message(exc))
+    result = module_result(module, lambda: ensure_network(module.params, check_mode=module.check_mode, diff=module._diff))
     module.exit_json(**result)
 
 

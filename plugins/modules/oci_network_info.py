@@ -98,13 +98,10 @@ networks:
       type: bool
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.runcible.oci.plugins.module_utils.converge.failures import failure_message
-from ansible_collections.runcible.oci.plugins.module_utils.converge.network import network_info
-from ansible_collections.runcible.oci.plugins.module_utils.network.netlink import MissingLibrary
+from ansible_collections.runcible.oci.plugins.module_utils.converge.network import module_result, network_info
 from ansible_collections.runcible.oci.plugins.module_utils.network.store import DEFAULT_ROOT
-from ansible_collections.runcible.oci.plugins.module_utils.runtime.errors import RuntimeErrorBase
 
 
 def main():
@@ -115,12 +112,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = network_info(module.params)
-    except MissingLibrary as exc:
-        module.fail_json(msg=missing_required_lib(exc.library), exception=str(exc.exception))
-    except (RuntimeErrorBase, OSError) as exc:
-        module.fail_json(msg=failure_message(exc))
+    result = module_result(module, lambda: network_info(module.params))
     module.exit_json(**result)
 
 

@@ -21,11 +21,24 @@ import copy
 from ..network import networks as nets
 from ..network import firewall
 from ..network.attach import Attachment, host_veth, refresh_hosts
-from ..network.netlink import route
+from ..network.netlink import MissingLibrary, route
 from ..network.nft import Nft
 from ..network.store import NetworkStore, check_network_name
-from ..runtime.errors import ConfigError
-from .failures import about
+from ..runtime.errors import ConfigError, RuntimeErrorBase
+from .failures import about, failure_message
+
+def module_result(module, work):
+    """work()'s result for exit_json, or the module failed with a message naming the parameter at fault
+    (Ansible's missing-library message when pyroute2 is missing)."""
+    from ansible.module_utils.basic import missing_required_lib  # pylint: disable=import-outside-toplevel
+    try:
+        return work()
+    except MissingLibrary as exc:
+        module.fail_json(msg=missing_required_lib(exc.library), exception=str(exc.exception))
+    except (RuntimeErrorBase, OSError) as exc:
+        module.fail_json(msg=failure_message(exc))
+    return None
+
 
 RECREATE_KEYS = ('bridge', 'subnets', 'ipv6', 'driver')
 

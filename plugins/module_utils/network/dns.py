@@ -98,21 +98,14 @@ def write_in_place(path, text):
     """Make file `path` hold `text`, keeping its inode (a bind mount of it stays valid); True if it changed."""
     data = text.encode('utf-8')
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        current = b''
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            current += chunk
-        if current == data:
+    with os.fdopen(fd, 'r+b') as handle:
+        if handle.read() == data:
             return False
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, data)
-        os.ftruncate(fd, len(data))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        handle.seek(0)
+        handle.write(data)
+        handle.truncate()
+        handle.flush()
+        os.fsync(handle.fileno())
     return True
 
 

@@ -63,15 +63,8 @@ def create(name, folder=DEFAULT_NETNS_DIR):
         finally:
             os._exit(status)
     os.close(write_end)
-    try:
-        message = b''
-        while True:
-            chunk = os.read(read_end, 4096)
-            if not chunk:
-                break
-            message += chunk
-    finally:
-        os.close(read_end)
+    with os.fdopen(read_end, 'rb') as pipe:
+        message = pipe.read()
     os.waitpid(child, 0)
     if message or not _is_mounted(path):
         _remove_file(path)
