@@ -127,8 +127,16 @@ def scenario_basic():
     seen['again'] = network('web', subnets=[{'subnet': '10.91.0.0/24'}, {'subnet': 'fd00:91::/64'}], ipv6=True)['changed']
     a, b = namespace('a'), namespace('b')
     client = client_host('client', '10.254.0.1/30', '10.254.0.2/30')
+    before = host_state()
+    predicted = attaching.attach(STORE, 'a', a, [{'name': 'web', 'aliases': ['www']}],
+                                 ['8080:80', '127.0.0.1:8081:80', '80'], check_mode=True, nft=nft())
+    seen['check_mode'] = {'changed': predicted['changed'], 'actions': predicted['actions'],
+                          'unchanged': host_state() == before}
     result = attaching.attach(STORE, 'a', a, [{'name': 'web', 'aliases': ['www']}],
                               ['8080:80', '127.0.0.1:8081:80', '80'], nft=nft())
+    seen['check_mode_after'] = attaching.attach(STORE, 'a', a, [{'name': 'web', 'aliases': ['www']}],
+                                                ['8080:80', '127.0.0.1:8081:80', '80'], check_mode=True,
+                                                nft=nft())['changed']
     seen['a'] = result['networks']['web']
     seen['random_port'] = result['ports'][2]['host_port']
     seen['b'] = attaching.attach(STORE, 'b', b, ['web'], nft=nft())['networks']['web']

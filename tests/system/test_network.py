@@ -55,6 +55,10 @@ def test_two_namespaces_published_ports_hairpin_ipv6_flush_and_removal(python):
     assert (seen['a']['ipv4_address'], seen['a']['ipv6_address'], seen['a']['interface']) == \
         ('10.91.0.2', 'fd00:91::2', 'eth0')
     assert seen['b']['ipv4_address'] == '10.91.0.3'
+    # check mode predicts and changes nothing; after the attach it predicts nothing
+    assert seen['check_mode']['changed'] and seen['check_mode']['unchanged']
+    assert any(action.startswith('create veth') for action in seen['check_mode']['actions'])
+    assert seen['check_mode_after'] is False
     # container to container, by address, IPv4 and IPv6
     assert seen['b_to_a_v4'] == seen['b_to_a_v6'] == 'hello-a'
     # published: from the host on 127.0.0.1, from another machine through the host's address, hairpin, IPv6
