@@ -10,8 +10,8 @@ module: oci_network
 short_description: Bridge networks for OCI containers (addresses, NAT, published ports, names)
 description:
   - Makes a container network on the target the way C(docker network create) and C(podman network create) do, with
-    no container engine: a Linux bridge with the gateway addresses, address management (IPAM) for the containers
-    attached to it, outbound NAT, isolation from the other networks, and the sysctls it needs.
+    no container engine. It is a Linux bridge with the gateway addresses, address management (IPAM) for the
+    containers attached to it, outbound NAT, isolation from the other networks, and the sysctls it needs.
   - The firewall is one nftables table, C(inet runcible), owned by the collection and written through nftables' JSON
     interface. Every run compares the kernel's table with what the networks and containers ask for, so a flushed
     ruleset (an C(nftables.service) reload does that) is restored by the next run.
@@ -44,7 +44,7 @@ requirements:
 options:
   name:
     description:
-      - The network's name: letters, digits and C(_.-), at most 64 characters.
+      - The network's name, made of letters, digits and C(_.-), at most 64 characters.
     type: str
     required: true
   state:
@@ -89,7 +89,7 @@ options:
     default: false
   internal:
     description:
-      - No route out: containers reach each other and their gateway address, nothing beyond (no NAT, no forwarding,
+      - No route out. Containers reach each other and their gateway address, nothing beyond (no NAT, no forwarding,
         no other host address). Ports cannot be published from it.
     type: bool
     default: false

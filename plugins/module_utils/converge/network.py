@@ -20,7 +20,7 @@ import copy
 
 from ..network import networks as nets
 from ..network import firewall
-from ..network.attach import Attachment, host_veth, refresh_hosts
+from ..network.attach import ENDPOINT_KEYS, Attachment, host_veth, refresh_hosts
 from ..network.netlink import MissingLibrary, route
 from ..network.nft import Nft
 from ..network.store import NetworkStore, check_network_name
@@ -47,8 +47,7 @@ def _describe(store, record):
     """The network as the modules return it: the record and its attached containers."""
     described = copy.deepcopy(record)
     described['containers'] = {
-        name: {key: endpoint.get(key) for key in ('interface', 'ipv4_address', 'ipv6_address', 'mac_address',
-                                                   'aliases')}
+        name: {key: endpoint.get(key) for key in ENDPOINT_KEYS}
         for name, endpoint in sorted(store.endpoints(record['name']).items())}
     return described
 

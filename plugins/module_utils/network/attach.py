@@ -29,6 +29,8 @@ from .ports import from_dict, overlaps, parse_ports, render, to_dict
 from .store import check_container_name, check_network_name
 
 EPHEMERAL = (32768, 60999)
+# What results say about a container on a network.
+ENDPOINT_KEYS = ('interface', 'ipv4_address', 'ipv6_address', 'mac_address', 'aliases')
 MAC = re.compile(r'^([0-9a-f]{2}:){5}[0-9a-f]{2}$')
 
 
@@ -353,8 +355,7 @@ class Attachment:
         networks = {}
         for name in record['networks']:
             endpoint = self.endpoints[name].get(self.name) or {}
-            item = {key: endpoint.get(key) for key in ('interface', 'ipv4_address', 'ipv6_address', 'mac_address',
-                                                        'aliases')}
+            item = {key: endpoint.get(key) for key in ENDPOINT_KEYS}
             item['gateways'] = [str(subnet.gateway) for subnet in nets.subnets_of(self.records[name])]
             item['bridge'] = self.records[name]['bridge']
             networks[name] = item
