@@ -27,6 +27,7 @@ from ..network.store import NetworkStore, check_network_name
 from ..runtime.errors import ConfigError, RuntimeErrorBase
 from .failures import about, failure_message
 
+
 def module_result(module, work):
     """work()'s result for exit_json, or the module failed with a message naming the parameter at fault
     (Ansible's missing-library message when pyroute2 is missing)."""

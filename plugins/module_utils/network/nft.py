@@ -12,8 +12,8 @@ in-process: an added rule costs about 0.2 ms against 3.9 ms for a run of
 import ctypes
 import json
 import shutil
-import subprocess
 
+from ..runtime.linux import spawn
 from .netlink import NetworkError
 
 NFT_CTX_OUTPUT_JSON = 1 << 4
@@ -61,8 +61,9 @@ class _Command:
         self.binary = binary
 
     def run(self, text):
-        completed = subprocess.run([self.binary, '-j', '-f', '-'], input=text, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, check=False)
+        completed = spawn.run([self.binary, '-j', '-f', '-'], executable=self.binary, input_bytes=text, timeout=60)
+        if completed.timed_out:
+            return 1, b'', b'nft did not finish within 60 seconds'
         return completed.returncode, completed.stdout, completed.stderr
 
     def close(self):
