@@ -28,7 +28,8 @@ TEST_PACKAGES=(
     zstd tar           # zstd-compressed layers; layer archives
     python3-zstandard  # zstd layers under the host's python3, which runs bin/runcible in tests
     openssh-server     # sshd in network namespaces: the "remote" hosts of integration tests
-    iproute2 nftables  # network namespaces, veth pairs, firewall rules
+    iproute2 nftables  # network namespaces, veth pairs, firewall rules (nftables brings libnftables1)
+    python3-pyroute2   # Debian's pyroute2 0.7 under /usr/bin/python3: the network tests run against it and PyPI's 0.9
     procps psmisc      # ps (runcible ps), pkill, fuser
     util-linux         # setpriv, unshare, nsenter, mount
     gcc libc6-dev      # a system test builds a static helper binary
