@@ -25,9 +25,11 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
+from criulib import find_criu
 from systemlib import REPO, cgroup_dirs, make_rootfs, new_id
 
 PODMAN = shutil.which('podman')
@@ -84,12 +86,12 @@ class Podman:
         self.env = dict(os.environ, CONTAINERS_CONF=os.path.join(root, 'containers.conf'),
                         CONTAINERS_STORAGE_CONF=os.path.join(root, 'storage.conf'))
 
-    def __call__(self, runtime, *args, check=True, timeout=120, stdin=subprocess.DEVNULL):
+    def __call__(self, runtime, *args, check=True, timeout=120, env=None):
         """Run `podman --runtime RUNTIME ARGS`; output through files, as conmon may outlive the command."""
         argv = [PODMAN, '--runtime', runtime] + list(args)
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            completed = subprocess.run(argv, env=self.env, stdin=stdin, stdout=out, stderr=err, timeout=timeout,
-                                       check=False)
+            completed = subprocess.run(argv, env=dict(self.env, **(env or {})), stdin=subprocess.DEVNULL, stdout=out,
+                                       stderr=err, timeout=timeout, check=False)
             out.seek(0)
             err.seek(0)
             result = subprocess.CompletedProcess(argv, completed.returncode, out.read().decode('utf-8', 'replace'),
@@ -305,6 +307,39 @@ def test_runtime_errors_reach_the_podman_user(podman, both):
         127, '', 'Error: RUNTIME: RUNTIME create failed: unable to start container process: exec: '
                  '"/no/such/program": stat /no/such/program: no such file or directory: OCI runtime attempted to '
                  'invoke a command that was not found\n')
+
+
+def test_checkpoint_and_restore(podman, both):
+    """podman asks `RUNTIME checkpoint --help` whether it can, then drives CRIU through the runtime."""
+    criu, reason = find_criu()
+    if criu is None:
+        pytest.skip(reason)
+    # podman, conmon and both runtimes take the criu on PATH.
+    env = {'PATH': os.path.dirname(criu) + os.pathsep + os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}
+    script = 't=$(cat /proc/sys/kernel/random/uuid); i=0; while true; do i=$((i+1)); echo "$t $i" > /tmp/n; sleep 0.05; done'
+
+    def count(runtime, name, above):
+        """(token, count) of the counter once it passes `above` (10 s at most)."""
+        deadline = time.monotonic() + 10
+        while True:
+            token, number = (podman(runtime, 'exec', name, 'cat', '/tmp/n').stdout.split() + ['', '0'])[:2]
+            if int(number) > above or time.monotonic() > deadline:
+                return token, int(number)
+            time.sleep(0.1)
+
+    def scenario(runtime, name):
+        podman(runtime, 'run', '-d', '--name', name, '--network', 'none', IMAGE, 'sh', '-c', script)
+        token, before = count(runtime, name, 5)
+        seen = [podman(runtime, 'container', 'checkpoint', name, env=env, check=False).returncode]
+        seen.append(podman(runtime, 'inspect', '--format', '{{.State.Status}}', name).stdout)
+        seen.append(podman(runtime, 'container', 'restore', name, env=env, check=False).returncode)
+        seen.append(podman(runtime, 'inspect', '--format', '{{.State.Status}}', name).stdout)
+        after_token, after = count(runtime, name, before)
+        seen.append((after_token == token, after > before))
+        podman(runtime, 'rm', '--force', '--time', '0', name)
+        return seen
+    results = both(scenario)
+    assert results[0] == results[1] == [0, 'exited\n', 0, 'running\n', (True, True)]
 
 
 @pytest.mark.parametrize('command', ['zipapp copied elsewhere', 'bin/runcible'])
