@@ -309,8 +309,9 @@ def test_runtime_errors_reach_the_podman_user(podman, both):
                  'invoke a command that was not found\n')
 
 
-def test_checkpoint_and_restore(podman, both):
-    """podman asks `RUNTIME checkpoint --help` whether it can, then drives CRIU through the runtime."""
+def test_checkpoint_and_restore(podman, both, tmp_path):
+    """podman asks `RUNTIME checkpoint --help` whether it can, then drives CRIU through the runtime; an exported
+    checkpoint restored as a new container (--import --name) gets a config.json with its mounts in another order."""
     criu, reason = find_criu()
     if criu is None:
         pytest.skip(reason)
@@ -336,10 +337,21 @@ def test_checkpoint_and_restore(podman, both):
         seen.append(podman(runtime, 'inspect', '--format', '{{.State.Status}}', name).stdout)
         after_token, after = count(runtime, name, before)
         seen.append((after_token == token, after > before))
+        podman(runtime, 'exec', name, 'sh', '-c', 'echo kept > /dev/shm/data')
+        archive = str(tmp_path / (name + '.tar'))
+        seen.append(podman(runtime, 'container', 'checkpoint', '--export', archive, name, env=env,
+                           check=False).returncode)
         podman(runtime, 'rm', '--force', '--time', '0', name)
+        copy = name + '-copy'
+        seen.append(podman(runtime, 'container', 'restore', '--import', archive, '--name', copy, env=env,
+                           check=False).stderr)
+        copy_token, copy_count = count(runtime, copy, after)
+        seen.append((copy_token == token, copy_count > after))
+        seen.append(podman(runtime, 'exec', copy, 'cat', '/dev/shm/data', check=False).stdout)
+        podman(runtime, 'rm', '--force', '--time', '0', copy)
         return seen
     results = both(scenario)
-    assert results[0] == results[1] == [0, 'exited\n', 0, 'running\n', (True, True)]
+    assert results[0] == results[1] == [0, 'exited\n', 0, 'running\n', (True, True), 0, '', (True, True), 'kept\n']
 
 
 @pytest.mark.parametrize('command', ['zipapp copied elsewhere', 'bin/runcible'])
