@@ -89,8 +89,8 @@ def test_user_namespace_needs_mappings():
     assert caught.value.field == 'linux.uidMappings'
 
 
-@pytest.mark.parametrize('kind, mode', [('c', 0o20600), ('u', 0o20666), ('b', 0o60660), ('p', 0o10600),
-                                         ('c', 0o7777), ('c', 0)])
+@pytest.mark.parametrize('kind, mode', [
+    ('c', 0o20600), ('u', 0o20666), ('b', 0o60660), ('p', 0o10600), ('c', 0o7777), ('c', 0)])
 def test_device_file_mode_may_carry_its_own_type_bits(kind, mode):
     """podman sends st_mode as fileMode (8576 = 0o20600 for a character device), as runc and crun accept."""
     spec = _spec()
