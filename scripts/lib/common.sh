@@ -35,6 +35,8 @@ TEST_PACKAGES=(
     gcc libc6-dev      # a system test builds a static helper binary
     git                # scripts/test copies the tracked files into ansible-test's tree
     shellcheck         # ansible-test's shellcheck test and the lint of scripts/
+    podman             # a client of the runtime: tests/system/test_podman.py runs podman under runcible and runc
+    catatonit          # podman's pause image for pods is built from it (no registry to pull one from)
 )
 
 # Services Debian starts when their package is installed (where it can start

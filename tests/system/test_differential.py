@@ -133,6 +133,33 @@ def test_tmpfs_and_devices_match(pair, bundle):
     assert '1777 root' in results[0][1]
 
 
+def test_devices_with_st_mode_file_modes_match(pair, bundle):
+    """podman's linux.devices: fileMode is the host's st_mode, file-type bits included (8576 = 0o20600)."""
+    bundle.config['linux']['devices'] = [
+        {'path': '/dev/fuse', 'type': 'c', 'major': 10, 'minor': 229, 'fileMode': 0o20600, 'uid': 0, 'gid': 0},
+        {'path': '/dev/loop-x', 'type': 'b', 'major': 7, 'minor': 0, 'fileMode': 0o60660, 'uid': 0, 'gid': 6},
+        {'path': '/dev/null-u', 'type': 'u', 'major': 1, 'minor': 3, 'fileMode': 0o20666},
+        {'path': '/dev/fifo-x', 'type': 'p', 'fileMode': 0o10640}]
+    results = run_both(pair, bundle, 'stat -c "%A %u %g %t:%T %n" /dev/fuse /dev/loop-x /dev/null-u /dev/fifo-x')
+    assert results[0][:2] == results[1][:2], results
+    assert results[0][1].splitlines() == ['crw------- 0 0 a:e5 /dev/fuse', 'brw-rw---- 0 6 7:0 /dev/loop-x',
+                                          'crw-rw-rw- 0 0 1:3 /dev/null-u', 'prw-r----- 0 0 0:0 /dev/fifo-x']
+
+
+def test_device_file_mode_of_another_type_is_refused(runcible, bundle):
+    """Type bits that contradict `type`: runc ignores them, crun ors them in (a block device for type c,
+    EINVAL for most others); we refuse at create, naming the field, and leave nothing behind."""
+    bundle.config['linux']['devices'] = [{'path': '/dev/x', 'type': 'c', 'major': 1, 'minor': 3,
+                                          'fileMode': 0o60600}]
+    bundle.write(['true'])
+    container_id = new_id()
+    result = runcible.cmd('create', '--bundle', bundle.path, container_id)
+    assert result.returncode == 1
+    assert "linux.devices[0].fileMode: 24960 (0o60600) has the file-type bits 0o60000, but type 'c' needs" \
+        in result.stderr
+    assert runcible.ids() == []
+
+
 def test_tmpfs_mode_option_is_honoured(runcible, bundle):
     """runc 1.1 chmods a tmpfs to its mount point's mode even when mode= is given; we keep mode=."""
     bundle.config['mounts'].append({'destination': '/private', 'type': 'tmpfs', 'source': 'tmpfs',

@@ -28,6 +28,8 @@ GLOBAL_FLAGS = [
     Flag(['help', 'h'], help_text='show help'),
     Flag(['version', 'v'], help_text='print the version'),
 ]
+# Every command takes --help/-h, as runc's do: podman asks `checkpoint --help` whether checkpoints work.
+_COMMAND_HELP_FLAG = Flag(['help', 'h'], help_text='show help')
 
 
 def _bundle_flag():
@@ -376,9 +378,27 @@ def _usage_text(program):
              '   %s [global options] command [command options] [arguments...]' % program, '',
              'VERSION:', '   ' + VERSION, '', 'COMMANDS:']
     lines += ['   %-10s %s' % (c.name, c.summary) for c in COMMANDS]
+    lines += ['   %-10s %s' % ('help, h', 'Shows a list of commands or help for one command')]
     lines += ['', 'GLOBAL OPTIONS:']
     lines += ['   --%-18s %s' % (f.names[0] + (' value' if f.takes_value else ''), f.help) for f in GLOBAL_FLAGS]
     return '\n'.join(lines) + '\n'
+
+
+def _no_help_topic(name):
+    log.error("No help topic for '%s'\n" % name)
+    return 3
+
+
+def _help(program, topics):
+    """`help [COMMAND]`: the usage, or one command's help."""
+    if not topics:
+        sys.stdout.write(_usage_text(program))
+        return 0
+    command = _find(topics[0])
+    if command is None:
+        return _no_help_topic(topics[0])
+    sys.stdout.write(parser.command_help(program, command))
+    return 0
 
 
 def _version_text(program):
@@ -408,17 +428,20 @@ def main(argv=None):
     if not top.args or top.help:
         sys.stdout.write(_usage_text(program))
         return 0
-    name = top.args[0]
-    command = _find(name)
+    if top.args[0] in ('help', 'h'):
+        return _help(program, top.args[1:])
+    command = _find(top.args[0])
     if command is None:
-        log.error("No help topic for '%s'\n" % name)
-        return 3
+        return _no_help_topic(top.args[0])
     try:
-        opts = parser.parse(command.flags, top.args[1:])
+        opts = parser.parse(list(command.flags) + [_COMMAND_HELP_FLAG], top.args[1:])
     except errors.UsageError as exc:
         sys.stdout.write('Incorrect Usage: %s\n\n' % exc.message + parser.command_help(program, command))
         log.error(exc.message)
         return 1
+    if opts.help:
+        sys.stdout.write(parser.command_help(program, command))
+        return 0
     if not command.min_args <= len(opts.args) <= max(command.max_args, command.min_args):
         sys.stdout.write('Incorrect Usage.\n\n' + parser.command_help(program, command))
         log.error(_count_message(sys.argv[0] if sys.argv and sys.argv[0] else program, command, len(opts.args)))
