@@ -119,13 +119,32 @@ class Runtime:
             self.cmd('delete', '-f', container_id)
 
 
-def runtime_factory(name, root):
+def runtime_factory(name, root, prefix=()):
+    """The runtime `name` with --root `root`; `prefix` runs it through a command (nsenter ...)."""
     if name == 'runcible':
-        return Runtime('runcible', [PYTHON, RUNCIBLE], root)
+        return Runtime('runcible', list(prefix) + [PYTHON, RUNCIBLE], root)
     binary = shutil.which(name)
     if binary is None:
         pytest.skip('%s is not installed' % name)
-    return Runtime(name, [binary], root)
+    if name == 'crun':
+        reason = crun_unusable_reason()
+        if reason:
+            pytest.skip(reason)
+    return Runtime(name, list(prefix) + [binary], root)
+
+
+def crun_unusable_reason():
+    """Why Debian's crun 1.8 cannot run containers here, or None (ENVIRONMENT.md)."""
+    try:
+        with open('/sys/fs/cgroup/unified/cgroup.controllers') as handle:
+            controllers = handle.read().split()
+    except OSError:
+        return None
+    if controllers:
+        return ('crun 1.8 refuses a hybrid host whose cgroup v2 tree holds controllers (%s): mount them as v1 '
+                'hierarchies first (scripts/lib/common.sh mount_v1_hierarchies; scripts/test system does it)'
+                % ' '.join(controllers))
+    return None
 
 
 def error_message(stderr):

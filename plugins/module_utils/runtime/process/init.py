@@ -197,7 +197,7 @@ def _run_init(plan, channel):
         state = {'ociVersion': config['ociVersion'], 'id': plan.container_id, 'status': 'created',
                  'pid': os.getpid(), 'bundle': bundle.path}
         hooks.run(config['hooks'], 'startContainer', state)
-    finalize.execute(prepared, process, linux)
+    finalize.execute(prepared, process)
 
 
 def _apply_sysctl(sysctl):

@@ -77,7 +77,7 @@ def exec_process(plan, channel):
         if plan.console_fd is not None:
             terminal.setup(plan.console_fd, plan.process)
         prepared = finalize.prepare(plan.process, plan.linux, plan.caps, plan.preserve_fds, plan.setgroups_allowed)
-        finalize.execute(prepared, plan.process, plan.linux)
+        finalize.execute(prepared, plan.process)
     except BaseException as exc:  # pylint: disable=broad-except
         _die_with(channel, exc)
     os._exit(127)
