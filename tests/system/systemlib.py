@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -183,3 +184,41 @@ def processes_with_cgroup(name):
         except OSError:
             continue
     return pids
+
+
+class ScratchMountNamespace:
+    """A mount namespace of the test's own, held by a sleeping process, that runtimes can run in.
+
+    A runtime run through `prefix` (nsenter) treats it as the host's: what it
+    mounts there never reaches the machine, and the namespace goes with the
+    holder. `propagation` ("private" or "shared") is what its "/" gets.
+    """
+
+    def __init__(self, propagation='private'):
+        self.holder = subprocess.Popen(['unshare', '--mount', '--propagation', propagation, 'sleep', '600'],
+                                       stdin=subprocess.DEVNULL)
+        own = os.readlink('/proc/self/ns/mnt')
+        for _attempt in range(500):
+            if os.readlink('/proc/%d/ns/mnt' % self.holder.pid) != own:
+                break
+            if self.holder.poll() is not None:
+                raise AssertionError('unshare --mount failed (%s)' % self.holder.returncode)
+            time.sleep(0.01)
+        self.prefix = ['nsenter', '-t', str(self.holder.pid), '-m', '--']
+
+    def runtime(self, name, root):
+        return runtime_factory(name, root, prefix=self.prefix)
+
+    def run(self, *argv):
+        """Run a command in the namespace (mount, umount): the CompletedProcess."""
+        return subprocess.run(self.prefix + list(argv), capture_output=True, text=True, timeout=60, check=False)
+
+    def mounts_under(self, path):
+        """Mount points at or below `path` in the namespace."""
+        with open('/proc/%d/mountinfo' % self.holder.pid) as handle:
+            points = [line.split()[4] for line in handle]
+        return [p for p in points if p == path or p.startswith(path.rstrip('/') + '/')]
+
+    def close(self):
+        self.holder.kill()
+        self.holder.wait()
