@@ -194,9 +194,9 @@ def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, con
                   % (container_id, bundle.path, bundle.rootfs, unshare_flags, sorted(joined)))
         main.spawn(plan, process, manager, run_runtime_hooks)
         if manager is not None:
-            # As runc: limits apply once set-up is over, with the init alone in the cgroup.
-            for warning in manager.set(bundle.linux.get('resources') or {}, bundle.linux.get('devices')) or []:
-                log.warning(warning)
+            # As runc: limits apply once set-up is over, with the init alone in the cgroup. Its
+            # warnings are cgroup_setup's, logged there already.
+            manager.set(bundle.linux.get('resources') or {}, bundle.linux.get('devices'))
         log.debug('container %s created: init pid %s waits on %s' % (container_id, process.pid, container_dir.fifo))
         state.pid = process.pid
         state.init_start = statemod.process_start_time(process.pid)
