@@ -201,8 +201,6 @@ class MountAttr(ctypes.Structure):
                 ('userns_fd', ctypes.c_uint64)]
 
 
-
-
 def mount_setattr(path, attr_set, attr_clear, recursive=True):
     """mount_setattr(2) on the mount at `path` (and, recursively, every mount below it)."""
     attr = MountAttr(attr_set, attr_clear, 0, 0)

@@ -160,7 +160,15 @@ def verify_cwd():
     try:
         cwd = os.getcwd()
     except OSError as exc:
-        if exc.errno == errno.ENOENT or not cwd_below_root():
+        if exc.errno == errno.ENOENT:
+            raise errors.SetupError(_OUTSIDE)
+        try:
+            inside = cwd_below_root()
+        except OSError as walk_error:
+            raise errors.SetupError('cannot check that the current working directory is inside the container: '
+                                    'getcwd: %s; walking up through "..": %s'
+                                    % (errors.strerror(exc), errors.strerror(walk_error)))
+        if not inside:
             raise errors.SetupError(_OUTSIDE)
         return
     if not cwd.startswith('/'):

@@ -100,7 +100,7 @@ def remount_bind(path, flags, keep=0):
 
 
 def prepare(bundle, context):
-    """Everything before pivot_root. Returns an O_PATH fd of the rootfs bind mount."""
+    """Everything before pivot_root. Returns an O_PATH fd of the rootfs (its bind mount, with a mount namespace)."""
     if context.mount_ns:
         _bind_rootfs(bundle.rootfs, context)
     root_fd = os.open(bundle.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
