@@ -72,9 +72,8 @@ def test_no_mount_namespace_runs_as_under_runc_and_crun(scratch_ns, bundle, tmp_
     assert outcomes['runcible'][0] == 0, outcomes
     assert outcomes['runcible'] == outcomes['runc'] == outcomes['crun']
     assert outcomes['runcible'][1].startswith('bin\ndev\netc\nproc\nroot\nsys\ntmp\ncat\n')
-    # Ours leaves nothing mounted in the runtime's namespace; runc and crun leave their mounts.
-    assert left['runcible'] == []
-    assert left['runc'] and left['crun']
+    # Ours leaves nothing mounted in the runtime's namespace (runc 1.1.5 and crun 1.8.1 leave theirs).
+    assert left['runcible'] == [], left
 
 
 def test_no_mount_namespace_masked_paths_as_crun(scratch_ns, bundle, tmp_path):
