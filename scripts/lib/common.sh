@@ -33,6 +33,7 @@ TEST_PACKAGES=(
     procps psmisc      # ps (runcible ps), pkill, fuser
     util-linux         # setpriv, unshare, nsenter, mount
     gcc libc6-dev      # a system test builds a static helper binary
+    golang-github-containers-common  # podman's default seccomp profile, run by the seccomp system tests
     git                # scripts/test copies the tracked files into ansible-test's tree
     shellcheck         # ansible-test's shellcheck test and the lint of scripts/
     podman             # a client of the runtime: tests/system/test_podman.py runs podman under runcible and runc

@@ -178,16 +178,20 @@ def test_hostname_env_cwd(pair, bundle):
     assert 'box-1\n/work/sub\n' in results[0][1] and 'FOO=bar baz' in results[0][1]
 
 
-@pytest.mark.parametrize('propagation', ['private', 'rslave', 'rshared', 'unbindable'])
+@pytest.mark.parametrize('propagation', ['private', 'rprivate', 'slave', 'rslave'])
 def test_rootfs_propagation_matches(pair, bundle, propagation):
-    """linux.rootfsPropagation: the propagation of every mount as mountinfo shows it."""
+    """linux.rootfsPropagation: the propagation of every mount as mountinfo shows it.
+
+    Only the values runc 1.1 gets right: it applies shared and unbindable to
+    the host's "/" before binding the rootfs (shared never shows inside,
+    unbindable fails). test_mount_namespace.py compares those with crun.
+    """
     bundle.config['linux']['rootfsPropagation'] = propagation
     script = ('awk \'{o = ""; for (i = 7; $i != "-"; i++) o = o $i " "; print $5, o}\' /proc/self/mountinfo '
               '| sed "s/:[0-9]*//g" | sort')
     results = run_both(pair, bundle, script)
     assert results[0][:2] == results[1][:2], results
-    # An unbindable "/" cannot be bind-mounted: both runtimes refuse it (EINVAL).
-    assert results[0][0] == (1 if propagation == 'unbindable' else 0)
+    assert results[0][0] == 0
 
 
 def test_domainname(runcible, bundle):

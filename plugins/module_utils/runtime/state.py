@@ -80,8 +80,10 @@ def atomic_write(path, data, mode=0o600):
 class ContainerState:
     """What state.json holds about one container."""
 
+    # host_mounts: for a container without a mount namespace of its own, the
+    # mounts under its rootfs before create (rootfs/hostmounts.py).
     FIELDS = ('id', 'pid', 'init_start', 'bundle', 'rootfs', 'created', 'annotations',
-              'config', 'cgroup', 'started', 'rootless', 'external_descriptors')
+              'config', 'cgroup', 'started', 'rootless', 'external_descriptors', 'host_mounts')
 
     def __init__(self, **values):
         for name in self.FIELDS:

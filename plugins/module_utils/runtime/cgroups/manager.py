@@ -203,6 +203,9 @@ class Manager:
             warnings.extend(self._check_v2(resources))
         else:
             self._check_v1(resources)
+            if (resources.get('memory') or {}).get('kernelTCP') and \
+                    not fs1.kernel_tcp_supported(self.files, self.dirs['memory']):
+                warnings.append(fs1.KMEM_TCP_MISSING)
         return warnings
 
     def _check_v1(self, resources):

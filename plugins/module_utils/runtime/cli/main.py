@@ -182,6 +182,12 @@ def cmd_resume(ctx, opts):
 _UPDATE_FLAGS = ('blkio-weight', 'cpu-period', 'cpu-quota', 'cpu-share', 'cpu-rt-period', 'cpu-rt-runtime',
                  'cpuset-cpus', 'cpuset-mems', 'memory', 'memory-reservation', 'memory-swap', 'pids-limit',
                  'l3-cache-schema', 'mem-bw-schema')
+# runc keeps these as hidden, obsolete flags; crun writes the TCP one, and so does runcible.
+_KERNEL_MEMORY_FLAGS = (
+    ('kernel-memory', 'kernel memory limit: ignored, as by runc (the kernel ignores it)'),
+    ('kernel-memory-tcp', 'kernel memory limit for TCP buffers (in bytes; cgroup v1 only, as crun)'),
+)
+_ALL_UPDATE_FLAGS = _UPDATE_FLAGS + tuple(name for name, _text in _KERNEL_MEMORY_FLAGS)
 
 
 def cmd_update(ctx, opts):
@@ -199,7 +205,7 @@ def cmd_update(ctx, opts):
             raise errors.UsageError('--resources %s: %s' % (opts.resources, errors.describe(exc)))
     else:
         changes = resources_from_update_flags({name: getattr(opts, name.replace('-', '_'))
-                                               for name in _UPDATE_FLAGS})
+                                               for name in _ALL_UPDATE_FLAGS})
     update.update(ctx.root, opts.args[0], changes)
     return 0
 
@@ -330,7 +336,8 @@ COMMANDS = [
     Command('update', 'update container resource constraints', '[command options] <container-id>',
             [Flag(['resources', 'r'], True, help_text="path to the file containing the resources to update or '-' "
                                                       "to read from the standard input")]
-            + [Flag([name], True, help_text='see runc update --help') for name in _UPDATE_FLAGS],
+            + [Flag([name], True, help_text='see runc update --help') for name in _UPDATE_FLAGS]
+            + [Flag([name], True, help_text=text) for name, text in _KERNEL_MEMORY_FLAGS],
             1, 1, func=cmd_update),
     Command('events', 'display container events such as OOM notifications, cpu, memory, and IO usage statistics',
             '[command options] <container-id>',

@@ -13,7 +13,7 @@ import time
 from .. import cgroups, errors, hooks, log, state as statemod
 from ..linux import consts as c
 from ..process import finalize, init, main
-from ..rootfs import securejoin
+from ..rootfs import hostmounts, securejoin
 from ..rootfs.mount import RootfsContext
 from ..security import capabilities, lsm
 from ..spec import config as specconfig
@@ -149,15 +149,21 @@ def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, con
     manager = None
     joins = []
     state_dir_fd = None
+    host_mounts = None
     try:
         _make_init_files(container_dir, bundle)
         manager, binds, unified = cgroup_setup(bundle, container_id, rootless)
         created_ns = time.time_ns()
         annotations = bundle.config.get('annotations')
+        mount_ns = bundle.has_namespace('mount')
+        if not mount_ns:
+            host_mounts = hostmounts.snapshot(bundle.rootfs)
+            _warn_shared_mount_namespace(bundle)
         state = statemod.ContainerState(
             id=container_id, pid=None, init_start=None, bundle=bundle.path, rootfs=bundle.rootfs,
             created=statemod.rfc3339_nano(created_ns), annotations=annotations, config=bundle.config,
-            cgroup=manager.to_state() if manager else None, started=False, rootless=rootless)
+            cgroup=manager.to_state() if manager else None, started=False, rootless=rootless,
+            host_mounts=host_mounts)
         # Saved before any process exists, so that a create killed half-way
         # leaves a state that `delete` can clean up.
         container_dir.save(state)
@@ -171,7 +177,7 @@ def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, con
         userns = new_userns or 'user' in joined
         state_dir_fd = os.open(container_dir.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         context = RootfsContext(userns=userns, cgroup_binds=binds, cgroup_unified=unified,
-                                cgroupns=bool(unshare_flags & c.CLONE_NEWCGROUP))
+                                cgroupns=bool(unshare_flags & c.CLONE_NEWCGROUP), mount_ns=mount_ns)
         plan = init.InitPlan(bundle, container_id, state_dir_fd, joins, unshare_flags, new_userns,
                              context, caps, linux, preserve_fds=preserve_fds,
                              setgroups_allowed=not (new_userns and os.geteuid() != 0),
@@ -188,9 +194,9 @@ def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, con
                   % (container_id, bundle.path, bundle.rootfs, unshare_flags, sorted(joined)))
         main.spawn(plan, process, manager, run_runtime_hooks)
         if manager is not None:
-            # As runc: limits apply once set-up is over, with the init alone in the cgroup.
-            for warning in manager.set(bundle.linux.get('resources') or {}, bundle.linux.get('devices')) or []:
-                log.warning(warning)
+            # As runc: limits apply once set-up is over, with the init alone in the cgroup. Its
+            # warnings are cgroup_setup's, logged there already.
+            manager.set(bundle.linux.get('resources') or {}, bundle.linux.get('devices'))
         log.debug('container %s created: init pid %s waits on %s' % (container_id, process.pid, container_dir.fifo))
         state.pid = process.pid
         state.init_start = statemod.process_start_time(process.pid)
@@ -201,6 +207,9 @@ def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, con
         return state
     except BaseException:
         destroy.undo_setup((process.intermediate_pid, process.pid), manager, container_dir, 'create')
+        if host_mounts is not None:
+            for warning in hostmounts.remove_new(bundle.rootfs, host_mounts):
+                log.warning(warning)
         raise
     finally:
         for _kind, fd in joins:
@@ -208,6 +217,15 @@ def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, con
         if state_dir_fd is not None:
             os.close(state_dir_fd)
         container_dir.unlock()
+
+
+def _warn_shared_mount_namespace(bundle):
+    """What a container sharing the runtime's mount namespace cannot have (runc and crun ignore both)."""
+    if (bundle.config.get('root') or {}).get('readonly'):
+        log.warning('root.readonly is ignored: the container has no mount namespace of its own, and its root '
+                    'is not a mount of its own to make read-only (add {"type": "mount"} to linux.namespaces)')
+    if bundle.linux.get('rootfsPropagation'):
+        log.warning('linux.rootfsPropagation is ignored: the container has no mount namespace of its own')
 
 
 def host_id_of_root(mappings):

@@ -126,6 +126,10 @@ def destroy(container_dir, state, run_hooks=True):
             manager.destroy()
         except errors.RuntimeErrorBase as exc:
             failure = exc
+    if state.host_mounts is not None:
+        from ..rootfs import hostmounts
+        for warning in hostmounts.remove_new(state.rootfs, state.host_mounts):
+            log.warning(warning)
     if os.path.isdir(os.path.join(container_dir.path, 'criu-root')):
         from ..criu import mountpoints
         mountpoints.remove_leftover_root(container_dir.path)

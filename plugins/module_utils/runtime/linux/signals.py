@@ -23,9 +23,11 @@ SIGTERM = _impl.SIGTERM
 SIGCHLD = _impl.SIGCHLD
 SIGWINCH = _impl.SIGWINCH
 SIGURG = _impl.SIGURG
+SIGPIPE = _impl.SIGPIPE
 
 signal = _impl.signal
 pthread_sigmask = _impl.pthread_sigmask
+sigtimedwait = _impl.sigtimedwait
 valid_signals = _impl.valid_signals
 set_wakeup_fd = _impl.set_wakeup_fd
 

@@ -171,7 +171,7 @@ def _run_init(plan, channel):
         channel.send('hooks')
         reply = channel.expect('hooks-done')
         hooks.run(config.get('hooks'), 'createContainer', reply['state'])
-    mount.pivot_root(bundle.rootfs)
+    mount.enter_root(bundle, plan.rootfs_context)
     if plan.console_fd is not None:
         mount.console(terminal.setup(plan.console_fd, process))
     mount.finalize(bundle, plan.rootfs_context)
@@ -184,6 +184,7 @@ def _run_init(plan, channel):
     _apply_sysctl(linux.get('sysctl') or {})
     paths.make_readonly(linux.get('readonlyPaths'))
     paths.mask(linux.get('maskedPaths'))
+    mount.apply_root_propagation(bundle, plan.rootfs_context)
     prepared = finalize.prepare(process, linux, plan.caps, plan.preserve_fds, plan.setgroups_allowed)
     channel.send('done')
     channel.close()
@@ -197,7 +198,7 @@ def _run_init(plan, channel):
         state = {'ociVersion': config['ociVersion'], 'id': plan.container_id, 'status': 'created',
                  'pid': os.getpid(), 'bundle': bundle.path}
         hooks.run(config['hooks'], 'startContainer', state)
-    finalize.execute(prepared, process, linux)
+    finalize.execute(prepared, process)
 
 
 def _apply_sysctl(sysctl):

@@ -279,8 +279,6 @@ def _validate_linux(config):
     if config.get('domainname') and 'uts' not in seen:
         raise errors.ConfigError('domainname', 'unable to set domainname without a private UTS namespace: '
                                  'add {"type": "uts"} to linux.namespaces')
-    if 'mount' not in seen:
-        raise errors.ConfigError('linux.namespaces', 'a mount namespace is required: add {"type": "mount"}')
     propagation = linux.get('rootfsPropagation', '')
     if propagation not in PROPAGATIONS:
         raise errors.ConfigError('linux.rootfsPropagation', 'must be one of %s' % ', '.join(p for p in PROPAGATIONS if p))

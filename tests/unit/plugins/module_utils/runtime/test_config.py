@@ -53,7 +53,6 @@ def _set(spec, path, value):
     (('linux', 'namespaces'), [{'type': 'mount'}, {'type': 'mount'}], 'linux.namespaces[1].type'),
     (('linux', 'namespaces'), [{'type': 'mount'}, {'type': 'network', 'path': '/no/such/ns'}],
      'linux.namespaces[1].path'),
-    (('linux', 'namespaces'), [{'type': 'uts'}], 'linux.namespaces'),
     (('linux', 'uidMappings'), [{'containerID': 0, 'hostID': 1000, 'size': 1}], 'linux.uidMappings'),
     (('linux', 'maskedPaths'), ['proc/kcore'], 'linux.maskedPaths[0]'),
     (('linux', 'devices'), [{'path': '/dev/x', 'type': 'z'}], 'linux.devices[0].type'),
@@ -71,6 +70,13 @@ def test_fault_names_its_field(path, value, field):
         config.validate(spec)
     assert caught.value.field == field
     assert caught.value.message.startswith(field + ': ')
+
+
+def test_no_mount_namespace_is_valid():
+    """runtime-spec: without one the container shares the runtime's mount namespace (runc and crun run it)."""
+    spec = _spec()
+    spec['linux']['namespaces'] = [n for n in spec['linux']['namespaces'] if n['type'] != 'mount']
+    config.validate(spec)
 
 
 def test_hostname_needs_uts_namespace():

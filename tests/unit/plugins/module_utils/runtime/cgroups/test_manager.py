@@ -105,6 +105,17 @@ def test_v2_warns_where_runc_ignores(fake_files):
     assert any('swappiness' in w for w in warnings) and any('disableOOMKiller' in w for w in warnings)
 
 
+def test_kernel_tcp_warns_only_where_it_cannot_be_written(fake_files):
+    """v1 with memory.kmem.tcp.limit_in_bytes (in the hierarchy, before the container's cgroup exists): no warning."""
+    with_file = hybrid(fake_files({('/sys/fs/cgroup/memory', 'memory.kmem.tcp.limit_in_bytes'): 'max'}))
+    assert with_file.validate({'memory': {'kernelTCP': 2 ** 20}}) == []
+    without = hybrid(fake_files({}))
+    assert without.validate({'memory': {'kernelTCP': 2 ** 20}}) == [
+        'memory.kernelTCP is ignored: this kernel has no memory.kmem.tcp.limit_in_bytes (no kernel memory accounting)']
+    warnings = unified(fake_files).validate({'memory': {'kernelTCP': 2 ** 20}})
+    assert warnings == ['memory.kernelTCP is not supported by cgroup v2 and is ignored']
+
+
 def test_v2_controller_missing_from_the_tree_names_the_field(fake_files):
     manager = unified(fake_files, controllers='cpu memory')
     assert manager.validate({'memory': {'limit': 10 ** 8}, 'cpu': {'shares': 100}}) == []
