@@ -65,13 +65,20 @@ def read_json(path):
 
 
 def start_time(pid):
-    """Field 22 of /proc/<pid>/stat (None when gone): tells a recycled PID apart."""
+    """Field 22 of /proc/<pid>/stat: tells a recycled PID apart.
+
+    None when the process is gone or has exited and waits, a zombie, for its
+    parent to reap it: a detached supervisor's parent is init, which may reap late.
+    """
     try:
         with open('/proc/%d/stat' % pid, 'rb') as handle:
             data = handle.read()
     except OSError:
         return None
-    return int(data[data.rindex(b')') + 2:].split()[19])
+    fields = data[data.rindex(b')') + 2:].split()
+    if fields[0] in (b'Z', b'X', b'x'):
+        return None
+    return int(fields[19])
 
 
 class Supervisor:
