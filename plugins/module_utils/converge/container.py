@@ -404,6 +404,7 @@ class Converger:
             'container': state or {},
             'status': (state or {}).get('status', 'absent'),
             'exit_code': status.get('exit_code'),
+            'oom_killed': status.get('oom_killed'),
             'started_at': status.get('started_at'),
             'finished_at': status.get('finished_at'),
             'restart_count': status.get('restart_count', 0),

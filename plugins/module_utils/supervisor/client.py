@@ -182,4 +182,5 @@ def describe(status):
     if not status:
         return {}
     return {key: status.get(key) for key in ('state', 'pid', 'started_at', 'finished_at', 'exit_code',
-                                             'last_exit_code', 'restart_count', 'error', 'log_path')}
+                                             'last_exit_code', 'oom_killed', 'last_oom_killed', 'restart_count',
+                                             'error', 'log_path')}
