@@ -166,7 +166,7 @@ from ansible_collections.runcible.oci.plugins.module_utils.supervisor import mai
 def main():
     module = AnsibleModule(
         argument_spec=container_spec.argument_spec(),
-        required_if=[('state', state, ['bundle']) for state in container_spec.STATES if state != 'absent'],
+        required_by={'bundle_options': 'bundle'},
         supports_check_mode=True,
     )
     try:
