@@ -174,7 +174,8 @@ class Supervisor:
         from ..runtime.cgroups import oom
         try:
             self.oom_file = oom.counter_file(pid)
-        except OSError:
+        except (OSError, ValueError):
+            # The host's cgroup layout could not be read: the exits are reported without it.
             self.oom_file = None
         self.oom_before = oom.kills(self.oom_file)
 
