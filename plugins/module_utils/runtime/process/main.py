@@ -45,12 +45,13 @@ def write_id_maps(pid, linux, rootless):
                                  % exc.strerror)
 
 
-def spawn(plan, process, cgroup_manager, on_hooks):
+def spawn(plan, process, cgroup_manager, on_hooks, on_done):
     """Fork the intermediate (and through it the init) and drive them until "done".
 
     `on_hooks(pid)` runs the runtime-side hooks and returns the state to send
-    to the createContainer hooks. Fills `process` as PIDs become known, so
-    the caller can clean up whatever exists if this raises.
+    to the createContainer hooks; `on_done(pid)` records the init, which
+    waits for that before it waits for `start`. Fills `process` as PIDs
+    become known, so the caller can clean up whatever exists if this raises.
     """
     runtime_end, child_end = Channel.pair()
     syscalls.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
@@ -80,6 +81,8 @@ def spawn(plan, process, cgroup_manager, on_hooks):
             elif kind == 'hooks':
                 runtime_end.send('hooks-done', state=on_hooks(process.pid))
             elif kind == 'done':
+                on_done(process.pid)
+                runtime_end.send('recorded')
                 return
             elif kind == 'error':
                 from .channel import raise_remote
