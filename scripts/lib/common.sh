@@ -30,6 +30,7 @@ TEST_PACKAGES=(
     openssh-server     # sshd in network namespaces: the "remote" hosts of integration tests
     iproute2 nftables  # network namespaces, veth pairs, firewall rules
     procps psmisc      # ps (runcible ps), pkill, fuser
+    strace             # kill -9 at chosen system calls: bench/faults, tests/system/test_faults.py
     util-linux         # setpriv, unshare, nsenter, mount
     gcc libc6-dev      # a system test builds a static helper binary
     git                # scripts/test copies the tracked files into ansible-test's tree
