@@ -94,7 +94,7 @@ def restore(root, container_id, bundle_dir, options, criu='criu', detach=False, 
             status = runmod.wait_for(state.pid)
         container_dir = statemod.ContainerDir(root, container_id)
         with container_dir:
-            destroy.destroy(container_dir, container_dir.load())
+            destroy.destroy(container_dir, container_dir.load_remains())
         return runmod.exit_code(status)
     finally:
         forwarding.close()
