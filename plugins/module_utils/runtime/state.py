@@ -114,9 +114,11 @@ class ContainerState:
         """The state in `raw`; ValueError saying what is wrong when it is not a state (of `container_id`)."""
         try:
             data = jsonc.loads(raw)
+        except ValueError as exc:
+            raise ValueError('not valid JSON: %s' % exc)
         # Python 3.11's C scanner raises SystemError on some invalid documents; deep nesting RecursionError.
-        except (ValueError, SystemError, RecursionError) as exc:
-            raise ValueError('not valid JSON: %s' % errors.describe(exc).split('\n')[0])
+        except (SystemError, RecursionError):
+            raise ValueError('not valid JSON')
         if not isinstance(data, dict):
             raise ValueError('not a JSON object')
         state = cls(**{name: data.get(name) for name in cls.FIELDS})

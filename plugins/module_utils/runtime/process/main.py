@@ -68,26 +68,36 @@ def spawn(plan, process, cgroup_manager, on_hooks, on_done):
         if cgroup_manager is not None:
             cgroup_manager.apply(pid)
         runtime_end.send('go')
-        while True:
-            message = runtime_end.recv()
-            kind = message['type']
-            if kind == 'idmap':
-                write_id_maps(pid, plan.bundle.linux, os.geteuid() != 0)
-                runtime_end.send('idmap-done')
-            elif kind == 'pid':
-                process.pid = message['pid']
-                os.waitpid(pid, 0)
-                process.intermediate_pid = None
-            elif kind == 'hooks':
-                runtime_end.send('hooks-done', state=on_hooks(process.pid))
-            elif kind == 'done':
-                on_done(process.pid)
-                runtime_end.send('recorded')
-                return
-            elif kind == 'error':
-                from .channel import raise_remote
-                raise_remote(message)
-            else:
-                raise errors.SetupError('protocol error: unexpected message %r' % kind)
+        serve(runtime_end, plan, process, on_hooks, on_done)
     finally:
         runtime_end.close()
+
+
+def serve(runtime_end, plan, process, on_hooks, on_done):
+    """Answer the intermediate and the init over `runtime_end` until the init is "done" and recorded."""
+    deferred = []
+    while True:
+        message = deferred.pop() if deferred and process.pid else runtime_end.recv()
+        kind = message['type']
+        if kind in ('hooks', 'done') and not process.pid:
+            # The init shares the channel with the intermediate and may get
+            # this far before the intermediate reported the init's PID.
+            deferred.append(message)
+        elif kind == 'idmap':
+            write_id_maps(process.intermediate_pid, plan.bundle.linux, os.geteuid() != 0)
+            runtime_end.send('idmap-done')
+        elif kind == 'pid':
+            process.pid = message['pid']
+            os.waitpid(process.intermediate_pid, 0)
+            process.intermediate_pid = None
+        elif kind == 'hooks':
+            runtime_end.send('hooks-done', state=on_hooks(process.pid))
+        elif kind == 'done':
+            on_done(process.pid)
+            runtime_end.send('recorded')
+            return
+        elif kind == 'error':
+            from .channel import raise_remote
+            raise_remote(message)
+        else:
+            raise errors.SetupError('protocol error: unexpected message %r' % kind)

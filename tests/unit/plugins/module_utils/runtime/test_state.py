@@ -110,6 +110,7 @@ def test_invalid_id_is_refused_before_any_path_is_built(tmp_path):
     (b'{"id": "c", "config": []}', 'config is not a JSON dict'),
     (b'{"id": "c", "cgroup": {"path": "c", "dirs": {"memory": "relative/c"}}}', 'cgroup is not a cgroup record'),
     (b'\xff\xfe', 'not valid JSON'),
+    (b'[' * 100000, 'not valid JSON'),
 ])
 def test_damaged_state_is_reported_with_the_fix(tmp_path, content, reason):
     directory = state.ContainerDir(str(tmp_path), 'c').make()
