@@ -358,13 +358,16 @@ def _answers(runtime, bundle, state, tmp_path):
     return {name: (code, message) for name, (code, message, _stderr) in answers.items()}
 
 
+def _codes(answers):
+    return {name: code for name, (code, _message) in answers.items()}
+
+
 @pytest.mark.parametrize('state', ['created', 'running', 'paused', 'stopped'])
 def test_every_command_in_every_state_answers_as_runc(pair, bundle, tmp_path, state):
     """Issue 14 #8: exit codes as runc's, an error line and no traceback, for each command and status."""
     bundle.write(['sleep', '30'])
     ours, theirs = (_answers(runtime, bundle, state, tmp_path) for runtime in pair)
-    assert {name: code for name, (code, _msg) in ours.items()} == {name: code for name, (code, _msg) in
-                                                                    theirs.items()}, (ours, theirs)
+    assert _codes(ours) == _codes(theirs), (ours, theirs)
 
 
 # The states only runcible shows (runc hides the first three, and has no "creating" state it
@@ -384,10 +387,13 @@ RUNCIBLE_ONLY = {
 def test_every_command_answers_a_half_made_or_damaged_container(runcible, bundle, tmp_path, state):
     bundle.write(['sleep', '30'])
     answers = _answers(runcible, bundle, state, tmp_path)
-    assert {name: code for name, (code, _msg) in answers.items()} == RUNCIBLE_ONLY[state], answers
+    assert _codes(answers) == RUNCIBLE_ONLY[state], answers
     for name in ('start', 'exec true', 'pause', 'update --pids-limit 50'):
         if state != 'half-made':
             assert 'delete --force' in answers[name][1], (name, answers[name])
+
+
+CREATING_MESSAGE = 'container is still being created: try again once its create has returned'
 
 
 def test_every_command_answers_a_container_being_created(pair, bundle, tmp_path):
@@ -414,8 +420,7 @@ def test_every_command_answers_a_container_being_created(pair, bundle, tmp_path)
                 assert 'Traceback' not in result.stderr and error_message(result.stderr), result.stderr
                 answers[_name(command)] = result.returncode
                 if runtime.name == 'runcible' and command[0] == 'kill':
-                    assert error_message(result.stderr) == 'container is still being created: try again once ' \
-                                                           'its create has returned'
+                    assert error_message(result.stderr) == CREATING_MESSAGE
             outcomes.append(answers)
             if runtime.name == 'runcible':
                 assert runtime.state(container_id)['status'] == 'creating'
