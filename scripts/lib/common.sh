@@ -31,6 +31,7 @@ TEST_PACKAGES=(
     iproute2 nftables  # network namespaces, veth pairs, firewall rules (nftables brings libnftables1)
     python3-pyroute2   # Debian's pyroute2 0.7 under /usr/bin/python3: the network tests run against it and PyPI's 0.9
     procps psmisc      # ps (runcible ps), pkill, fuser
+    strace             # kill -9 at chosen system calls: bench/faults, tests/system/test_faults.py
     util-linux         # setpriv, unshare, nsenter, mount
     gcc libc6-dev      # a system test builds a static helper binary
     golang-github-containers-common  # podman's default seccomp profile, run by the seccomp system tests

@@ -40,6 +40,8 @@ def stats_event(root, container_id):
     container_dir = statemod.ContainerDir(root, container_id)
     state = container_dir.load()
     status = query.container_status(container_dir, state)
+    if status == 'creating':
+        raise errors.ContainerCreating()
     if status == 'stopped':
         raise errors.StateError('container with id %s is not running' % container_id)
     if not state.cgroup:
