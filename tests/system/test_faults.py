@@ -444,4 +444,6 @@ def test_fault_probe_finds_nothing_stuck_or_leaked():
                 for failure in outcome['failures']] + report['tracebacks']
     assert problems == [], (report['seed'], problems)
     assert result.returncode == 0, result.stderr
-    assert all(outcome['killed'] == 3 for outcome in report['commands'].values()), report['commands']
+    # A kill point comes from a dry run's system calls; a run that makes fewer of them (polling loops
+    # vary with load) finishes before it and is still checked. A probe that never kills proves nothing.
+    assert all(outcome['killed'] >= 1 for outcome in report['commands'].values()), report['commands']
