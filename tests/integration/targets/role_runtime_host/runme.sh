@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# runcible.oci.runtime_host on this host (twice: the second run must change nothing), then inside an
+# unprivileged container, where it must fail with its reasons. The clean-up runs whatever happened.
+set -eu
+
+# With a CRIU that passes `criu check` here (scripts/criu-setup), the role must find it usable.
+criu_args=()
+for candidate in "${RUNCIBLE_TEST_CRIU:-}" "$(command -v criu || true)" /opt/runcible-criu/bin/criu; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" check >/dev/null 2>&1; then
+        criu_args=(-e "criu=$candidate")
+        break
+    fi
+done
+
+cleanup() { ansible-playbook -i "${INVENTORY_PATH}" cleanup.yml "$@"; }
+trap 'cleanup "$@"' EXIT
+cleanup "$@"
+mkdir -p /var/tmp/runcible-it-runtime-host
+
+ansible-playbook -i "${INVENTORY_PATH}" host.yml "${criu_args[@]}" "$@"
+second=$(mktemp)
+ansible-playbook -i "${INVENTORY_PATH}" host.yml "${criu_args[@]}" "$@" | tee "$second"
+grep -Eq 'localhost +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0' "$second" || {
+    echo "the second run of runtime_host changed something" >&2
+    exit 1
+}
+rm -f "$second"
+ansible-playbook -i "${INVENTORY_PATH}" checks.yml "$@"
+ansible-playbook -i "${INVENTORY_PATH}" unprivileged.yml "$@"
