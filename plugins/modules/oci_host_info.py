@@ -90,7 +90,9 @@ euid:
   returned: always
   type: int
 capabilities:
-  description: C(sys_admin), whether the process holds CAP_SYS_ADMIN.
+  description:
+    - C(sys_admin), whether the process holds CAP_SYS_ADMIN (containers as root need it).
+    - C(sys_resource), whether it holds CAP_SYS_RESOURCE (CRIU needs it to checkpoint processes of other users).
   returned: always
   type: dict
 namespaces:

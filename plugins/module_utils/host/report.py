@@ -36,6 +36,7 @@ NAMESPACES = (
 )
 # The namespaces of runc's default spec (`runcible spec`): a container as root needs them all.
 REQUIRED_NAMESPACES = ('mount', 'pid', 'ipc', 'uts', 'network')
+CAP_SYS_RESOURCE = 24
 CAP_SYS_ADMIN = 21
 _VERSION_TIMEOUT = 10
 
@@ -234,6 +235,10 @@ def verdict(report, euid):
             limitations.append('%s namespaces unavailable (%s)' % (name, names[name]['error']))
     if not report['criu']['usable']:
         limitations.append('no checkpoint/restore: %s' % report['criu']['error'])
+    elif not report['capabilities']['sys_resource']:
+        # CRIU reads every dumped process's rlimits with prlimit(2), which needs CAP_SYS_RESOURCE for another user's.
+        limitations.append('CRIU can checkpoint only containers whose processes run as root here: CAP_SYS_RESOURCE '
+                           'is missing from this process')
     return problems, limitations
 
 
@@ -250,7 +255,8 @@ def host_report(runtimes=('runcible', 'runc', 'crun'), criu='criu'):
         'kernel': {'release': uname.release, 'machine': uname.machine},
         'python': {'version': '%d.%d.%d' % sys.version_info[:3], 'executable': sys.executable},
         'euid': os.geteuid(),
-        'capabilities': {'sys_admin': has_capability(status, CAP_SYS_ADMIN)},
+        'capabilities': {'sys_admin': has_capability(status, CAP_SYS_ADMIN),
+                         'sys_resource': has_capability(status, CAP_SYS_RESOURCE)},
         'namespaces': names,
         'cgroup': cgroup_report(),
         'overlayfs': overlay_report(_read('/proc/filesystems'), uname.release),

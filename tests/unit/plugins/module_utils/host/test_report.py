@@ -114,7 +114,7 @@ def _report(**changes):
     names = {name: {'supported': True, 'can_create': True, 'error': None} for name, _p, _f in report.NAMESPACES}
     base = {
         'namespaces': names,
-        'capabilities': {'sys_admin': True},
+        'capabilities': {'sys_admin': True, 'sys_resource': True},
         'cgroup': {'layout': 'hybrid', 'writable': True, 'read_only': []},
         'overlayfs': {'supported': True},
         'seccomp': {'filter': True},
@@ -133,7 +133,7 @@ def test_verdict_inside_an_unprivileged_container():
     refused = {'supported': True, 'can_create': False, 'error': 'Operation not permitted'}
     names = dict(_report()['namespaces'], mount=refused, pid=refused, user=refused)
     problems, limitations = report.verdict(_report(
-        namespaces=names, capabilities={'sys_admin': False},
+        namespaces=names, capabilities={'sys_admin': False, 'sys_resource': False},
         cgroup={'layout': 'hybrid', 'writable': False, 'read_only': ['/sys/fs/cgroup/memory']}), 0)
     assert problems[0] == 'cannot create mount namespaces (Operation not permitted)'
     assert problems[1] == 'cannot create pid namespaces (Operation not permitted)'
@@ -156,6 +156,12 @@ def test_verdict_without_cgroups_or_optional_features():
         'no seccomp filters (CONFIG_SECCOMP_FILTER): bundles with linux.seccomp will fail',
         'no checkpoint/restore: criu is not installed',
     ]
+
+
+def test_criu_without_cap_sys_resource_is_a_limitation():
+    limitations = report.verdict(_report(capabilities={'sys_admin': True, 'sys_resource': False}), 0)[1]
+    assert limitations == ['CRIU can checkpoint only containers whose processes run as root here: '
+                           'CAP_SYS_RESOURCE is missing from this process']
 
 
 def test_verdict_for_an_unprivileged_user():
