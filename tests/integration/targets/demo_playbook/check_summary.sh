@@ -5,8 +5,11 @@
 # Used by this target, galaxy_artifact and the compat stage of scripts/test.
 set -euo pipefail
 
-output=$1
 checkpoint=${2:-}
+# Without colours (ansible-runner keeps them in its stdout file).
+output=$(mktemp)
+trap 'rm -f "$output"' EXIT
+sed 's/\x1b\[[0-9;]*m//g' "$1" >"$output"
 
 fail() {
     echo "the demo's summary: $*" >&2

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# The collection as Galaxy ships it: `ansible-galaxy collection build`, then `collection install` of
+# the tarball into an empty collections path, and from that installed copy alone (run outside any
+# source tree, with only that path configured): its contents, `ansible-doc` of every plugin and role,
+# `ansible-builder introspect` of its execution environment requirements, bin/runcible (spec,
+# features, a real run of a busybox bundle), and the demo playbook with its summary checked.
+set -euo pipefail
+
+# The collection under test: ansible-test runs this script from a copy of the target alone, with
+# the collection on ANSIBLE_COLLECTIONS_PATH; by hand, it is the source tree.
+source_tree=
+candidates=()
+IFS=: read -r -a collection_paths <<<"${ANSIBLE_COLLECTIONS_PATH:-}"
+for path in "${collection_paths[@]}"; do
+    candidates+=("$path/ansible_collections/runcible/oci")
+done
+candidates+=(../../../..)
+for candidate in "${candidates[@]}"; do
+    if [ -f "$candidate/galaxy.yml" ]; then
+        source_tree=$(cd "$candidate" && pwd)
+        break
+    fi
+done
+[ -n "$source_tree" ] || { echo "cannot find the collection's galaxy.yml" >&2; exit 1; }
+check_summary=$(pwd)/../demo_playbook/check_summary.sh
+[ -x "$check_summary" ] || check_summary=$source_tree/tests/integration/targets/demo_playbook/check_summary.sh
+
+work=$(mktemp -d /var/tmp/runcible-it-galaxy.XXXXXX)
+runtime_root=$work/run
+cleanup() {
+    if [ -d "$runtime_root" ]; then
+        "$installed/bin/runcible" --root "$runtime_root" delete --force it-galaxy-busybox >/dev/null 2>&1 || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+    echo "galaxy_artifact: $*" >&2
+    exit 1
+}
+
+echo "== build"
+version=$(awk '$1 == "version:" { print $2 }' "$source_tree/galaxy.yml")
+ansible-galaxy collection build --output-path "$work/dist" "$source_tree"
+tarball=$work/dist/runcible-oci-$version.tar.gz
+[ -f "$tarball" ] || fail "no $tarball"
+
+echo "== contents"
+tar -tzf "$tarball" | sed 's|^\./||' | sort >"$work/contents"
+for unwanted in 'tests/output/' 'bench/' 'scripts/' 'hack/' '.ci/' '.venv/' '.git/' 'changelogs/.plugin-cache.yaml'; do
+    if grep -q "^${unwanted//./\\.}" "$work/contents"; then
+        fail "the tarball holds $unwanted: $(grep "^${unwanted//./\\.}" "$work/contents" | head -n 3 | tr '\n' ' ')"
+    fi
+done
+if grep -qE '(^|/)(__pycache__/|\.pytest_cache/|\.hypothesis/)|\.pyc$' "$work/contents"; then
+    fail "the tarball holds caches: $(grep -E '__pycache__|\.pytest_cache|\.hypothesis|\.pyc$' "$work/contents" | head -n 3)"
+fi
+for wanted in MANIFEST.json FILES.json README.md COPYING CHANGELOG.md changelogs/changelog.yaml bin/runcible \
+    meta/runtime.yml meta/execution-environment.yml meta/requirements.txt meta/bindep.txt playbooks/demo.yml \
+    roles/container_service/meta/argument_specs.yml roles/runtime_host/meta/argument_specs.yml \
+    extensions/molecule/default/molecule.yml docs/awx.md docs/molecule.md plugins/module_utils/runtime/__init__.py; do
+    grep -qxF "$wanted" "$work/contents" || fail "the tarball lacks $wanted"
+done
+
+echo "== install into an empty collections path"
+collections=$work/collections
+ansible-galaxy collection install --offline -p "$collections" "$tarball"
+installed=$collections/ansible_collections/runcible/oci
+[ -x "$installed/bin/runcible" ] || fail "bin/runcible is not executable in the installed copy"
+
+# From here on only the installed copy: run outside any collection tree, with nothing else configured.
+cd "$work"
+export ANSIBLE_COLLECTIONS_PATH=$collections ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false ANSIBLE_CONFIG=/dev/null
+
+listed=$(ansible-galaxy collection list runcible.oci --format json)
+python3 - "$listed" "$collections" "$version" <<'PYTHON'
+import json, sys
+listed = json.loads(sys.argv[1])
+where = {path: found for path, found in listed.items() if 'runcible.oci' in found}
+assert list(where) == [sys.argv[2] + '/ansible_collections'], 'runcible.oci found in %s' % list(where)
+assert where[sys.argv[2] + '/ansible_collections']['runcible.oci']['version'] == sys.argv[3], where
+PYTHON
+
+echo "== ansible-doc of every plugin and role"
+for type in module connection role; do
+    names=$(ansible-doc -t "$type" -l runcible.oci --json | python3 -c 'import json, sys; print(" ".join(sorted(json.load(sys.stdin))))')
+    case $type in
+        module) expected=$(cd "$installed/plugins/modules" && for module in *.py; do printf 'runcible.oci.%s ' "${module%.py}"; done) ;;
+        connection) expected="runcible.oci.oci " ;;
+        role) expected=$(cd "$installed/roles" && for role in */; do printf 'runcible.oci.%s ' "${role%/}"; done) ;;
+    esac
+    [ "$names " = "$expected" ] || fail "ansible-doc -t $type lists '$names', the tarball has '$expected'"
+    for name in $names; do
+        ansible-doc -t "$type" --json "$name" >"$work/doc.json"
+        python3 - "$work/doc.json" "$name" "$installed" "$type" <<'PYTHON'
+import json, sys
+path, name, installed, plugin_type = sys.argv[1:]
+with open(path) as handle:
+    doc = json.load(handle)[name]
+if plugin_type == 'role':
+    main = doc['entry_points']['main']
+    assert main['short_description'] and main['options'], (name, main)
+    assert doc['path'].startswith(installed), (name, doc['path'])
+else:
+    assert doc['doc']['short_description'], name
+    assert doc['doc']['filename'].startswith(installed), (name, doc['doc']['filename'])
+    assert doc['examples'] is None or doc['examples'].strip(), name
+print('%-12s %-40s %s' % (plugin_type, name, (doc.get('doc') or doc['entry_points']['main'])['short_description']))
+PYTHON
+    done
+done
+
+echo "== ansible-builder introspect"
+if command -v ansible-builder >/dev/null; then
+    ansible-builder introspect --sanitize "$collections" | tee "$work/introspect"
+    grep -qF "jsonschema>=4  # from collection runcible.oci" "$work/introspect" || fail "introspect lacks the Python requirements"
+    grep -qF "openssh-client [platform:dpkg]  # from collection runcible.oci" "$work/introspect" || fail "introspect lacks the system requirements"
+else
+    fail "ansible-builder is not installed: run scripts/setup test"
+fi
+
+echo "== bin/runcible"
+"$installed/bin/runcible" --version | grep -q "^runcible version $version$" || fail "runcible --version is not $version"
+"$installed/bin/runcible" features | python3 -c 'import json, sys; assert json.load(sys.stdin)["ociVersionMax"]'
+bundle=$work/bundle
+mkdir -p "$bundle/rootfs/bin"
+cp /bin/busybox "$bundle/rootfs/bin/busybox"
+ln -s busybox "$bundle/rootfs/bin/sh"
+(cd "$bundle" && "$installed/bin/runcible" spec)
+python3 - "$bundle/config.json" <<'PYTHON'
+import json, sys
+with open(sys.argv[1]) as handle:
+    config = json.load(handle)
+config['process']['terminal'] = False
+config['process']['args'] = ['/bin/busybox', 'sh', '-c', 'echo "hello from $(/bin/busybox hostname)"; exit 3']
+with open(sys.argv[1], 'w') as handle:
+    json.dump(config, handle)
+PYTHON
+status=0
+output=$("$installed/bin/runcible" --root "$runtime_root" run --bundle "$bundle" it-galaxy-busybox) || status=$?
+[ "$output" = "hello from runc" ] || fail "runcible run printed '$output'"
+[ "$status" -eq 3 ] || fail "runcible run exited $status, the container 3"
+[ -z "$("$installed/bin/runcible" --root "$runtime_root" list -q)" ] || fail "runcible run left a container"
+
+echo "== the demo playbook from the installed copy"
+criu_options=()
+checkpoint=
+for candidate in "${RUNCIBLE_TEST_CRIU:-}" "$(command -v criu || true)" /opt/runcible-criu/bin/criu; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" check >/dev/null 2>&1; then
+        criu_options=(-e "demo_criu=$candidate")
+        checkpoint=checkpoint
+        break
+    fi
+done
+ANSIBLE_STDOUT_CALLBACK=default ansible-playbook -i localhost, -c local runcible.oci.demo \
+    -e ansible_python_interpreter=/usr/bin/python3 -e demo_work="$work/demo" "${criu_options[@]}" | tee "$work/demo.out"
+"$check_summary" "$work/demo.out" "$checkpoint"
