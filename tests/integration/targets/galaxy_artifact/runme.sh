@@ -62,15 +62,16 @@ for wanted in MANIFEST.json FILES.json README.md COPYING CHANGELOG.md changelogs
     grep -qxF "$wanted" "$work/contents" || fail "the tarball lacks $wanted"
 done
 
-echo "== install into an empty collections path"
+# From here on only the installed copy: run outside any collection tree, with nothing else configured.
+cd "$work"
 collections=$work/collections
+: >"$work/ansible.cfg"
+export ANSIBLE_COLLECTIONS_PATH=$collections ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false ANSIBLE_CONFIG=$work/ansible.cfg
+
+echo "== install into an empty collections path"
 ansible-galaxy collection install --offline -p "$collections" "$tarball"
 installed=$collections/ansible_collections/runcible/oci
 [ -x "$installed/bin/runcible" ] || fail "bin/runcible is not executable in the installed copy"
-
-# From here on only the installed copy: run outside any collection tree, with nothing else configured.
-cd "$work"
-export ANSIBLE_COLLECTIONS_PATH=$collections ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false ANSIBLE_CONFIG=/dev/null
 
 listed=$(ansible-galaxy collection list runcible.oci --format json)
 python3 - "$listed" "$collections" "$version" <<'PYTHON'
@@ -90,24 +91,27 @@ for type in module connection role; do
         role) expected=$(cd "$installed/roles" && for role in */; do printf 'runcible.oci.%s ' "${role%/}"; done) ;;
     esac
     [ "$names " = "$expected" ] || fail "ansible-doc -t $type lists '$names', the tarball has '$expected'"
-    for name in $names; do
-        ansible-doc -t "$type" --json "$name" >"$work/doc.json"
-        python3 - "$work/doc.json" "$name" "$installed" "$type" <<'PYTHON'
+    read -r -a name_list <<<"$names"
+    ansible-doc -t "$type" --json "${name_list[@]}" >"$work/doc.json"
+    python3 - "$work/doc.json" "$installed" "$type" "${name_list[@]}" <<'PYTHON'
 import json, sys
-path, name, installed, plugin_type = sys.argv[1:]
+path, installed, plugin_type = sys.argv[1:4]
 with open(path) as handle:
-    doc = json.load(handle)[name]
-if plugin_type == 'role':
-    main = doc['entry_points']['main']
-    assert main['short_description'] and main['options'], (name, main)
-    assert doc['path'].startswith(installed), (name, doc['path'])
-else:
-    assert doc['doc']['short_description'], name
-    assert doc['doc']['filename'].startswith(installed), (name, doc['doc']['filename'])
-    assert doc['examples'] is None or doc['examples'].strip(), name
-print('%-12s %-40s %s' % (plugin_type, name, (doc.get('doc') or doc['entry_points']['main'])['short_description']))
+    docs = json.load(handle)
+for name in sys.argv[4:]:
+    doc = docs[name]
+    if plugin_type == 'role':
+        main = doc['entry_points']['main']
+        assert main['short_description'] and main['options'], (name, main)
+        assert doc['path'].startswith(installed), (name, doc['path'])
+        short = main['short_description']
+    else:
+        short = doc['doc']['short_description']
+        assert short, name
+        assert doc['doc']['filename'].startswith(installed), (name, doc['doc']['filename'])
+        assert doc['examples'] is None or doc['examples'].strip(), name
+    print('%-12s %-40s %s' % (plugin_type, name, short))
 PYTHON
-    done
 done
 
 echo "== ansible-builder introspect"
