@@ -96,11 +96,15 @@ capabilities:
   returned: always
   type: dict
 namespaces:
-  description: Per namespace type (mount, pid, ipc, uts, network, user, cgroup, time), C(supported) by the kernel, C(can_create) by this process, and C(error) when it cannot.
+  description:
+    - Per namespace type (mount, pid, ipc, uts, network, user, cgroup, time), C(supported) by the kernel,
+      C(can_create) by this process, and C(error) when it cannot.
   returned: always
   type: dict
 cgroup:
-  description: C(layout) (unified, hybrid, legacy or none, as runc decides), C(mountpoints), C(v1_controllers), C(v2_controllers), C(writable) and the C(read_only) mount points.
+  description:
+    - C(layout) (unified, hybrid, legacy or none, as runc decides), C(mountpoints), C(v1_controllers),
+      C(v2_controllers), C(writable) and the C(read_only) mount points.
   returned: always
   type: dict
 overlayfs:

@@ -222,11 +222,12 @@ mount_v1_hierarchies() {
 # ansible-test bootstraps pip into each sanity test's virtualenv with a
 # get-pip.py it downloads from ci-files.testing.ansible.com, which these
 # machines cannot reach. It first looks in its cache, so put our stand-in
-# (ensurepip, then pip from PyPI) there, for the pip version this ansible-test
-# pins. A real get-pip.py already in the cache is left alone.
+# (ensurepip, then pip from PyPI) there, for the pip version the ansible-test of
+# the virtualenv $1 (default: the project's) pins. A real get-pip.py already in
+# the cache is left alone.
 prime_ansible_test_get_pip() {
-    local version cache
-    version=$("$VENV/bin/python" -c '
+    local venv=${1:-$VENV} version cache
+    version=$("$venv/bin/python" -c '
 import types
 from ansible_test._internal.python_requirements import get_venv_packages
 print(get_venv_packages(types.SimpleNamespace(version="3"))["pip"])') ||

@@ -229,7 +229,7 @@ def verdict(report, euid):
         limitations.append('no seccomp filters (CONFIG_SECCOMP_FILTER): bundles with linux.seccomp will fail')
     if not names['user']['can_create']:
         limitations.append('user namespaces unavailable (%s): no rootless containers, no linux.uidMappings'
-                        % names['user']['error'])
+                           % names['user']['error'])
     for name in ('cgroup', 'time'):
         if not names[name]['can_create']:
             limitations.append('%s namespaces unavailable (%s)' % (name, names[name]['error']))

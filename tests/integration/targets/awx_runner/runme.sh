@@ -8,20 +8,15 @@
 set -euo pipefail
 
 command -v ansible-runner >/dev/null || { echo "ansible-runner is not installed: run scripts/setup test" >&2; exit 1; }
-check_summary=$(pwd)/../demo_playbook/check_summary.sh
+# shellcheck source=../setup_helpers/files/lib.sh
+. ../setup_helpers/files/lib.sh
+check_summary=$(pwd)/../setup_helpers/files/check_demo_summary.sh
 
 work=$(mktemp -d /var/tmp/runcible-it-awx.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-criu=
 checkpoint=
-for candidate in "${RUNCIBLE_TEST_CRIU:-}" "$(command -v criu || true)" /opt/runcible-criu/bin/criu; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" check >/dev/null 2>&1; then
-        criu=$candidate
-        checkpoint=checkpoint
-        break
-    fi
-done
+if criu=$(usable_criu); then checkpoint=checkpoint; fi
 
 # The job's private data directory, as AWX lays it out: the project (a playbook that uses the
 # collection), the inventory, extra vars and environment variables.

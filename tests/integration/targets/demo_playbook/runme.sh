@@ -4,20 +4,19 @@
 # Where a CRIU passes `criu check` (the host's, or scripts/criu-setup's), the checkpoint part
 # must run; elsewhere the summary must say why it was skipped.
 set -euo pipefail
+# shellcheck source=../setup_helpers/files/lib.sh
+. ../setup_helpers/files/lib.sh
 
 criu_options=()
 checkpoint=
-for candidate in "${RUNCIBLE_TEST_CRIU:-}" "$(command -v criu || true)" /opt/runcible-criu/bin/criu; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" check >/dev/null 2>&1; then
-        criu_options=(-e "demo_criu=$candidate")
-        checkpoint=checkpoint
-        break
-    fi
-done
+if criu=$(usable_criu); then
+    criu_options=(-e "demo_criu=$criu")
+    checkpoint=checkpoint
+fi
 
 output=$(mktemp)
 trap 'rm -f "$output"' EXIT
 ANSIBLE_STDOUT_CALLBACK=default ansible-playbook -i "${INVENTORY_PATH:-localhost,}" -c local runcible.oci.demo \
     -e demo_work=/var/tmp/runcible-it-demo "${criu_options[@]}" "$@" | tee "$output"
-./check_summary.sh "$output" "$checkpoint"
+../setup_helpers/files/check_demo_summary.sh "$output" "$checkpoint"
 [ ! -e /var/tmp/runcible-it-demo ] || { echo "the demo left /var/tmp/runcible-it-demo behind" >&2; exit 1; }

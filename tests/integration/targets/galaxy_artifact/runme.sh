@@ -6,24 +6,10 @@
 # features, a real run of a busybox bundle), and the demo playbook with its summary checked.
 set -euo pipefail
 
-# The collection under test: ansible-test runs this script from a copy of the target alone, with
-# the collection on ANSIBLE_COLLECTIONS_PATH; by hand, it is the source tree.
-source_tree=
-candidates=()
-IFS=: read -r -a collection_paths <<<"${ANSIBLE_COLLECTIONS_PATH:-}"
-for path in "${collection_paths[@]}"; do
-    candidates+=("$path/ansible_collections/runcible/oci")
-done
-candidates+=(../../../..)
-for candidate in "${candidates[@]}"; do
-    if [ -f "$candidate/galaxy.yml" ]; then
-        source_tree=$(cd "$candidate" && pwd)
-        break
-    fi
-done
-[ -n "$source_tree" ] || { echo "cannot find the collection's galaxy.yml" >&2; exit 1; }
-check_summary=$(pwd)/../demo_playbook/check_summary.sh
-[ -x "$check_summary" ] || check_summary=$source_tree/tests/integration/targets/demo_playbook/check_summary.sh
+# shellcheck source=../setup_helpers/files/lib.sh
+. ../setup_helpers/files/lib.sh
+source_tree=$(collection_root)
+check_summary=$(pwd)/../setup_helpers/files/check_demo_summary.sh
 
 work=$(mktemp -d /var/tmp/runcible-it-galaxy.XXXXXX)
 runtime_root=$work/run
@@ -149,13 +135,10 @@ output=$("$installed/bin/runcible" --root "$runtime_root" run --bundle "$bundle"
 echo "== the demo playbook from the installed copy"
 criu_options=()
 checkpoint=
-for candidate in "${RUNCIBLE_TEST_CRIU:-}" "$(command -v criu || true)" /opt/runcible-criu/bin/criu; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" check >/dev/null 2>&1; then
-        criu_options=(-e "demo_criu=$candidate")
-        checkpoint=checkpoint
-        break
-    fi
-done
+if criu=$(usable_criu); then
+    criu_options=(-e "demo_criu=$criu")
+    checkpoint=checkpoint
+fi
 ANSIBLE_STDOUT_CALLBACK=default ansible-playbook -i localhost, -c local runcible.oci.demo \
     -e ansible_python_interpreter=/usr/bin/python3 -e demo_work="$work/demo" "${criu_options[@]}" | tee "$work/demo.out"
 "$check_summary" "$work/demo.out" "$checkpoint"

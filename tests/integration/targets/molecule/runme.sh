@@ -6,22 +6,10 @@
 set -eu
 
 command -v molecule >/dev/null || { echo "molecule is not installed: run scripts/setup test" >&2; exit 1; }
-# The collection under test: ansible-test runs this script from a copy of the target alone, with
-# the collection on ANSIBLE_COLLECTIONS_PATH; by hand, it is the source tree.
-collection=
-candidates=()
-IFS=: read -r -a collection_paths <<<"${ANSIBLE_COLLECTIONS_PATH:-}"
-for path in "${collection_paths[@]}"; do
-    candidates+=("$path/ansible_collections/runcible/oci")
-done
-candidates+=(../../../..)
-for candidate in "${candidates[@]}"; do
-    if [ -f "$candidate/extensions/molecule/default/molecule.yml" ]; then
-        collection=$(cd "$candidate" && pwd)
-        break
-    fi
-done
-[ -n "$collection" ] || { echo "cannot find the collection's extensions/molecule" >&2; exit 1; }
+# shellcheck source=../setup_helpers/files/lib.sh
+. ../setup_helpers/files/lib.sh
+collection=$(collection_root)
+[ -f "$collection/extensions/molecule/default/molecule.yml" ] || { echo "$collection has no molecule scenario" >&2; exit 1; }
 
 # Container IDs of this run only: other runs on the machine may test at the same time.
 export RUNCIBLE_MOLECULE_PREFIX="it-molecule-$$"

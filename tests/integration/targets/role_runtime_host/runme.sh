@@ -3,14 +3,11 @@
 # unprivileged container, where it must fail with its reasons. The clean-up runs whatever happened.
 set -eu
 
+# shellcheck source=../setup_helpers/files/lib.sh
+. ../setup_helpers/files/lib.sh
 # With a CRIU that passes `criu check` here (scripts/criu-setup), the role must find it usable.
 criu_args=()
-for candidate in "${RUNCIBLE_TEST_CRIU:-}" "$(command -v criu || true)" /opt/runcible-criu/bin/criu; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" check >/dev/null 2>&1; then
-        criu_args=(-e "criu=$candidate")
-        break
-    fi
-done
+if criu=$(usable_criu); then criu_args=(-e "criu=$criu"); fi
 
 cleanup() { ansible-playbook -i "${INVENTORY_PATH}" cleanup.yml "$@"; }
 trap 'cleanup "$@"' EXIT

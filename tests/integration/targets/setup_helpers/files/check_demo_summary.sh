@@ -2,7 +2,7 @@
 # Check the summary of playbooks/demo.yml in the output file $1 (ansible-playbook's default
 # callback). With "checkpoint" as $2, the counter must have been checkpointed and restored (the same
 # run token, a higher count); otherwise the summary must say why the checkpoint was skipped.
-# Used by this target, galaxy_artifact and the compat stage of scripts/test.
+# Used by the targets demo_playbook, galaxy_artifact and awx_runner, and the compat stage of scripts/test.
 set -euo pipefail
 
 checkpoint=${2:-}
