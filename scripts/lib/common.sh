@@ -39,7 +39,7 @@ TEST_PACKAGES=(
     gcc libc6-dev      # a system test builds a static helper binary
     git                # scripts/test copies the tracked files into ansible-test's tree
     shellcheck         # ansible-test's shellcheck test and the lint of scripts/
-    debootstrap        # the molecule scenario's Debian image (extensions/molecule), built once and cached
+    debootstrap debian-archive-keyring  # the molecule scenario's Debian image (extensions/molecule), built once
 )
 
 # Services Debian starts when their package is installed (where it can start
