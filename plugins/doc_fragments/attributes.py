@@ -26,3 +26,16 @@ attributes:
     membership:
       - runcible.oci.oci
 '''
+
+    INFO = r'''
+attributes:
+  check_mode:
+    support: full
+    description: It only reads, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to show.
+  idempotent:
+    support: full
+    description: It never changes anything.
+'''

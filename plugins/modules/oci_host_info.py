@@ -28,18 +28,8 @@ options:
     type: str
     default: criu
 extends_documentation_fragment:
-  - runcible.oci.attributes
+  - runcible.oci.attributes.info
   - runcible.oci.attributes.actiongroup
-attributes:
-  check_mode:
-    support: full
-    description: It only reads, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
-  idempotent:
-    support: full
-    description: It never changes anything.
 notes:
   - Run it as the user that will run the containers (root, or the unprivileged user of rootless containers).
 '''
