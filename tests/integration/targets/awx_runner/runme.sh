@@ -36,7 +36,8 @@ INI
 python3 - "$data/env" "$work/demo" "$criu" "${ANSIBLE_COLLECTIONS_PATH:-}" <<'PYTHON'
 import json, os, sys
 env, demo_work, criu, collections = sys.argv[1:]
-extravars = {'demo_work': demo_work}
+# Container names of this run only: other runs on the machine may run the demo at the same time.
+extravars = {'demo_work': demo_work, 'demo_name': 'it-awx-%d' % os.getppid()}
 if criu:
     extravars['demo_criu'] = criu
 with open(os.path.join(env, 'extravars'), 'w') as handle:

@@ -17,6 +17,8 @@ fi
 output=$(mktemp)
 trap 'rm -f "$output"' EXIT
 ANSIBLE_STDOUT_CALLBACK=default ansible-playbook -i "${INVENTORY_PATH:-localhost,}" -c local runcible.oci.demo \
-    -e demo_work=/var/tmp/runcible-it-demo "${criu_options[@]}" "$@" | tee "$output"
+    -e demo_work=/var/tmp/runcible-it-demo -e "demo_name=it-demo-$$" "${criu_options[@]}" "$@" | tee "$output"
 ../setup_helpers/files/check_demo_summary.sh "$output" "$checkpoint"
-[ ! -e /var/tmp/runcible-it-demo ] || { echo "the demo left /var/tmp/runcible-it-demo behind" >&2; exit 1; }
+for left in /var/tmp/runcible-it-demo "/run/runcible-it-demo-$$" "/var/log/runcible/it-demo-$$-ticker.log"; do
+    [ ! -e "$left" ] || { echo "the demo left $left behind" >&2; exit 1; }
+done

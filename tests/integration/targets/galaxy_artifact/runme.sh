@@ -140,5 +140,6 @@ if criu=$(usable_criu); then
     checkpoint=checkpoint
 fi
 ANSIBLE_STDOUT_CALLBACK=default ansible-playbook -i localhost, -c local runcible.oci.demo \
-    -e ansible_python_interpreter=/usr/bin/python3 -e demo_work="$work/demo" "${criu_options[@]}" | tee "$work/demo.out"
+    -e ansible_python_interpreter=/usr/bin/python3 -e demo_work="$work/demo" -e "demo_name=it-galaxy-$$" \
+    "${criu_options[@]}" | tee "$work/demo.out"
 "$check_summary" "$work/demo.out" "$checkpoint"

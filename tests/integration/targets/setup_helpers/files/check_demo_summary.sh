@@ -33,7 +33,7 @@ expect '"    pids limit: 32"'
 expect '"memory limit raised: update, same pid True, now 134217728"'
 expect '"hostname changed: recreate, new pid True, now demo-2"'
 if [ "$checkpoint" = checkpoint ]; then
-    line=$(grep -oE "counter demo-counter at 'count [0-9]+ of run [0-9a-f]+': checkpointed with CRIU [0-9.]+ \([0-9.]+ MiB\), container absent" "$output") ||
+    line=$(grep -oE "counter [^ ]+-counter at 'count [0-9]+ of run [0-9a-f]+': checkpointed with CRIU [0-9.]+ \([0-9.]+ MiB\), container absent" "$output") ||
         fail "has no checkpoint line"
     before=$(sed -E 's/.*count ([0-9]+) of run ([0-9a-f]+).*/\1 \2/' <<<"$line")
     line=$(grep -oE "restored: restore -> running, now 'count [0-9]+ of run [0-9a-f]+'" "$output") ||
