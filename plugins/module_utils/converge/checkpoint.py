@@ -27,11 +27,10 @@ import time
 import uuid
 
 from ..runtime import errors, jsonc, state as statemod
-from ..runtime.criu import image as criu_image
+from ..runtime.criu import archive, image as criu_image
 from .. import driver as drivers
 from ..driver import persist
 from ..supervisor import client, main as supervisor_main
-from . import checkpoint_archive as archive
 from .container import Converger, canonical_digest, discard, read_bundle, split_resources
 from .failures import about
 
