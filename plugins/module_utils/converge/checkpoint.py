@@ -109,7 +109,7 @@ def export_decision(archive_path, checkpoint_id, force):
         return 'export'
     try:
         manifest = archive.read_manifest(archive_path)
-    except archive.ArchiveError:
+    except archive.CheckpointArchiveError:
         return 'export'
     return 'keep' if manifest.get('checkpoint_id') == checkpoint_id else 'export'
 
@@ -382,7 +382,7 @@ class CheckpointRun:
             raise errors.ConfigError('import', '%s does not exist: give the archive oci_checkpoint export wrote' % path)
         try:
             manifest = archive.read_manifest(path)
-        except archive.ArchiveError as exc:
+        except archive.CheckpointArchiveError as exc:
             raise errors.ConfigError('import', str(exc))
         self.result['import'] = path
         found = image_state(self.image_path)

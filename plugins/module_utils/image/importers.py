@@ -33,8 +33,8 @@ from . import digest as digests
 from . import mediatypes
 from . import platform as platforms
 from . import reference as references
-from .errors import ArchiveError, ConfigError, DigestMismatch, ImageError, RuntimeErrorBase, UnsupportedImage
-from .layer_errors import CompressionError, LayerError
+from .errors import (ArchiveError, CompressionError, ConfigError, DigestMismatch, ImageError, LayerError, RuntimeErrorBase,
+                     UnsupportedImage)
 from .store import Store
 
 FORMATS = ('docker-archive', 'oci-archive', 'oci-dir', 'rootfs', 'dir')

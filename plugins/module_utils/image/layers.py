@@ -17,7 +17,7 @@ import tarfile
 from ..runtime.rootfs.securejoin import display, split_path
 from .compression import CHUNK, LAYER_KINDS, decompressed
 from .digest import DigestingReader, split as split_digest
-from .layer_errors import LayerError, UnsafeEntryError
+from .errors import LayerError, UnsafeEntryError
 
 WHITEOUT_PREFIX = b'.wh.'
 OPAQUE_WHITEOUT = b'.wh..wh..opq'

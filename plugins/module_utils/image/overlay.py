@@ -29,7 +29,7 @@ import tempfile
 from ..runtime.linux import syscalls
 from ..runtime.rootfs.securejoin import remove_tree
 from . import layers as L
-from .layer_errors import LayerError
+from .errors import LayerError
 from .unpack import UnpackStats, Warner, apply_layer
 
 MOUNT_SOURCE_PREFIX = 'runcible-'

@@ -25,7 +25,7 @@ import stat
 
 from ..runtime.rootfs.securejoin import ABSENT, Missing, RootDir, display, remove_tree
 from . import layers as L
-from .layer_errors import LayerError, UnsafeEntryError
+from .errors import LayerError, UnsafeEntryError
 
 COPY_BUFFER = 1 << 20
 OPAQUE_XATTR = 'trusted.overlay.opaque'

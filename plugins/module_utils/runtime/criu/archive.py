@@ -57,8 +57,8 @@ _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOE
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-class ArchiveError(errors.RuntimeErrorBase):
-    """An archive that is not one of ours, or would write outside its destination."""
+class CheckpointArchiveError(errors.RuntimeErrorBase):
+    """A checkpoint archive that is not one of ours, or has a member that would write outside its destination."""
 
 
 def tar_mode(path, writing):
@@ -121,35 +121,36 @@ def write(path, manifest, image_path, bundle):
 
 
 def read_manifest(path):
-    """The manifest of the archive `path`; ArchiveError if it is not an archive oci_checkpoint wrote."""
+    """The manifest of the archive `path`; CheckpointArchiveError if it is not an archive oci_checkpoint wrote."""
     try:
         with tarfile.open(path, tar_mode(path, False)) as archive:
             member = archive.next()
             if member is None or member.name != MANIFEST or not member.isfile():
-                raise ArchiveError('%s is not a checkpoint archive written by oci_checkpoint export (its first member '
-                                   'is not %s)' % (path, MANIFEST))
+                raise CheckpointArchiveError('%s is not a checkpoint archive written by oci_checkpoint export (its '
+                                             'first member is not %s)' % (path, MANIFEST))
             manifest = json.loads(archive.extractfile(member).read().decode('utf-8'))
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise ArchiveError('%s cannot be read as a tar archive: %s' % (path, exc))
+        raise CheckpointArchiveError('%s cannot be read as a tar archive: %s' % (path, exc))
     except ValueError as exc:
-        raise ArchiveError('%s has a damaged %s: %s' % (path, MANIFEST, exc))
+        raise CheckpointArchiveError('%s has a damaged %s: %s' % (path, MANIFEST, exc))
     if not isinstance(manifest, dict) or manifest.get('format') != FORMAT:
-        raise ArchiveError('%s has a %s of another format (%r, this collection reads %d)'
-                           % (path, MANIFEST, manifest.get('format') if isinstance(manifest, dict) else None, FORMAT))
+        found = manifest.get('format') if isinstance(manifest, dict) else None
+        raise CheckpointArchiveError('%s has a %s of another format (%r, this collection reads %d)'
+                                     % (path, MANIFEST, found, FORMAT))
     return manifest
 
 
 def member_parts(name, prefix):
     """The path (a tuple of byte names) of member `name` below `prefix/`, () for `prefix` itself, None if it
-    is elsewhere; ArchiveError if it is absolute or climbs with "..": an archive we wrote has neither."""
+    is elsewhere; CheckpointArchiveError if it is absolute or climbs with "..": an archive we wrote has neither."""
     if name.startswith('/') or '..' in name.split('/'):
-        raise ArchiveError('member %r would be written outside its destination' % name)
+        raise CheckpointArchiveError('member %r would be written outside its destination' % name)
     if name.split('/')[0] != prefix:
         return None
     try:
         parts, _climbed = split_path(name)
     except ValueError as exc:
-        raise ArchiveError('member %r: %s' % (name, exc))
+        raise CheckpointArchiveError('member %r: %s' % (name, exc))
     return parts[1:]
 
 
@@ -173,13 +174,14 @@ def extract(path, prefix, destination):
             if parts is None:
                 continue
             if not (member.isfile() or member.isdir() or member.issym() or member.islnk() or _is_whiteout(member)):
-                raise ArchiveError('member %r is a %s, which a checkpoint archive does not hold'
-                                   % (member.name, 'device' if member.ischr() or member.isblk() else 'special file'))
+                kind = 'device' if member.ischr() or member.isblk() else 'special file'
+                raise CheckpointArchiveError('member %r is a %s, which a checkpoint archive does not hold'
+                                             % (member.name, kind))
             try:
                 _extract_member(archive, member, parts, prefix, root)
             except OSError as exc:
-                raise ArchiveError('member %r cannot be extracted into %s: %s'
-                                   % (member.name, destination, errors.describe(exc)))
+                raise CheckpointArchiveError('member %r cannot be extracted into %s: %s'
+                                             % (member.name, destination, errors.describe(exc)))
             count += 1
     return count
 
@@ -187,7 +189,7 @@ def extract(path, prefix, destination):
 def _extract_member(archive, member, parts, prefix, root):
     if not parts:
         if not member.isdir():
-            raise ArchiveError('member %r would replace its destination folder' % member.name)
+            raise CheckpointArchiveError('member %r would replace its destination folder' % member.name)
         _set_attributes(root.fd, member.uid, member.gid, member.mode)
         return
     parent = root.lookup(parts[:-1], create=True)
@@ -203,7 +205,7 @@ def _extract_member(archive, member, parts, prefix, root):
     if member.islnk():
         linked = member_parts(member.linkname, prefix)
         if not linked:
-            raise ArchiveError('hard link %r points outside its folder' % member.name)
+            raise CheckpointArchiveError('hard link %r points outside its folder' % member.name)
         source = root.lookup(linked[:-1])
         os.link(linked[-1], name, src_dir_fd=source.fd, dst_dir_fd=parent.fd, follow_symlinks=False)
     elif member.issym():

@@ -28,7 +28,7 @@ from layerlib import Layout, entry, snapshot, tar_layer  # noqa: E402
 from ansible_collections.runcible.oci.plugins.module_utils.bundle import rootfs as bundle_rootfs  # noqa: E402
 from ansible_collections.runcible.oci.plugins.module_utils.converge import checkpoint as ck  # noqa: E402
 from ansible_collections.runcible.oci.plugins.module_utils.image import importers, layout_reader, unpack  # noqa: E402
-from ansible_collections.runcible.oci.plugins.module_utils.image.layer_errors import LayerError  # noqa: E402
+from ansible_collections.runcible.oci.plugins.module_utils.image.errors import LayerError  # noqa: E402
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.criu import archive  # noqa: E402
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.rootfs import securejoin  # noqa: E402
 
@@ -78,7 +78,7 @@ class EntryPoint:
         self.kind = kind
         self.tmp_path = tmp_path
         self.refuses = kind.startswith('checkpoint')
-        self.error = archive.ArchiveError if self.refuses else LayerError
+        self.error = archive.CheckpointArchiveError if self.refuses else LayerError
 
     def __call__(self, entries):
         handler = getattr(self, '_' + self.kind.replace('-', '_'))

@@ -11,7 +11,7 @@ import os
 import pytest
 from layerlib import entry, snapshot, tar_layer
 
-from ansible_collections.runcible.oci.plugins.module_utils.image.layer_errors import LayerError, UnsafeEntryError
+from ansible_collections.runcible.oci.plugins.module_utils.image.errors import LayerError, UnsafeEntryError
 
 ROOT = os.geteuid() == 0
 
