@@ -123,11 +123,16 @@ def _image_identity(image_path):
 class CheckpointRun:
     """One run of oci_checkpoint."""
 
-    def __init__(self, params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT):
+    def __init__(self, params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT,
+                 driver=None, supervisions=client.Supervision):
+        """`driver` and `supervisions` (a client.Supervision-like class, given the folder) stand in for the
+        runtime and the supervisor (tests)."""
         self.params = params
         self.check_mode = check_mode
         self.name = params['name']
-        self.driver = drivers.get_driver(params.get('runtime'), params.get('runtime_root'), params.get('criu_path'))
+        self.driver = driver or drivers.get_driver(params.get('runtime'), params.get('runtime_root'),
+                                                   params.get('criu_path'))
+        self.supervisions = supervisions
         self.supervisor_root = supervisor_root
         self.lib_root = lib_root
         self.supervision = self._supervision(self.name)
@@ -137,7 +142,7 @@ class CheckpointRun:
         self.result = {}
 
     def _supervision(self, name):
-        return client.Supervision(client.folder_for(self.driver.root, name, self.supervisor_root))
+        return self.supervisions(client.folder_for(self.driver.root, name, self.supervisor_root))
 
     def act(self, action):
         self.actions.append(action)
@@ -367,7 +372,8 @@ class CheckpointRun:
             'log_max_size': recorded.get('log_max_size'), 'log_max_files': recorded.get('log_max_files'),
             'log_path': self.params.get('log_path') or (own or {}).get('log_path'),
         }
-        converger = Converger(converger_params, supervisor_root=self.supervisor_root, lib_root=self.lib_root)
+        converger = Converger(converger_params, supervisor_root=self.supervisor_root, lib_root=self.lib_root,
+                              driver=self.driver, supervisions=self.supervisions)
         _config, rootfs_digest = read_bundle(bundle)
         settings = converger.settings(converger.wanted(config, rootfs_digest), start=True)
         settings['runtime'] = self.driver.command()

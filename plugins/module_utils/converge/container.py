@@ -102,9 +102,10 @@ class Converger:
     """One run of oci_container for one container."""
 
     def __init__(self, params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT,
-                 driver=None, listed=None, unit_dirs=None):
+                 driver=None, listed=None, unit_dirs=None, supervisions=client.Supervision):
         """`driver` and `listed` (the driver's list() by ID) let oci_containers share one driver and one list;
-        `unit_dirs` ({'unit_dir', 'settings_dir'}) moves the systemd unit's files (tests)."""
+        `unit_dirs` ({'unit_dir', 'settings_dir'}) moves the systemd unit's files and `supervisions` (a
+        client.Supervision-like class, given the folder) stands in for the supervisor (tests)."""
         self.params = params
         self.check_mode = check_mode
         self.name = params['name']
@@ -116,7 +117,7 @@ class Converger:
         self.driver = driver or drivers.get_driver(params.get('runtime'), params.get('runtime_root'))
         self.listed = listed
         self.found = None
-        self.supervision = client.Supervision(client.folder_for(self.driver.root, self.name, supervisor_root))
+        self.supervision = supervisions(client.folder_for(self.driver.root, self.name, supervisor_root))
         self.lib_root = lib_root
         self.actions = []
         self.diff = {'before': {}, 'after': {}}

@@ -32,3 +32,13 @@ def test_no_two_classes_share_a_name():
             if isinstance(node, ast.ClassDef) and node.name not in SAME_NAME_BY_CONVENTION:
                 seen.setdefault(node.name, []).append(os.path.relpath(path, PLUGINS))
     assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
+
+
+def test_the_kernel_seam_is_reached_through_its_module():
+    """`from ..linux.syscalls import mount` would keep the real call where a test put the double (fakekernel.py)."""
+    offenders = []
+    for path in python_files():
+        for node in ast.walk(parsed(path)):
+            if isinstance(node, ast.ImportFrom) and (node.module or '').split('.')[-1] == 'syscalls':
+                offenders.append('%s:%d' % (os.path.relpath(path, PLUGINS), node.lineno))
+    assert offenders == []
