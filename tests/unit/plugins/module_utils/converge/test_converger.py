@@ -180,3 +180,25 @@ def test_a_container_made_without_a_supervisor_is_recreated_under_one(host, tmp_
     assert result['actions'] == ['recreate']
     assert 'was not created by this collection' in result['warnings'][0]
     assert len(host.supervisors) == 1
+
+
+def test_changing_only_the_log_path_reconfigures_the_supervisor(host, tmp_path, bundle):
+    converge(host, tmp_path, bundle)
+    host.calls = []
+    new_path = str(tmp_path / 'logs' / 'web.log')
+    planned = converge(host, tmp_path, bundle, check_mode=True, log_path=new_path)
+    assert (planned['changed'], planned['actions'], host.calls) == (True, ['reconfigure'], [])
+    result = converge(host, tmp_path, bundle, log_path=new_path)
+    assert (result['changed'], result['actions']) == (True, ['reconfigure'])
+    assert result['diff'] == planned['diff'] == {'before': {'log_path': str(tmp_path / 'web.log')},
+                                                 'after': {'log_path': new_path}}
+    assert [call[0] for call in host.calls] == ['reload']
+    assert result['log_path'] == new_path
+    assert converge(host, tmp_path, bundle, log_path=new_path)['changed'] is False
+
+
+def test_a_record_from_before_log_path_was_recorded_is_not_a_change(host, tmp_path, bundle):
+    converge(host, tmp_path, bundle)
+    entry = list(host.supervisors.values())[0]
+    del entry['settings']['record']['log_path']
+    assert converge(host, tmp_path, bundle)['changed'] is False
