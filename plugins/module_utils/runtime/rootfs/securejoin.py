@@ -288,11 +288,19 @@ class RootDir:
                 return None
             raise
 
-    def _walk(self, parts, create, last=False):
+    def resolve(self, path):
+        """The physical path (a tuple) `path` (names, ".." allowed) names, symlinks followed; touches nothing.
+
+        From the first component that is missing or not a directory on, the
+        rest is taken as written (".." lexically).
+        """
+        return self._walk(tuple(path), None, as_written=True)
+
+    def _walk(self, parts, create, last=False, as_written=False):
         """Resolve `parts` from the root, following symlinks inside it; nothing cached.
 
         Returns the Dir it names or, with `last`, an O_PATH fd of whatever
-        its last component is.
+        its last component is, or with `as_written` its physical path.
         """
         stack = [self.root]
         pending = list(reversed(parts))
@@ -311,7 +319,12 @@ class RootDir:
                     if isinstance(step, int):
                         return step
                 else:
-                    step = self._step(stack[-1], name, create is not None)
+                    try:
+                        step = self._step(stack[-1], name, create is not None)
+                    except (FileNotFoundError, NotADirectoryError):
+                        if not as_written:
+                            raise
+                        return self._as_written(stack[-1].path + (name,), reversed(pending), parts)
                     if isinstance(step, Dir):
                         stack.append(step)
                         continue
@@ -330,6 +343,8 @@ class RootDir:
                 pending.extend(reversed([p for p in target.split(b'/') if p and p != b'.']))
             if last:
                 return os.dup(stack[-1].fd)
+            if as_written:
+                return stack[-1].path
             found = stack.pop()
             if found is self.root:
                 return Dir(os.dup(self.fd), ())
@@ -337,6 +352,17 @@ class RootDir:
         finally:
             for entry in stack[1:]:
                 os.close(entry.fd)
+
+    def _as_written(self, base, rest, parts):
+        names = list(base)
+        for name in rest:
+            if name != b'..':
+                names.append(name)
+            elif names:
+                names.pop()
+            elif self._strict:
+                raise EscapeError(display(parts), "'..'")
+        return tuple(names)
 
     def open_file(self, parts, max_links=MAX_SYMLINKS):
         """An O_RDONLY fd of the regular file at `parts`, following symlinks (the last one too) inside the root.
@@ -453,16 +479,21 @@ def check_in_root(root, path):
     Missing components are fine (they would be created); this is the check
     that runs before anything is changed on the host.
     """
+    resolve_in_root(root, path)
+
+
+def resolve_in_root(root, path):
+    """The container path ('/proc/sys') that `path` names inside `root`, symlinks followed as open_in_root does.
+
+    Touches nothing: from the first component that is missing (or not a
+    directory) on, the rest is taken as written. EscapeError if it would
+    climb out of `root`; OSError(ELOOP) for a symlink loop.
+    """
     if _climbs_above(0, os.fsencode(path)):
         raise EscapeError(path, "'..'")
-    try:
-        os.close(open_in_root(root, path))
-    except (FileNotFoundError, NotADirectoryError):
-        pass
-    except OSError as exc:
-        if exc.errno == errno.ENOTDIR:
-            return
-        raise
+    parts = [part for part in os.fsencode(path).split(b'/') if part and part != b'.']
+    with RootDir(root, strict=True, path_only=True) as tree:
+        return os.fsdecode(b'/' + b'/'.join(tree.resolve(parts)))
 
 
 def fd_path(fd):
