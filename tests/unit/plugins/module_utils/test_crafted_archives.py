@@ -36,15 +36,6 @@ ROOT = os.geteuid() == 0
 ENTRY_POINTS = ('layer', 'rootfs-import', 'checkpoint-import', 'checkpoint-changes')
 
 
-@pytest.fixture
-def outside(tmp_path):
-    path = tmp_path / 'outside'
-    path.mkdir()
-    (path / 'sentinel').write_bytes(b'host data')
-    os.utime(str(path / 'sentinel'), (1000000000, 1000000000))
-    return path
-
-
 def _checkpoint_tar(path, entries, rootfs_kind):
     """A checkpoint archive whose rootfs/ members are `entries` (layerlib dicts, names relative to the rootfs)."""
     prefixed = []

@@ -25,15 +25,6 @@ def unpacker(request, unpack_copy, tmp_path):
     return request.getfixturevalue('unpack_layers')
 
 
-@pytest.fixture
-def outside(tmp_path):
-    path = tmp_path / 'outside'
-    path.mkdir()
-    (path / 'sentinel').write_bytes(b'host data')
-    os.utime(str(path / 'sentinel'), (1000000000, 1000000000))
-    return path
-
-
 def untouched(outside, before):
     assert snapshot(str(outside), times=True) == before
     assert (outside / 'sentinel').read_bytes() == b'host data'
