@@ -152,7 +152,8 @@ class RootDir:
             self.fd = os.dup(root) if path_only else os.open('.', self._dir_flags, dir_fd=root)
         else:
             self.path = root
-            self.fd = os.open(root, self._dir_flags)
+            # The root itself is the caller's (/proc/<pid>/root is a link): only what is inside it is hostile.
+            self.fd = os.open(root, self._dir_flags & ~os.O_NOFOLLOW)
         self.root = Dir(self.fd, ())
         self._lower = lower
         self._make_dir = make_dir
