@@ -314,8 +314,8 @@ class Supervisor:
             self.log.reconfigure(self.settings['log_path'], self.settings.get('log_max_size') or 10485760,
                                  self.settings.get('log_max_files') or 3)
         except OSError as exc:
-            self.save(error='log_path %s: %s (the log stays at %s)' % (self.settings['log_path'], exc.strerror,
-                                                                      self.log.path))
+            self.save(error='log_path %s: %s (the log stays at %s)'
+                      % (self.settings['log_path'], exc.strerror, self.log.path))
             return
         self.save(log_path=self.log.path)
 

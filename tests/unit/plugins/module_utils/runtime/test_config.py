@@ -196,8 +196,8 @@ def test_personality_and_time_offsets(linux_changes, field):
 def test_problems_collects_every_rule_and_every_item_validate_stops_at_the_first():
     spec = _spec()
     spec['process']['cwd'] = 'srv'
-    spec['process']['rlimits'] = [{'type': 'RLIMIT_NOFLIE', 'soft': 1, 'hard': 1}, {'type': 'RLIMIT_NOFILE', 'soft': 9,
-                                                                                   'hard': 1}]
+    spec['process']['rlimits'] = [{'type': 'RLIMIT_NOFLIE', 'soft': 1, 'hard': 1},
+                                  {'type': 'RLIMIT_NOFILE', 'soft': 9, 'hard': 1}]
     spec['mounts'] = [{'destination': 'data', 'type': 'tmpfs'}, {'destination': '/ok', 'type': 'tmpfs'},
                       {'destination': '/b', 'options': ['rbind']}]
     spec['linux']['sysctl'] = {'vm.swappiness': '1', 'kernel.hostname': 'x'}

@@ -60,7 +60,11 @@ def test_create_joins_the_user_namespace_first_and_unshares_the_new_ones_after_t
     """create's intermediate: user first (it owns the others), joins, then the new namespaces, then fork."""
     forked = []
     monkeypatch.setattr(init.os, 'fork', lambda: forked.append(1) or 4242)
-    monkeypatch.setattr(init.os, '_exit', lambda code: (_ for _ in ()).throw(SystemExit(code)))
+
+    def leave(code):
+        raise SystemExit(code)
+
+    monkeypatch.setattr(init.os, '_exit', leave)
     channel = Channel()
     with pytest.raises(SystemExit) as ended:
         init.intermediate(Plan([('mount', 5), ('user', 3), ('network', 4)], c.CLONE_NEWPID | c.CLONE_NEWUTS), channel)
