@@ -18,8 +18,11 @@ options:
     required: true
   bundle:
     description:
-      - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle).'
-      - 'Required unless O(state=absent). C(process.terminal) must be false.'
+      - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle). C(process.terminal)
+        must be false.'
+      - 'Needed when the container has to be created. Without it, an existing container is only brought to O(state)
+        (stopped, started, paused, restarted, removed) with the bundle and the settings it was created with; its systemd
+        unit is left as it is. A container that does not exist fails the task, naming O(bundle).'
       - 'A change of the bundle folder recreates the container.'
       - 'A change of C(config.json) outside C(linux.resources) recreates the container.'
       - 'A change of C(linux.resources) is applied to the running container with the runtime''s update when only memory,
@@ -143,8 +146,12 @@ options:
         required: true
       bundle:
         description:
-          - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle).'
-          - 'Required unless O(containers[].state=absent). C(process.terminal) must be false.'
+          - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle). C(process.terminal)
+            must be false.'
+          - 'Needed when the container has to be created. Without it, an existing container is only brought to
+            O(containers[].state) (stopped, started, paused, restarted, removed) with the bundle and the settings it was
+            created with; its systemd unit is left as it is. A container that does not exist fails the task, naming
+            O(containers[].bundle).'
           - 'A change of the bundle folder recreates the container.'
           - 'A change of C(config.json) outside C(linux.resources) recreates the container.'
           - 'A change of C(linux.resources) is applied to the running container with the runtime''s update when only
@@ -259,8 +266,12 @@ options:
     suboptions:
       bundle:
         description:
-          - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle).'
-          - 'Required unless O(containers[].state=absent). C(process.terminal) must be false.'
+          - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle). C(process.terminal)
+            must be false.'
+          - 'Needed when the container has to be created. Without it, an existing container is only brought to
+            O(containers[].state) (stopped, started, paused, restarted, removed) with the bundle and the settings it was
+            created with; its systemd unit is left as it is. A container that does not exist fails the task, naming
+            O(containers[].bundle).'
           - 'A change of the bundle folder recreates the container.'
           - 'A change of C(config.json) outside C(linux.resources) recreates the container.'
           - 'A change of C(linux.resources) is applied to the running container with the runtime''s update when only

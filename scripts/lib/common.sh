@@ -28,12 +28,17 @@ TEST_PACKAGES=(
     zstd tar           # zstd-compressed layers; layer archives
     python3-zstandard  # zstd layers under the host's python3, which runs bin/runcible in tests
     openssh-server     # sshd in network namespaces: the "remote" hosts of integration tests
-    iproute2 nftables  # network namespaces, veth pairs, firewall rules
+    iproute2 nftables  # network namespaces, veth pairs, firewall rules (nftables brings libnftables1)
+    python3-pyroute2   # Debian's pyroute2 0.7 under /usr/bin/python3: the network tests run against it and PyPI's 0.9
     procps psmisc      # ps (runcible ps), pkill, fuser
+    strace             # kill -9 at chosen system calls: bench/faults, tests/system/test_faults.py
     util-linux         # setpriv, unshare, nsenter, mount
     gcc libc6-dev      # a system test builds a static helper binary
+    golang-github-containers-common  # podman's default seccomp profile, run by the seccomp system tests
     git                # scripts/test copies the tracked files into ansible-test's tree
     shellcheck         # ansible-test's shellcheck test and the lint of scripts/
+    podman             # a client of the runtime: tests/system/test_podman.py runs podman under runcible and runc
+    catatonit          # podman's pause image for pods is built from it (no registry to pull one from)
 )
 
 # Services Debian starts when their package is installed (where it can start

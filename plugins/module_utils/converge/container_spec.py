@@ -122,8 +122,11 @@ OPTIONS = (
     Option('name', {'type': 'str', 'required': True}, ['The container ID (letters, digits, C(_+-.)).'],
            not_compared='it names the container: another name is another container'),
     Option('bundle', {'type': 'path'}, [
-        'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle).',
-        'Required unless O(state=absent). C(process.terminal) must be false.'], compared=(
+        'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle). '
+        'C(process.terminal) must be false.',
+        'Needed when the container has to be created. Without it, an existing container is only brought to O(state) '
+        '(stopped, started, paused, restarted, removed) with the bundle and the settings it was created with; its '
+        'systemd unit is left as it is. A container that does not exist fails the task, naming O(bundle).'], compared=(
         Compared('bundle', RECREATE, 'the bundle folder'),
         Compared('config_digest', RECREATE, 'C(config.json) outside C(linux.resources)'),
         Compared('resources', LIVE, 'C(linux.resources)', compare='dict',

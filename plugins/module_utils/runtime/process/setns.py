@@ -5,8 +5,9 @@
 
 intermediate: made non-dumpable first (a process in the container must not
   reach the host's interpreter through /proc/<pid>/exe: CVE-2019-5736), joins
-  the container's namespaces (user first, mount last), forks for the PID
-  namespace, reports the PID and exits.
+  the container's namespaces (user first, mount last; without a mount
+  namespace it chroots to the init's root), forks for the PID namespace,
+  reports the PID and exits.
 exec process: takes the terminal if asked, applies the process' security
   settings (finalize.prepare) and execs. The runtime learns the exec worked
   when the channel closes without an error message (close-on-exec).
@@ -72,7 +73,7 @@ def exec_process(plan, channel):
         if plan.console_fd is not None:
             terminal.setup(plan.console_fd, plan.process)
         prepared = finalize.prepare(plan.process, plan.linux, plan.caps, plan.preserve_fds, plan.setgroups_allowed)
-        finalize.execute(prepared, plan.process, plan.linux)
+        finalize.execute(prepared, plan.process)
     except BaseException as exc:  # pylint: disable=broad-except
         _die_with(channel, exc)
     os._exit(127)

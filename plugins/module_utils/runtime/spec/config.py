@@ -11,6 +11,7 @@ the JSON schema, with its suggestions, on top).
 """
 
 import os
+import stat
 
 from .. import errors, jsonc
 
@@ -32,6 +33,10 @@ RLIMITS = {
 }
 
 PROPAGATIONS = ('', 'private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable')
+
+# The st_mode file-type bits of each linux.devices[].type.
+DEVICE_TYPE_BITS = {'c': stat.S_IFCHR, 'u': stat.S_IFCHR, 'b': stat.S_IFBLK, 'p': stat.S_IFIFO}
+_FILE_TYPE_MASK = 0o170000
 
 _UINT32_MAX = 0xffffffff
 _UINT64_MAX = 0xffffffffffffffff
@@ -376,7 +381,6 @@ def _linux_rules(config, rules):
     rules.run(_check_user_mapped, config, seen)
     for key in ('hostname', 'domainname'):
         rules.run(_check_uts_name, config, key, seen)
-    rules.run(_check_mount_namespace, seen)
     rules.run(_check_propagation, linux.get('rootfsPropagation', ''))
     for key in ('maskedPaths', 'readonlyPaths'):
         rules.run(_check_paths, linux.get(key) or [], key)
@@ -459,11 +463,6 @@ def _check_uts_name(config, key, namespaces):
     if config.get(key) and 'uts' not in namespaces:
         raise errors.ConfigError(key, 'unable to set %s without a private UTS namespace: add {"type": "uts"} to '
                                       'linux.namespaces' % key)
-
-
-def _check_mount_namespace(namespaces):
-    if 'mount' not in namespaces:
-        raise errors.ConfigError('linux.namespaces', 'a mount namespace is required: add {"type": "mount"}')
 
 
 def _check_propagation(propagation):
@@ -574,10 +573,29 @@ def _validate_device(device, field):
                                          % ('block' if kind == 'b' else 'character'))
             _uint(device[part], '%s.%s' % (field, part))
     if 'fileMode' in device:
-        _uint(device['fileMode'], field + '.fileMode', 0o7777)
+        problem = device_file_mode_problem(_uint(device['fileMode'], field + '.fileMode'), kind)
+        if problem:
+            raise errors.ConfigError(field + '.fileMode', problem)
     for part in ('uid', 'gid'):
         if part in device:
             _uint(device[part], '%s.%s' % (field, part))
+
+
+def device_file_mode_problem(mode, kind):
+    """What is wrong with linux.devices[].fileMode `mode` for a device of type `kind`, or None.
+
+    podman fills fileMode from the host's st_mode, file-type bits included (0o20600 for a
+    character device); runc and crun accept that. Type bits that name another kind of file
+    are refused: runc ignores them, crun ors them in (a block device for type c, EINVAL else).
+    """
+    if mode & ~(_FILE_TYPE_MASK | 0o7777):
+        return ('must be the permission bits (0 to 0o7777, decimal 4095), optionally with the file-type bits '
+                'of st_mode, not %d' % mode)
+    type_bits = mode & _FILE_TYPE_MASK
+    if type_bits and type_bits != DEVICE_TYPE_BITS[kind]:
+        return ('%d (0o%o) has the file-type bits 0o%o, but type %r needs 0o%o: give the permission bits alone '
+                '(0o%o)' % (mode, mode, type_bits, kind, DEVICE_TYPE_BITS[kind], mode & 0o7777))
+    return None
 
 
 _ID_CHARACTERS = frozenset('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.')

@@ -3,8 +3,8 @@
 
 Hypothesis makes configs from runc's default spec with the settings the rules
 are about changed (namespaces, hostname, sysctls, ID mappings, the process'
-user, rlimits, capabilities, mounts, devices, resources, time offsets...),
-often wrongly. For each, oci_bundle's verdict (bundle/validate.validate_config)
+user, rlimits, capabilities, mounts, devices and their fileMode, resources,
+time offsets...), often wrongly. For each, oci_bundle's verdict (bundle/validate.validate_config)
 and create's (the checks create runs before it changes anything: load_bundle,
 check_bundle and the cgroup manager's validate, on a bundle written to disk)
 must be the same: a config oci_bundle writes is one create runs, and a config
@@ -55,7 +55,9 @@ def _mount():
 def _device():
     return st.fixed_dictionaries({'path': st.sampled_from(['/dev/fuse', '/dev/sda']),
                                   'type': st.sampled_from(['c', 'b', 'p'])}, optional={
-        'major': st.integers(0, 300), 'minor': st.integers(0, 300)})
+        'major': st.integers(0, 300), 'minor': st.integers(0, 300),
+        # podman sends st_mode with its type bits (0o20600); other type bits, or more, are refused
+        'fileMode': st.sampled_from([0o666, 0o20600, 0o60600, 0o10600, 0o200000])})
 
 
 def _resources():
@@ -163,3 +165,25 @@ def test_the_hostname_sysctl_with_a_uts_namespace_is_refused_by_both():
 def test_the_domainname_sysctl_with_a_uts_namespace_is_accepted_by_both():
     config = make_config({'namespaces': ['pid', 'mount', 'uts'], 'sysctl': {'kernel.domainname': 'example.org'}})
     assert create_refuses(config) is None and V.validate_config(config) == []
+
+
+def test_a_config_without_a_mount_namespace_is_accepted_by_both():
+    """The container shares the runtime's mount namespace, as under runc and crun."""
+    config = make_config({'namespaces': ['pid', 'uts', 'ipc']})
+    assert create_refuses(config) is None and V.validate_config(config) == []
+
+
+@pytest.mark.parametrize('kind, mode, refused', [
+    ('c', 0o20600, False), ('b', 0o60600, False), ('p', 0o10600, False), ('c', 0o600, False),
+    ('b', 0o20600, True), ('c', 0o60600, True), ('c', 0o200000, True),
+])
+def test_device_file_mode_type_bits_are_judged_alike(kind, mode, refused):
+    device = {'path': '/dev/x', 'type': kind, 'fileMode': mode}
+    if kind != 'p':
+        device.update(major=10, minor=229)
+    config = make_config({'devices': [device]})
+    error = create_refuses(config)
+    assert (error is not None) == refused
+    assert V.validate_config(config) == ([(error.field, error.reason)] if refused else [])
+    if refused:
+        assert error.field == 'linux.devices[0].fileMode'

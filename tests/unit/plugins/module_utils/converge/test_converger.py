@@ -202,3 +202,38 @@ def test_a_record_from_before_log_path_was_recorded_is_not_a_change(host, tmp_pa
     entry = list(host.supervisors.values())[0]
     del entry['settings']['record']['log_path']
     assert converge(host, tmp_path, bundle)['changed'] is False
+
+
+def test_by_name_alone_an_existing_container_is_moved_with_the_bundle_and_settings_it_has(host, tmp_path, bundle):
+    """No bundle given: the container is stopped and started again as it was made, its log_path kept."""
+    kept_log = str(tmp_path / 'kept.log')
+    converge(host, tmp_path, bundle, log_path=kept_log, stop_timeout=3)
+    planned = converge(host, tmp_path, None, check_mode=True, state='stopped', log_path=None)
+    assert (planned['actions'], status(host)) == (['stop'], 'running')
+    stopped = converge(host, tmp_path, None, state='stopped', log_path=None)
+    assert (stopped['actions'], stopped['status']) == (['stop'], 'stopped')
+    host.calls = []
+    started = converge(host, tmp_path, None, state='running', log_path=None, stop_timeout=10)
+    assert (started['actions'], started['status']) == (['start'], 'running')
+    settings = list(host.supervisors.values())[0]['settings']
+    assert (settings['bundle'], settings['log_path'], settings['stop_timeout']) == (bundle, kept_log, 3)
+    assert started['log_path'] == kept_log
+    assert converge(host, tmp_path, None, state='running', log_path=None)['changed'] is False
+
+
+def test_by_name_alone_a_restart_keeps_the_record(host, tmp_path, bundle):
+    converge(host, tmp_path, bundle)
+    record = list(host.supervisors.values())[0]['settings']['record']
+    host.calls = []
+    result = converge(host, tmp_path, None, restart=True, log_path=None)
+    assert (result['actions'], result['status']) == (['restart'], 'running')
+    assert host.called() == [('supervisor-stop', 'web'), ('delete', 'web'), ('launch', 'web'), ('create', 'web'),
+                             ('start', 'web')]
+    assert list(host.supervisors.values())[0]['settings']['record'] == record
+
+
+def test_by_name_alone_a_missing_container_fails_naming_bundle_and_does_nothing(host, tmp_path):
+    with pytest.raises(errors.ConfigError) as failed:
+        converge(host, tmp_path, None, log_path=None)
+    assert failed.value.field == 'bundle' and 'does not exist' in failed.value.reason
+    assert host.calls == [] and host.supervisors == {}

@@ -23,6 +23,17 @@ def test_each_namespace_is_joined_with_its_own_type(kernel):
     assert sorted(call.args for call in kernel.named('setns')) == sorted((joins[k], flags[k]) for k in joins)
 
 
+def test_without_a_mount_namespace_exec_chroots_into_the_containers_root_after_the_joins(kernel, monkeypatch):
+    """exec's joins hold "root" (an fd of /proc/<init>/root) when the container shares the runtime's mounts."""
+    steps = []
+    # Each step with the number of namespaces joined by then.
+    monkeypatch.setattr(init.os, 'fchdir', lambda fd: steps.append(('fchdir', fd, len(kernel.named('setns')))))
+    monkeypatch.setattr(init.os, 'chroot', lambda path: steps.append(('chroot', path, len(kernel.named('setns')))))
+    init.join_namespaces({'root': 9, 'network': 4, 'pid': 3})
+    assert sorted(call.args for call in kernel.named('setns')) == [(3, c.CLONE_NEWPID), (4, c.CLONE_NEWNET)]
+    assert steps == [('fchdir', 9, 2), ('chroot', '.', 2)]
+
+
 def test_a_failed_join_stops_there(kernel):
     kernel.fail('setns', when=lambda call: call.args[1] == c.CLONE_NEWNET)
     with pytest.raises(OSError):
