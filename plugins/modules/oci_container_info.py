@@ -35,16 +35,8 @@ options:
   runtime_root:
     description: The runtime's state folder.
     type: path
-attributes:
-  check_mode:
-    support: full
-    description: It only reads, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
-  idempotent:
-    support: full
-    description: It never changes anything.
+extends_documentation_fragment:
+  - runcible.oci.attributes.info
 '''
 
 EXAMPLES = r'''

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the EXAMPLES block of every module (plugins/modules/*.py), in order, module by module,
-# against registries, images, bundles and runtime roots this run makes on the host: files/examples.py
+# against registries, images, bundles, runtime roots and networks this run makes: files/examples.py
 # extracts them with the substitutions of substitutions.yml, playbook.yml sets up, runs and checks.
 set -eu
 
@@ -38,6 +38,10 @@ print(' '.join('127.0.0.1:%d' % sock.getsockname()[1] for sock in socks))")
     --out "$work/examples" --value "WORK=$work" --value "PREFIX=$prefix" --value "HUB=$hub" \
     --value "PRIVATE=$private" --value "MIRROR=$mirror" --value "ORIGIN=$origin"
 
-ansible-playbook -i "${INVENTORY_PATH:-localhost,}" "$here/playbook.yml" -e "work=$work" -e "prefix=$prefix" \
-    -e "hub=$hub" -e "private=$private" -e "mirror=$mirror" -e "origin=$origin" -e "collection=$collection" \
-    -e "helper=$here/files/examples.py" "$@"
+# In a network namespace of its own with loopback up, standing in for the host: the registries listen on its
+# loopback, and the bridges, sysctls and nftables table of oci_network's examples vanish with it. The mount
+# namespace keeps the network namespaces' bind mounts (/run/runcible/netns) to this run.
+unshare --net --mount -- bash -c 'ip link set lo up && exec "$@"' bash \
+  ansible-playbook -i "${INVENTORY_PATH:-localhost,}" "$here/playbook.yml" -e "work=$work" -e "prefix=$prefix" \
+      -e "hub=$hub" -e "private=$private" -e "mirror=$mirror" -e "origin=$origin" -e "collection=$collection" \
+      -e "helper=$here/files/examples.py" "$@"
