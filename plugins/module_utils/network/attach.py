@@ -87,11 +87,22 @@ class Attachment:
         self.records = store.networks()
         self.endpoints = {network: store.endpoints(network) for network in self.records}
         self.before = store.container(name)
+        self._containers = None
+        # Whether this run changed a record: then other containers' hosts files may change too.
+        self.recorded = False
+
+    @property
+    def containers(self):
+        """{name: record} of every container on the host's networks (read on first use)."""
+        if self._containers is None:
+            self._containers = self.store.containers()
+        return self._containers
 
     def _firewall(self):
         if self.nft is None:
             self.nft = Nft()
-        self.actions.extend(nets.sync_firewall(self.store, self.nft, self.check_mode))
+        self.actions.extend(nets.sync_firewall(self.store, self.nft, self.check_mode, self.records, self.endpoints,
+                                               self.containers))
 
     # -- validation -------------------------------------------------------
 
@@ -138,7 +149,7 @@ class Attachment:
     def _host_ports(self, ports, port_network):
         """The Ports with host ports chosen for `80`-style mappings (kept from the last run when still free)."""
         others = []
-        for other, record in self.store.containers().items():
+        for other, record in self.containers.items():
             if other != self.name:
                 others.extend((other, from_dict(port)) for port in record.get('ports') or ())
         for index, port in enumerate(ports):
@@ -209,6 +220,8 @@ class Attachment:
             self.actions.append('record container %s' % self.name)
             if not self.check_mode:
                 self.store.save_container(record)
+                self.containers[self.name] = record
+                self.recorded = True
         self._names(record)
         self._firewall()
         return self.result(record)
@@ -246,6 +259,7 @@ class Attachment:
                 host.add_veth(veth, interface, fd, mtu=record['mtu'], peer_mac=request['mac_address'])
             finally:
                 os.close(fd)
+            inside.forget()
             link = host.link(veth)
         bridge = host.index(record['bridge'])
         if link['master'] != bridge or not link['up'] or (record['mtu'] and link['mtu'] != record['mtu']):
@@ -328,6 +342,7 @@ class Attachment:
         self.actions.append('record %s on network %s' % (self.name, network))
         if not self.check_mode:
             self.store.save_endpoints(network, self.endpoints[network])
+            self.recorded = True
 
     def _leave(self, network):
         endpoint = self.endpoints[network].pop(self.name)
@@ -337,6 +352,7 @@ class Attachment:
         with netlink.route() as host:
             host.delete(endpoint.get('veth') or host_veth(self.name, network))
         self.store.save_endpoints(network, self.endpoints[network])
+        self.recorded = True
 
     # -- names ------------------------------------------------------------
 
@@ -349,7 +365,7 @@ class Attachment:
         conf = dns.resolv_text(record['dns']['servers'], record['dns']['search'], record['dns']['options'])
         if dns.write_in_place(os.path.join(folder, 'resolv.conf'), conf):
             self.actions.append('write resolv.conf')
-        refresh_hosts(self.store, self.actions)
+        refresh_hosts(self.store, self.actions, None if self.recorded else [self.name], self.records, self.endpoints)
 
     def result(self, record):
         networks = {}
@@ -374,7 +390,8 @@ class Attachment:
             self.actions.append('forget container %s' % self.name)
             if not self.check_mode:
                 self.store.remove_container(self.name)
-                refresh_hosts(self.store, self.actions)
+                self.containers.pop(self.name, None)
+                refresh_hosts(self.store, self.actions, None, self.records, self.endpoints)
         if self.records:
             self._firewall()
         return {'changed': bool(self.actions), 'actions': self.actions}
@@ -404,11 +421,13 @@ def _free_ifname(taken):
     return 'eth%d' % len(taken)
 
 
-def refresh_hosts(store, actions):
-    """Rewrite every attached container's hosts file from the records (containers sharing a dns network)."""
-    records = store.networks()
-    endpoints = {name: store.endpoints(name) for name in records}
-    for name in store.container_names():
+def refresh_hosts(store, actions, names=None, records=None, endpoints=None):
+    """Rewrite the hosts files of containers `names` (default all) from the records (containers sharing a
+    dns network); `records` and `endpoints` are the store's when the caller has read them already."""
+    if records is None:
+        records = store.networks()
+        endpoints = {name: store.endpoints(name) for name in records}
+    for name in store.container_names() if names is None else names:
         folder = store.container_dir(name)
         if not os.path.isdir(folder):
             continue
