@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 """The nftables table generated from networks and published ports (the kernel side is in tests/system)."""
 
+import copy
 import json
 
 from ansible_collections.runcible.oci.plugins.module_utils.network import firewall, ipam
@@ -83,3 +84,64 @@ def test_comments_name_owner_and_fit():
     assert any(rule['comment'].startswith('network:web ') for rule in ruleset.rules)
     assert any(rule['comment'].startswith('container:xxx') for rule in ruleset.rules)
     assert all(len(chain['name']) < 64 for chain in ruleset.chains)
+
+
+def apply_to_summary(summary, commands):
+    """What the kernel's table summary becomes after `commands` (add/flush/delete of chains, add of rules)."""
+    table = {name: [list(properties), list(comments)] for name, (properties, comments) in summary.items()}
+    for command in commands:
+        (verb, objects), = command.items()
+        (kind, item), = objects.items()
+        if kind == 'chain' and verb == 'add':
+            assert item['name'] not in table
+            table[item['name']] = [[item.get(key) for key in ('type', 'hook', 'prio', 'policy')], []]
+        elif kind == 'chain' and verb == 'flush':
+            table[item['name']][1] = []
+        elif kind == 'chain' and verb == 'delete':
+            assert table.pop(item['name'])[1] == [], 'a chain is flushed before it is deleted'
+        elif kind == 'rule' and verb == 'add':
+            table[item['chain']][1].append(item['comment'])
+        else:
+            raise AssertionError('unexpected command %s' % command)
+    return table
+
+
+def chains_touched(commands):
+    touched = set()
+    for command in commands:
+        (item,) = command.values()
+        touched.add(item['chain']['name'] if 'chain' in item else item['rule']['chain'])
+    return touched
+
+
+def test_mending_touches_only_the_chains_that_differ():
+    before = firewall.build(NETWORKS, [publication(['8080:80'])])
+    after = firewall.build(NETWORKS, [publication(['8080:80']), dict(publication(['9090:80']), container='db')])
+    commands = firewall.mend_commands(before.summary(), after)
+    assert apply_to_summary(before.summary(), commands) == after.summary()
+    assert chains_touched(commands) == {'ports', 'c-db'}
+    # and back: the stale chain is flushed, then deleted after the jump to it went
+    commands = firewall.mend_commands(after.summary(), before)
+    assert apply_to_summary(after.summary(), commands) == before.summary()
+    assert commands[-1] == {'delete': {'chain': {'family': 'inet', 'table': 'runcible', 'name': 'c-db'}}}
+
+
+def test_mending_a_flushed_chain_and_a_hand_added_rule():
+    wanted = firewall.build(NETWORKS, [publication(['8080:80'])])
+    kernel = copy.deepcopy(wanted.summary())
+    kernel['c-app'][1] = []
+    kernel['forward'][1].insert(1, None)
+    kernel['by-hand'] = [[None, None, None, None], [None]]
+    commands = firewall.mend_commands(kernel, wanted)
+    assert apply_to_summary(kernel, commands) == wanted.summary()
+    assert firewall.mend_commands(wanted.summary(), wanted) == []
+
+
+def test_a_base_chain_that_differs_replaces_the_whole_table():
+    wanted = firewall.build(NETWORKS, [])
+    kernel = copy.deepcopy(wanted.summary())
+    kernel['forward'][0][3] = 'drop'
+    assert firewall.mend_commands(kernel, wanted) is None
+    kernel = copy.deepcopy(wanted.summary())
+    kernel['prerouting'][0][2] = 0
+    assert firewall.mend_commands(kernel, wanted) is None
