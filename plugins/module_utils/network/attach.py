@@ -7,6 +7,9 @@
                                   these networks with these ports, whatever it had before
                                   (re-attach: no recreate); its addresses are kept across runs
     detach(store, name)           leaves nothing: no veth, address, IPAM entry, rule, hosts line
+    moved_record(store, name)     what another host needs to put the container back on its networks
+    reattach(store, name, netns, moved)  on that host, before a restore: the same networks, addresses
+                                  (where free), ports, aliases and DNS, in a new namespace
 
 Each network gives the namespace one veth pair: `rv<hash>` on the host, in
 the network's bridge, and `ethN` made directly in the container's namespace
@@ -25,7 +28,7 @@ import re
 from ..runtime.errors import ConfigError
 from . import dns, ipam, netlink, netns as namespaces, networks as nets
 from .nft import Nft
-from .ports import from_dict, overlaps, parse_ports, render, to_dict
+from .ports import DICT_KEYS, from_dict, overlaps, parse_port, parse_ports, render, to_dict
 from .store import check_container_name, check_network_name
 
 EPHEMERAL = (32768, 60999)
@@ -76,9 +79,10 @@ def parse_networks(items, option='networks'):
 
 
 class Attachment:
-    """One attach or detach of one container, under the store's lock."""
+    """One attach or detach of one container, under the store's lock. `moved`: the container's
+    moved_record() from the host it was checkpointed on (addresses and host ports to keep where free)."""
 
-    def __init__(self, store, name, check_mode=False, nft=None):
+    def __init__(self, store, name, check_mode=False, nft=None, moved=None):
         self.store = store
         self.name = check_container_name(name)
         self.check_mode = check_mode
@@ -90,6 +94,8 @@ class Attachment:
         self._containers = None
         # Whether this run changed a record: then other containers' hosts files may change too.
         self.recorded = False
+        self.moved = moved or {}
+        self.moved_endpoints = {item['name']: item for item in self.moved.get('networks') or ()}
 
     @property
     def containers(self):
@@ -129,13 +135,14 @@ class Attachment:
             family = [subnet for subnet in subnets if subnet.network.version == version]
             if not family:
                 continue
-            kept = current.get(key)
-            if kept and not current.get('static_' + key):
-                kept = ipaddress.ip_address(kept)
-                subnet = next((s for s in family if kept in s.network), None)
-                if subnet is not None and kept not in taken_by:
-                    chosen[version] = (subnet, kept)
-                    continue
+            # An address this container had on this network, here or on the host it moved from.
+            kept = current.get(key) if not current.get('static_' + key) else None
+            if not current:
+                kept = (self.moved_endpoints.get(network) or {}).get(key)
+            subnet = _free_subnet(kept, family, taken_by) if kept else None
+            if subnet is not None:
+                chosen[version] = (subnet, ipaddress.ip_address(kept))
+                continue
             for subnet in family:
                 address = ipam.allocate(subnet, taken_by)
                 if address is not None:
@@ -160,7 +167,7 @@ class Attachment:
                     raise ConfigError('ports[%d]' % index, '%s: the host port is already published by container %s '
                                       '(%s)' % (render(port), other, render(published)))
         chosen = dict((record['requested'], from_dict(record))
-                      for record in (self.before or {}).get('ports') or () if record.get('requested'))
+                      for record in (self.before or self.moved).get('ports') or () if record.get('requested'))
         resolved = []
         used = [published for name, published in others]
         for port in ports:
@@ -413,6 +420,20 @@ def _random_port(port, used):
     raise ConfigError('ports', 'no free host port left in %d-%d for %s' % (low, high, render(port)))
 
 
+def _free_subnet(address, subnets, taken_by):
+    """The subnet of `subnets` where `address` may be given: inside it, not its network, broadcast or
+    gateway address, not taken; else None."""
+    try:
+        address = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    for subnet in subnets:
+        if address in subnet.network and address not in ipam.reserved(subnet.network) and \
+                address != subnet.gateway and address not in taken_by:
+            return subnet
+    return None
+
+
 def _free_ifname(taken):
     for number in range(len(taken) + 1):
         name = 'eth%d' % number
@@ -465,3 +486,86 @@ def detach(store, name, check_mode=False, nft=None):
     """Take container `name` off every network; returns {changed, actions}."""
     with store.locked():
         return Attachment(store, name, check_mode, nft).detach()
+
+
+MOVED_ENDPOINT_KEYS = ('ipv4_address', 'ipv6_address', 'static_ipv4_address', 'static_ipv6_address', 'aliases',
+                       'mac_address')
+
+
+def moved_record(store, name):
+    """What another host needs to put container `name` back on its networks (reattach): its networks in
+    order with the addresses, aliases and MAC it has here, its published ports with the host ports chosen
+    here, its DNS options. JSON; None when the container is on no network here."""
+    with store.locked():
+        record = store.container(check_container_name(name))
+        if record is None:
+            return None
+        networks = []
+        for network in record['networks']:
+            endpoint = store.endpoints(network).get(name) or {}
+            item = {key: endpoint.get(key) for key in MOVED_ENDPOINT_KEYS}
+            item['name'] = network
+            networks.append(item)
+        return {'name': name, 'networks': networks, 'ports': record.get('ports') or [],
+                'dns': record.get('dns') or {}}
+
+
+def _moved_requests(moved):
+    """The `networks` option of a moved record (static addresses stay static), checked as user input is:
+    the record comes from a checkpoint archive."""
+    if not isinstance(moved, dict) or not isinstance(moved.get('networks'), list) or \
+            not isinstance(moved.get('ports') or [], list) or not isinstance(moved.get('dns') or {}, dict):
+        raise ConfigError('moved', 'not a network record of a checkpointed container (networks, ports, dns)')
+    requests = []
+    for index, item in enumerate(moved['networks']):
+        if not isinstance(item, dict):
+            raise ConfigError('moved.networks[%d]' % index, 'must be a dict with name')
+        request = {'name': item.get('name'), 'aliases': item.get('aliases') or [],
+                   'mac_address': item.get('mac_address')}
+        for key in ('ipv4_address', 'ipv6_address'):
+            request[key] = item.get(key) if item.get('static_' + key) else None
+        requests.append(request)
+    return parse_networks(requests, option='moved.networks')
+
+
+def _moved_port(record, index):
+    """The `ports` item a moved port record was asked as: without a host port when one was chosen here
+    (then the chosen one is kept where free, as on this host)."""
+    if not isinstance(record, dict):
+        raise ConfigError('moved.ports[%d]' % index, 'must be a dict (a published port as records keep it)')
+    port = parse_port({key: record.get(key) for key in DICT_KEYS}, 'moved.ports[%d]' % index)
+    unchosen = port._replace(host_port=None, host_port_end=None)
+    if port.container_port == port.container_port_end and record.get('requested') == render(unchosen):
+        port = unchosen
+    return to_dict(port)
+
+
+def reattach(store, name, netns, moved, check_mode=False, nft=None):
+    """Put container `name`, checkpointed on another host, on the networks it had there (`moved`: its
+    moved_record()), in the network namespace `netns` made for its restore here.
+
+    It gets the same addresses where they are free here (a static one must
+    be), the same host ports, aliases, MAC and DNS options. A network that
+    does not exist here is an error naming it, before anything changes.
+    Returns attach()'s result and `readdressed`: [{network, recorded, given}]
+    for each address that could not be kept.
+    """
+    wanted = _moved_requests(moved)
+    dns_options = moved.get('dns') or {}
+    ports = [_moved_port(item, index) for index, item in enumerate(moved.get('ports') or [])]
+    with store.locked():
+        present = store.network_names()
+        for index, request in enumerate(wanted):
+            if request['name'] not in present:
+                raise ConfigError('moved.networks[%d].name' % index, 'network %s does not exist on this host: '
+                                  'create it here (runcible.oci.oci_network, with the subnets it has where the '
+                                  'container was checkpointed) before restoring container %s' % (request['name'], name))
+        result = Attachment(store, name, check_mode, nft, moved).attach(
+            netns, wanted, ports, dns_options.get('servers'), dns_options.get('search'), dns_options.get('options'))
+    result['readdressed'] = []
+    for item in moved['networks']:
+        given = result['networks'].get(item['name']) or {}
+        for key in ('ipv4_address', 'ipv6_address'):
+            if item.get(key) and given.get(key) != item[key]:
+                result['readdressed'].append({'network': item['name'], 'recorded': item[key], 'given': given.get(key)})
+    return result
