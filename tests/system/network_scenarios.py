@@ -244,6 +244,11 @@ def rule_handles():
             for item in nft().list_table('inet', 'runcible') if 'rule' in item}
 
 
+def table_handle():
+    """The kernel's handle of the table: a new one when the table is replaced whole."""
+    return next(item['table']['handle'] for item in nft().list_table('inet', 'runcible') if 'table' in item)
+
+
 def chains_rewritten(before, after):
     """The chains whose rules (present before and after) got new handles."""
     return sorted({chain for (chain, comment), handle in before.items() if after.get((chain, comment), handle) != handle})
@@ -257,6 +262,7 @@ def scenario_mending():
     attaching.attach(STORE, 'b', b, ['mend'], ['8081:80'], nft=nft())
     serve(a, 'hello-a')
     handles = rule_handles()
+    table = table_handle()
     seen = {}
     forks = []
     os.register_at_fork(before=lambda: forks.append(1))
@@ -281,10 +287,20 @@ def scenario_mending():
     seen['mend_listings'] = CountingNft.listings
     seen['mended'] = fetch(None, 'http://127.0.0.1:8080/')
     seen['mend_rewritten'] = chains_rewritten(handles, rule_handles())
+    seen['table_kept'] = table_handle() == table
     seen['in_sync'] = network_info({'name': 'mend', 'network_root': ROOT}, nft=nft())['networks'][0][
         'firewall_in_sync']
+    # the last published ports go: their chains are deleted, the network's rules stay, nothing is listed after
+    attaching.attach(STORE, 'e', c, ['mend'], nft=nft())
+    handles = rule_handles()
     for name in ('a', 'b'):
         attaching.detach(STORE, name, nft=nft())
+    seen['unpublished_rewritten'] = chains_rewritten(handles, rule_handles())
+    seen['unpublished_table_kept'] = table_handle() == table
+    CountingNft.listings = 0
+    seen['after_unpublishing'] = attaching.attach(STORE, 'e', c, ['mend'], nft=CountingNft(NFT_BACKEND))['actions']
+    seen['after_unpublishing_listings'] = CountingNft.listings
+    attaching.detach(STORE, 'e', nft=nft())
     network('mend', state='absent')
     seen['left'] = host_state()
     return seen

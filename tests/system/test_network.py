@@ -119,6 +119,11 @@ def test_changes_mend_only_what_differs_and_fork_nothing(python):
     assert seen['flushed'] == 'FAILED' and seen['mended'] == 'hello-a'
     assert seen['mend_actions'] == ['write nftables table inet runcible'] and seen['mend_listings'] == 1
     assert seen['mend_rewritten'] == ['c-a'] and seen['in_sync']
+    # all of it in place: the table was never replaced whole
+    assert seen['table_kept']
+    # the last published ports gone: their chains deleted in place, the network's rules untouched
+    assert seen['unpublished_rewritten'] == [] and seen['unpublished_table_kept']
+    assert seen['after_unpublishing'] == [] and seen['after_unpublishing_listings'] == 0
     assert_nothing_left(seen['left'])
 
 

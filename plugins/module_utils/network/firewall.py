@@ -226,10 +226,11 @@ def mend_commands(kernel, ruleset, wanted=None):
         if name in kernel:
             commands.append({'flush': {'chain': dict(table, name=name)}})
         commands.extend({'add': {'rule': dict(rule, **table)}} for rule in ruleset.rules if rule['chain'] == name)
-    # Stale chains go last: the jumps to them went with the flushes above.
-    for name in sorted(set(kernel) - set(wanted)):
-        commands.append({'flush': {'chain': dict(table, name=name)}})
-        commands.append({'delete': {'chain': dict(table, name=name)}})
+    # Stale chains go last, all flushed before any is deleted: a chain is deleted only when no rule
+    # jumps to it any more (the jumps went with the flushes).
+    stale = sorted(set(kernel) - set(wanted))
+    commands.extend({'flush': {'chain': dict(table, name=name)}} for name in stale)
+    commands.extend({'delete': {'chain': dict(table, name=name)}} for name in stale)
     return commands
 
 
