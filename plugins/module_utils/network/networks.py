@@ -216,6 +216,8 @@ def sync_firewall(store, nft, check_mode, records=None, endpoints=None, containe
         before = None
         nft.run(rules.commands())
     after = ruleset_generation()
+    # Remembered only when nothing but this commit happened since the table was seen: else (someone
+    # committed in between) the next converge lists the table and mends what this one could not know.
     if generation is not None and before == generation and after == before[:2] + (before[2] + 1,):
         store.remember_firewall(after, {'inputs': inputs, 'summary': wanted})
     else:
