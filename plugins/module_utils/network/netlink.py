@@ -164,8 +164,8 @@ class Links:
                 messages = self.ipr.link('get', ifname=name)
             except self.netlink_error as exc:
                 if exc.code != errno.ENODEV:
-                    raise NetworkError('read link %s%s: %s' % (name, self.where,
-                                                                errors.describe(OSError(exc.code, str(exc)))))
+                    why = errors.describe(OSError(exc.code, str(exc)))
+                    raise NetworkError('read link %s%s: %s' % (name, self.where, why))
                 messages = ()
             self.known[name] = _describe_link(messages[0]) if messages else None
         return self.known[name]
@@ -200,7 +200,7 @@ class Links:
             peer['address'] = peer_mac
         kwargs = {'mtu': mtu} if mtu else {}
         self._change('create veth %s' % host_name, self.ipr.link, 'add', ifname=host_name, kind='veth', peer=peer,
-                   **kwargs)
+                     **kwargs)
 
     def set_link(self, index, **changes):
         """Set `state` ('up'), `mtu`, `master` (an index) on a link."""
