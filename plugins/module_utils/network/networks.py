@@ -215,11 +215,12 @@ def sync_firewall(store, nft, check_mode, records=None, endpoints=None, containe
         # The table changed under us since it was listed: replace it whole.
         before = None
         nft.run(rules.commands())
-    after = ruleset_generation()
-    # Remembered only when nothing but this commit happened since the table was seen: else (someone
-    # committed in between) the next converge lists the table and mends what this one could not know.
-    if generation is not None and before == generation and after == before[:2] + (before[2] + 1,):
-        store.remember_firewall(after, {'inputs': inputs, 'summary': wanted})
+    if generation is not None and before == generation:
+        # The commit raised the generation by one. The kernel reports before + 1 only as long as no other
+        # commit came after `before` (each raises it), and then the table is `wanted`. (Not read back:
+        # the first GETGEN after a commit waits about 10 ms.) If the table changed between being seen and
+        # `before`, nothing is remembered: the next converge lists it and mends what this one could not know.
+        store.remember_firewall(before[:2] + (before[2] + 1,), {'inputs': inputs, 'summary': wanted})
     else:
         store.forget_firewall()
     return ['write nftables table inet runcible']
