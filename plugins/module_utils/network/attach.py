@@ -551,7 +551,7 @@ def reattach(store, name, netns, moved, check_mode=False, nft=None):
     for each address that could not be kept.
     """
     wanted = _moved_requests(moved)
-    dns_options = moved.get('dns') or {}
+    dns_options = {key: _text_list(value, 'moved.dns.%s' % key) for key, value in (moved.get('dns') or {}).items()}
     ports = [_moved_port(item, index) for index, item in enumerate(moved.get('ports') or [])]
     with store.locked():
         present = store.network_names()

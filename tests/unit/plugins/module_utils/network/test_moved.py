@@ -42,6 +42,8 @@ def test_ports_are_asked_as_they_were_chosen_host_ports_come_from_the_record():
     ({'networks': [{'name': 'bad name'}]}, 'moved.networks[0].name'),
     ({'networks': [{'name': 'front', 'mac_address': '01:00:5e:00:00:01'}]}, 'moved.networks[0].mac_address'),
     ({'networks': [], 'ports': 'x'}, 'moved'),
+    ({'networks': [], 'dns': {'servers': 5}}, 'moved.dns.servers'),
+    ({'networks': [], 'dns': {'search': ['ok', '']}}, 'moved.dns.search'),
 ])
 def test_a_damaged_record_is_an_error_naming_the_field_before_anything_is_touched(moved, field):
     # No store and no namespace: the record is checked before either is used.
