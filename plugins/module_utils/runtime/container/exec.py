@@ -92,6 +92,8 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
     container_dir = statemod.ContainerDir(root, container_id)
     state = container_dir.load()
     status = query.container_status(container_dir, state)
+    if status == 'creating':
+        raise errors.ContainerCreating()
     if status == 'stopped':
         raise errors.StateError('cannot exec in a stopped container')
     if status == 'paused':

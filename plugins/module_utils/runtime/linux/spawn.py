@@ -132,7 +132,7 @@ def _exchange(pid, in_w, out_r, err_r, data, timeout):
         readable, writable, _failed = select.select(readers, writers, [], wait)
         if writable:
             try:
-                written = write_without_sigpipe(in_w, data[:65536])
+                written = signals.write_no_sigpipe(in_w, data[:65536])
             except BrokenPipeError:
                 written = len(data)
             data = data[written:]
@@ -146,22 +146,3 @@ def _exchange(pid, in_w, out_r, err_r, data, timeout):
             else:
                 readers.remove(fd)
     return outputs, False
-
-
-def write_without_sigpipe(fd, data):
-    """os.write that fails with EPIPE instead of killing the command when the reader is gone.
-
-    The CLI lets SIGPIPE end it when its own output is closed, as runc does;
-    a hook that exits without reading the state on its stdin must not (Go
-    sends SIGPIPE only for fds 1 and 2). The signal is blocked in this
-    thread for the write, and one it raised is taken off before unblocking.
-    """
-    before = signals.pthread_sigmask(signals.SIG_BLOCK, [signals.SIGPIPE])
-    try:
-        return os.write(fd, data)
-    except BrokenPipeError:
-        if signals.SIGPIPE not in before:
-            signals.sigtimedwait([signals.SIGPIPE], 0)
-        raise
-    finally:
-        signals.pthread_sigmask(signals.SIG_SETMASK, before)

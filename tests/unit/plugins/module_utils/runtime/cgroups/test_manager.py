@@ -34,6 +34,24 @@ def test_paths_and_state_round_trip():
     assert (copy.path, copy.dirs, copy.v2_root) == ('/test/ctr', manager.dirs, '/sys/fs/cgroup/unified')
 
 
+def test_planned_directories_are_recorded_before_any_exists(tmp_path):
+    """A create killed while it makes its cgroups leaves a record of every one it may have made."""
+    (tmp_path / 'memory' / 'a').mkdir(parents=True)
+    (tmp_path / 'pids').mkdir()
+    manager = Manager.for_path('/a/b/ctr', [Hierarchy(str(tmp_path / 'memory'), '/', ('memory',), '/'),
+                                            Hierarchy(str(tmp_path / 'pids'), '/', ('pids',), '/')])
+    manager.plan_created()
+    assert manager.created == [str(tmp_path / 'memory' / 'a' / 'b'), str(tmp_path / 'memory' / 'a' / 'b' / 'ctr'),
+                               str(tmp_path / 'pids' / 'a'), str(tmp_path / 'pids' / 'a' / 'b'),
+                               str(tmp_path / 'pids' / 'a' / 'b' / 'ctr')]
+    (tmp_path / 'pids' / 'a' / 'b' / 'ctr').mkdir(parents=True)
+    (tmp_path / 'pids' / 'a' / 'b' / 'other').mkdir()
+    manager.destroy()
+    # Made directories go, but a parent another cgroup sits in stays.
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*')) == [
+        'memory', 'memory/a', 'pids', 'pids/a', 'pids/a/b', 'pids/a/b/other']
+
+
 def test_relative_paths_go_below_the_callers_own_cgroups():
     manager = Manager.for_path('a/b', [Hierarchy('/sys/fs/cgroup/memory', '/', ('memory',), '/user/1')])
     assert manager.dirs == {'memory': '/sys/fs/cgroup/memory/user/1/a/b'}
