@@ -83,3 +83,39 @@ def test_file_in_the_middle_is_not_a_directory(root):
     with pytest.raises(OSError) as caught:
         securejoin.open_in_root(str(root), '/etc/passwd/x')
     assert caught.value.errno == errno.ENOTDIR
+
+
+@pytest.mark.parametrize('path, resolved', [
+    ('/data', '/srv/data'),
+    ('/data/new/../x', '/srv/data/x'),
+    ('/srv/etc-link/passwd', '/etc/passwd'),
+    ('/nope/deeper', '/nope/deeper'),
+    ('/etc/passwd/under-a-file', '/etc/passwd/under-a-file'),
+    ('//etc/./', '/etc'),
+])
+def test_resolve_in_root_names_what_open_in_root_opens(root, path, resolved):
+    assert securejoin.resolve_in_root(str(root), path) == resolved
+
+
+def test_resolve_in_root_into_proc_through_an_image_symlink(root):
+    """A symlink in the image must not hide that a mount would land in /proc."""
+    os.symlink('/proc/sys', str(root / 'psys'))
+    assert securejoin.resolve_in_root(str(root), '/psys/vm') == '/proc/sys/vm'
+
+
+def test_resolve_in_root_refuses_what_open_in_root_refuses(root):
+    with pytest.raises(securejoin.EscapeError):
+        securejoin.resolve_in_root(str(root), '/evil/x')
+    with pytest.raises(securejoin.EscapeError):
+        securejoin.resolve_in_root(str(root), '/nope/../../x')
+    with pytest.raises(OSError) as caught:
+        securejoin.resolve_in_root(str(root), '/loop1/x')
+    assert caught.value.errno == errno.ELOOP
+
+
+def test_the_root_may_be_given_through_a_link(root, tmp_path):
+    """/proc/<pid>/root names a running container's root: a link, followed; what is inside it is not."""
+    os.symlink(str(root), str(tmp_path / 'root-link'))
+    assert _resolved(securejoin.open_in_root(str(tmp_path / 'root-link'), '/data')) == str(root / 'srv' / 'data')
+    own_root = '/proc/%d/root' % os.getpid()
+    assert _resolved(securejoin.open_in_root(own_root, str(root / 'etc'), strict=False)) == str(root / 'etc')
