@@ -153,7 +153,7 @@ supervisor:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.runcible.oci.plugins.module_utils.converge import container_spec
 from ansible_collections.runcible.oci.plugins.module_utils.converge.container import Converger
@@ -172,6 +172,9 @@ def main():
     try:
         result = Converger(module.params, check_mode=module.check_mode).run()
     except errors.RuntimeErrorBase as exc:
+        if getattr(exc, 'library', None):
+            # networks need pyroute2: Ansible's own message names the package to install.
+            module.fail_json(msg=missing_required_lib(exc.library), exception=str(exc.exception))
         module.fail_json(msg=str(exc))
     for warning in result.pop('warnings', []):
         module.warn(warning)

@@ -19,6 +19,7 @@ Published ports are DNAT'd to the container's address on its first
 non-internal network. Everything runs under the store's lock.
 """
 
+import contextlib
 import hashlib
 import ipaddress
 import os
@@ -185,11 +186,16 @@ class Attachment:
 
     # -- attach -----------------------------------------------------------
 
-    def attach(self, netns, networks, ports=(), dns_servers=None, dns_search=None, dns_options=None):
-        """Converge the container onto `networks` (parse_networks' dicts) with `ports`; the result."""
+    def attach(self, netns, networks, ports=(), dns_servers=None, dns_search=None, dns_options=None, hostname=None):
+        """Converge the container onto `networks` (parse_networks' dicts) with `ports`; the result.
+
+        In check mode `netns` may be a persistent namespace not made yet: the
+        plan is then that of a new namespace (every input checked as for a
+        real attach)."""
         if isinstance(netns, int):
             netns = namespaces.pid_path(netns)
-        if not namespaces.exists(netns):
+        unmade = self.check_mode and not namespaces.exists(netns)
+        if not unmade and not namespaces.exists(netns):
             raise ConfigError('netns', '%s is not a network namespace (a /proc/PID/ns/net of a running process or a '
                                        'persistent namespace file)' % netns)
         for index, request in enumerate(networks):
@@ -212,7 +218,7 @@ class Attachment:
         for network in sorted(set(self.endpoints) - set(wanted_names)):
             if self.name in self.endpoints[network]:
                 self._leave(network)
-        with netlink.route() as host, netlink.route(netns) as inside:
+        with netlink.route() as host, _namespace_route(None if unmade else netns) as inside:
             taken_ifnames = {self.endpoints[r['name']][self.name]['interface'] for r in networks
                              if self.name in self.endpoints[r['name']]}
             for request, chosen in plans:
@@ -223,6 +229,8 @@ class Attachment:
                             zip(resolved_ports, wanted_ports)],
                   'dns': {'servers': list(dns_servers or []), 'search': list(dns_search or []),
                           'options': list(dns_options or [])}}
+        if hostname:
+            record['hostname'] = hostname
         if record != self.before:
             self.actions.append('record container %s' % self.name)
             if not self.check_mode:
@@ -372,7 +380,10 @@ class Attachment:
         conf = dns.resolv_text(record['dns']['servers'], record['dns']['search'], record['dns']['options'])
         if dns.write_in_place(os.path.join(folder, 'resolv.conf'), conf):
             self.actions.append('write resolv.conf')
-        refresh_hosts(self.store, self.actions, None if self.recorded else [self.name], self.records, self.endpoints)
+        if self.recorded:
+            refresh_hosts(self.store, self.actions, None, self.records, self.endpoints, self.containers)
+        else:
+            refresh_hosts(self.store, self.actions, [self.name], self.records, self.endpoints, {self.name: record})
 
     def result(self, record):
         networks = {}
@@ -398,7 +409,7 @@ class Attachment:
             if not self.check_mode:
                 self.store.remove_container(self.name)
                 self.containers.pop(self.name, None)
-                refresh_hosts(self.store, self.actions, None, self.records, self.endpoints)
+                refresh_hosts(self.store, self.actions, None, self.records, self.endpoints, self.containers)
         if self.records:
             self._firewall()
         return {'changed': bool(self.actions), 'actions': self.actions}
@@ -442,24 +453,32 @@ def _free_ifname(taken):
     return 'eth%d' % len(taken)
 
 
-def refresh_hosts(store, actions, names=None, records=None, endpoints=None):
+def refresh_hosts(store, actions, names=None, records=None, endpoints=None, containers=None):
     """Rewrite the hosts files of containers `names` (default all) from the records (containers sharing a
-    dns network); `records` and `endpoints` are the store's when the caller has read them already."""
+    dns network); `records`, `endpoints` and `containers` ({name: container record}) are the store's when
+    the caller has read them already."""
     if records is None:
         records = store.networks()
         endpoints = {name: store.endpoints(name) for name in records}
+    if containers is None:
+        containers = store.containers()
     for name in store.container_names() if names is None else names:
         folder = store.container_dir(name)
         if not os.path.isdir(folder):
             continue
+        # The container's hostname (config.json) names its own addresses too, as docker's and podman's hosts do.
+        hostname = (containers.get(name) or {}).get('hostname')
         own, others = [], []
         for network, members in endpoints.items():
             if name not in members:
                 continue
             mine = members[name]
+            mine_names = [name] + list(mine.get('aliases') or [])
+            if hostname and hostname not in mine_names:
+                mine_names.append(hostname)
             for address in (mine.get('ipv4_address'), mine.get('ipv6_address')):
                 if address:
-                    own.append((address, [name] + list(mine.get('aliases') or [])))
+                    own.append((address, mine_names))
             if not records[network].get('dns', True):
                 continue
             for other, endpoint in members.items():
@@ -472,14 +491,40 @@ def refresh_hosts(store, actions, names=None, records=None, endpoints=None):
             actions.append('write hosts of %s' % name)
 
 
+class _Unmade:
+    """The handle of a namespace check mode has not made: no links, no routes."""
+
+    def link(self, name):
+        return None
+
+    def index(self, name):
+        return None
+
+    def default_gateways(self):
+        return set()
+
+    def forget(self):
+        pass
+
+
+@contextlib.contextmanager
+def _namespace_route(netns):
+    if netns is None:
+        yield _Unmade()
+        return
+    with netlink.route(netns) as handle:
+        yield handle
+
+
 def attach(store, name, netns, networks, ports=(), dns_servers=None, dns_search=None, dns_options=None,
-           check_mode=False, nft=None):
+           check_mode=False, nft=None, hostname=None):
     """Put container `name`'s namespace `netns` (a path or a pid) on `networks` (the module option's list)
-    with `ports` published; returns {changed, actions, netns, networks, ports, mounts}."""
+    with `ports` published; returns {changed, actions, netns, networks, ports, mounts}. `hostname` (the
+    container's, when it has one of its own) names its addresses in its own hosts file."""
     wanted = parse_networks(networks)
     with store.locked():
         return Attachment(store, name, check_mode, nft).attach(netns, wanted, ports, dns_servers, dns_search,
-                                                               dns_options)
+                                                               dns_options, hostname)
 
 
 def detach(store, name, check_mode=False, nft=None):
@@ -506,8 +551,11 @@ def moved_record(store, name):
             item = {key: endpoint.get(key) for key in MOVED_ENDPOINT_KEYS}
             item['name'] = network
             networks.append(item)
-        return {'name': name, 'networks': networks, 'ports': record.get('ports') or [],
-                'dns': record.get('dns') or {}}
+        moved = {'name': name, 'networks': networks, 'ports': record.get('ports') or [],
+                 'dns': record.get('dns') or {}}
+        if record.get('hostname'):
+            moved['hostname'] = record['hostname']
+        return moved
 
 
 def _moved_requests(moved):
@@ -553,6 +601,9 @@ def reattach(store, name, netns, moved, check_mode=False, nft=None):
     wanted = _moved_requests(moved)
     dns_options = {key: _text_list(value, 'moved.dns.%s' % key) for key, value in (moved.get('dns') or {}).items()}
     ports = [_moved_port(item, index) for index, item in enumerate(moved.get('ports') or [])]
+    hostname = moved.get('hostname')
+    if hostname is not None and not isinstance(hostname, str):
+        raise ConfigError('moved.hostname', 'must be a string')
     with store.locked():
         present = store.network_names()
         for index, request in enumerate(wanted):
@@ -561,7 +612,8 @@ def reattach(store, name, netns, moved, check_mode=False, nft=None):
                                   'create it here (runcible.oci.oci_network, with the subnets it has where the '
                                   'container was checkpointed) before restoring container %s' % (request['name'], name))
         result = Attachment(store, name, check_mode, nft, moved).attach(
-            netns, wanted, ports, dns_options.get('servers'), dns_options.get('search'), dns_options.get('options'))
+            netns, wanted, ports, dns_options.get('servers'), dns_options.get('search'), dns_options.get('options'),
+            hostname)
     result['readdressed'] = []
     for item in moved['networks']:
         given = result['networks'].get(item['name']) or {}
