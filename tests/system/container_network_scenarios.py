@@ -187,6 +187,17 @@ def scenario_web():
     seen['old_port'] = fetch(None, 'http://127.0.0.1:8080/')
     seen['new_port'] = fetch(None, 'http://127.0.0.1:9090/')
     spec_a['ports'] = ['9090:80']
+    # resolv.conf and the networks' settings: re-attached too, the files rewritten in place
+    seen['dns_changed'] = summary(converge(a, dns=['10.95.0.1'], dns_search=['example.test'], dns_options=['ndots:2'],
+                                           **spec_a))
+    seen['resolv_a'] = in_container(created, '/bin/busybox', 'cat', '/etc/resolv.conf')[1]
+    spec_a.update(dns=['10.95.0.1'], dns_search=['example.test'], dns_options=['ndots:2'])
+    spec_a['networks'] = [{'name': 'web', 'aliases': ['www', 'web2']}]
+    aliased = converge(a, **spec_a)
+    seen['alias_added'] = summary(aliased)
+    seen['pid_kept_after_dns_and_alias'] = aliased['container']['pid'] == seen['pid']
+    seen['b_to_a_by_new_alias'] = fetch(result_b, 'http://web2/')
+    seen['after_alias_again'] = summary(converge(a, **spec_a))
     # a flushed ruleset: the next run mends it
     Nft().run([{'delete': {'table': {'family': 'inet', 'name': 'runcible'}}}])
     seen['flushed'] = fetch(None, 'http://127.0.0.1:9090/')

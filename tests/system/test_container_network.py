@@ -72,6 +72,15 @@ def test_two_containers_names_published_ports_hairpin_ipv6_changes_and_removal(r
     assert sorted(diff['before']['ports']) == ['127.0.0.1:8081:80/tcp', '8080:80/tcp']
     assert diff['after'] == {'ports': ['9090:80/tcp']} and list(diff['before']) == ['ports']
     assert seen['old_port'] == 'FAILED' and seen['new_port'] == served
+    # dns options and a new alias: re-attached, the same process, files rewritten in place (bind mounts pin inodes)
+    assert seen['dns_changed']['actions'] == ['reattach'] and list(seen['dns_changed']['diff']['after']) == ['dns']
+    assert seen['dns_changed']['diff']['after']['dns'] == {'servers': ['10.95.0.1'], 'search': ['example.test'],
+                                                           'options': ['ndots:2']}
+    assert 'nameserver 10.95.0.1\n' in seen['resolv_a'] and 'search example.test\n' in seen['resolv_a']
+    assert 'options ndots:2\n' in seen['resolv_a']
+    assert seen['alias_added']['actions'] == ['reattach'] and seen['pid_kept_after_dns_and_alias']
+    assert seen['alias_added']['diff']['after']['networks'] == [{'name': 'web', 'aliases': ['www', 'web2']}]
+    assert seen['b_to_a_by_new_alias'] == served and not seen['after_alias_again']['changed']
     # a flushed ruleset is noticed by the next run and mended, then nothing more to do
     assert seen['flushed'] == 'FAILED' and seen['mended']['actions'] == ['reattach']
     assert seen['mended']['diff']['after']['network_actions'] == ['write nftables table inet runcible']
