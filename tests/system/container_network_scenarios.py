@@ -258,7 +258,7 @@ def scenario_bad_input():
     cases = {
         'unknown_network': {'networks': ['nosuch']},
         'outside_subnet': {'networks': [{'name': 'web', 'ipv4_address': '10.98.0.5'}]},
-        'port_clash': {'networks': ['web'], 'ports': ['8080:80']},
+        'port_clash': {'networks': ['web'], 'ports': ['9999:80', '8080:80']},
         'malformed_port': {'networks': ['web'], 'ports': ['80:http']},
         'ports_without_networks': {'ports': ['8081:80']},
         'bad_mac': {'networks': [{'name': 'web', 'mac_address': '01:00:5e:00:00:01'}]},

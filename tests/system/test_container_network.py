@@ -115,7 +115,8 @@ def test_bad_input_names_the_option_and_leaves_nothing():
     errors = seen['errors']
     assert errors['unknown_network'].startswith('networks[0].name: network nosuch does not exist')
     assert errors['outside_subnet'].startswith('networks[0].ipv4_address: ')
-    assert errors['port_clash'].startswith('ports[0]: 8080:80/tcp: the host port is already published by container h')
+    # the item as the user gave it (the library is given them sorted)
+    assert errors['port_clash'].startswith('ports[1]: 8080:80/tcp: the host port is already published by container h')
     assert errors['malformed_port'].startswith("ports[0]: invalid port mapping '80:http'")
     assert errors['ports_without_networks'].startswith('ports: needs networks')
     assert errors['bad_mac'].startswith('networks[0].mac_address: ')
