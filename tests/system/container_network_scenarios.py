@@ -275,6 +275,52 @@ def scenario_bad_input():
     return seen
 
 
+def checkpoint(name, **params):
+    """oci_checkpoint's run for container `name`: its result, or {'error': message}."""
+    from ansible_collections.runcible.oci.plugins.module_utils.converge.checkpoint import CheckpointRun  # noqa: E501 pylint: disable=import-outside-toplevel
+    base = {'name': name, 'runtime': RUNTIME, 'runtime_root': os.path.join(WORK, 'root'), 'criu_path': CRIU,
+            'image_path': os.path.join(WORK, 'images', name), 'supervise': True}
+    base.update(params)
+    try:
+        return CheckpointRun(base, supervisor_root=os.path.join(WORK, 'supervisors'),
+                             lib_root=os.path.join(WORK, 'lib')).run()
+    except RuntimeErrorBase as exc:
+        return {'error': str(exc)}
+
+
+CRIU = None
+
+
+def scenario_checkpoint():
+    """oci_checkpoint keeps a networked container's namespace: the same address and published port after a restore."""
+    global CRIU  # pylint: disable=global-statement
+    from criulib import find_criu  # pylint: disable=import-outside-toplevel
+    CRIU, reason = find_criu()
+    if CRIU is None:
+        return {'skip': reason}
+    network('ck', subnets=[{'subnet': '10.94.0.0/24'}])
+    name = new_id('k')
+    spec = {'bundle': bundle(name), 'networks': ['ck'], 'ports': ['8090:80']}
+    created = converge(name, **spec)
+    seen = {'created': summary(created), 'served': 'hello-' + name,
+            'before': fetch_soon(None, 'http://127.0.0.1:8090/', 'hello-' + name)}
+    seen['checkpointed'] = {key: value for key, value in checkpoint(name).items() if key in ('changed', 'actions',
+                                                                                              'error')}
+    seen['while_checkpointed'] = fetch(None, 'http://127.0.0.1:8090/')
+    seen['namespace_kept'] = netns.exists(os.path.join(NETNS_DIR, name))
+    restored = checkpoint(name, state='restored', bundle=spec['bundle'])
+    seen['restored'] = {key: value for key, value in restored.items() if key in ('changed', 'actions', 'status',
+                                                                                 'error')}
+    seen['after'] = fetch_soon(None, 'http://127.0.0.1:8090/', 'hello-' + name)
+    again = converge(name, **spec)
+    seen['converge_after'] = summary(again)
+    seen['same_address'] = in_container(again, '/bin/busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0')[1]
+    converge(name, state='absent')
+    network('ck', state='absent')
+    seen['left'] = host_state()
+    return seen
+
+
 def main():
     make_rootfs(TEMPLATE)
     os.makedirs(NETNS_DIR)

@@ -122,3 +122,20 @@ def test_bad_input_names_the_option_and_leaves_nothing():
     assert errors['bad_mac'].startswith('networks[0].mac_address: ')
     assert all(seen['left'].values()), seen['left']
     assert_nothing_left(seen['after'])
+
+
+@pytest.mark.parametrize('runtime', [pytest.param('runcible', id='runcible'), pytest.param('runc', id='runc', marks=
+                                     pytest.mark.skipif(shutil.which('runc') is None, reason='runc is not installed'))])
+def test_checkpoint_and_restore_keep_the_address_and_published_port(runtime):
+    seen = scenario('checkpoint', runtime)
+    if 'skip' in seen:
+        pytest.skip(seen['skip'])
+    assert seen['before'] == seen['served']
+    assert seen['checkpointed']['actions'] == ['checkpoint'], seen['checkpointed']
+    assert seen['while_checkpointed'] == 'FAILED' and seen['namespace_kept']
+    assert seen['restored']['actions'] == ['restore'] and seen['restored']['status'] == 'running', seen['restored']
+    assert seen['after'] == seen['served']
+    # the restored container is what oci_container declares: nothing to do, the same address
+    assert not seen['converge_after']['changed'], seen['converge_after']
+    assert 'inet 10.94.0.2/24' in seen['same_address']
+    assert_nothing_left(seen['left'])
