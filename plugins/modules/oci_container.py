@@ -128,11 +128,27 @@ config_digest:
   type: str
 actions:
   description:
-    - What was done (or would be in check mode), among bundle, create, recreate, restart, update, reconfigure, start,
-      stop, pause, resume, delete, unit (the systemd unit written or removed).
+    - What was done (or would be in check mode), among bundle, create, recreate, restart, update, reconfigure,
+      reattach (the container's network namespace converged in place), start, stop, pause, resume, delete, unit (the
+      systemd unit written or removed).
   returned: always
   type: list
   elements: str
+networks:
+  description:
+    - Per network of O(networks), what the container has (or would get, in check mode) there.
+  returned: when O(networks) is given and O(state) is not V(absent)
+  type: dict
+  sample: {"web": {"interface": "eth0", "ipv4_address": "10.89.0.2", "ipv6_address": "fd00:89::2", "mac_address": null,
+           "aliases": ["www"], "gateways": ["10.89.0.1", "fd00:89::1"], "bridge": "rc-web"}}
+ports:
+  description:
+    - The published ports, with the host port chosen for an item that gave none (C(80)) and the item as normalised
+      (C(requested)).
+  returned: when O(networks) is given and O(state) is not V(absent)
+  type: list
+  elements: dict
+  sample: [{"protocol": "tcp", "host_ip": "", "host_port": "8080", "container_port": "80", "requested": "8080:80/tcp"}]
 systemd_unit:
   description: The path of the container's systemd unit, when O(systemd_unit=true) (null otherwise).
   returned: always

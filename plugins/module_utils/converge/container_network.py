@@ -20,6 +20,7 @@ without networks.
 import copy
 import ipaddress
 import os
+import re
 
 from ..runtime import errors, jsonc
 from ..runtime.state import atomic_write
@@ -27,6 +28,7 @@ from ..runtime.state import atomic_write
 NETNS_DIR = '/run/runcible/netns'
 DEFAULT_NETWORK_ROOT = '/var/lib/runcible/network'
 RUN_BUNDLE = 'bundle'
+PORT_ITEM = re.compile(r'^ports\[(\d+)\](.*)$')
 
 
 def _address(text):
@@ -147,8 +149,18 @@ class ContainerNetwork:
     def _attach(self, wanted, host_name, check_mode, path):
         from ..network import attach  # pylint: disable=import-outside-toplevel
         dns = wanted.get('dns') or {}
-        self.last = attach.attach(self.store, self.name, path, wanted['networks'], wanted['ports'], dns.get('servers'),
-                                  dns.get('search'), dns.get('options'), check_mode=check_mode, hostname=host_name)
+        # Sorted, so that the records (which keep the order) do not change with the order of the option's items;
+        # an error names the item as the user gave it.
+        order = sorted(range(len(wanted['ports'])), key=lambda index: wanted['ports'][index])
+        try:
+            self.last = attach.attach(self.store, self.name, path, wanted['networks'],
+                                      [wanted['ports'][index] for index in order], dns.get('servers'),
+                                      dns.get('search'), dns.get('options'), check_mode=check_mode, hostname=host_name)
+        except errors.ConfigError as exc:
+            match = PORT_ITEM.match(exc.field or '')
+            if match is None:
+                raise
+            raise errors.ConfigError('ports[%d]%s' % (order[int(match.group(1))], match.group(2)), exc.reason)
         return self.last
 
     def plan(self, wanted, host_name):
