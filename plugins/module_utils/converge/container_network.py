@@ -22,10 +22,11 @@ import ipaddress
 import os
 import re
 
+from ..network.netns import DEFAULT_NETNS_DIR as NETNS_DIR
 from ..runtime import errors, jsonc
 from ..runtime.state import atomic_write
 
-NETNS_DIR = '/run/runcible/netns'
+
 DEFAULT_NETWORK_ROOT = '/var/lib/runcible/network'
 RUN_BUNDLE = 'bundle'
 PORT_ITEM = re.compile(r'^ports\[(\d+)\](.*)$')

@@ -217,7 +217,7 @@ OPTIONS = (
         'is a network name or a dict with C(name) and optionally C(ipv4_address), C(ipv6_address) (static addresses '
         'inside the network\'s subnets; otherwise one is allocated and kept across runs and restarts), C(aliases) '
         '(more names the other containers find it by) and C(mac_address).',
-        'The container gets a persistent network namespace, V(/run/runcible/netns/<name>) (its C(config.json) names it '
+        'The container gets a persistent network namespace, V(/run/runcible-netns/<name>) (its C(config.json) names it '
         'as a C(path) namespace, so the runtime, runc or crun joins it), attached before its process starts, and its '
         'own C(/etc/hosts) (itself, its C(hostname) from C(config.json), and every container sharing a network with it, '
         'by name and aliases) and C(/etc/resolv.conf), bind-mounted. The bundle\'s C(config.json) is not changed: the '

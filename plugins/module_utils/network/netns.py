@@ -15,7 +15,8 @@ import os
 from ..runtime import errors
 from ..runtime.linux import consts, syscalls
 
-DEFAULT_NETNS_DIR = '/run/runcible/netns'
+# Beside the runtime's default root (/run/runcible), not in it: a folder there would be listed as a container.
+DEFAULT_NETNS_DIR = '/run/runcible-netns'
 
 
 def pid_path(pid):

@@ -83,10 +83,10 @@ MOUNTS = [{'destination': '/etc/hosts', 'type': 'bind', 'source': '/n/hosts', 'o
 
 def test_the_run_config_joins_the_namespace_binds_the_names_and_points_at_the_bundle():
     original = copy.deepcopy(CONFIG)
-    config = container_network.run_config(CONFIG, '/srv/web', '/run/runcible/netns/web', MOUNTS)
+    config = container_network.run_config(CONFIG, '/srv/web', '/run/runcible-netns/web', MOUNTS)
     assert CONFIG == original
     assert config['root'] == {'path': '/srv/web/rootfs', 'readonly': True}
-    assert config['linux']['namespaces'][1] == {'type': 'network', 'path': '/run/runcible/netns/web'}
+    assert config['linux']['namespaces'][1] == {'type': 'network', 'path': '/run/runcible-netns/web'}
     assert [mount['destination'] for mount in config['mounts']] == ['/proc', '/data', '/etc/hosts', '/etc/resolv.conf']
     assert config['mounts'][0]['source'] == 'proc' and config['mounts'][1]['source'] == '/srv/web/data'
     assert config['mounts'][2:] == MOUNTS
@@ -116,3 +116,11 @@ def test_a_container_without_networks_imports_nothing_of_the_network_package(tmp
     assert not network.leftover() and network.describe() == {}
     (tmp_path / 'records' / 'containers' / 'web').mkdir(parents=True)
     assert network.leftover()
+
+
+@pytest.mark.parametrize('runtime', ['runcible', 'runc', 'crun'])
+def test_namespace_files_are_not_in_a_runtime_root(runtime):
+    """A folder in a runtime's root is listed as a container (`runcible list` showed a stopped `netns`)."""
+    from ansible_collections.runcible.oci.plugins.module_utils import driver  # pylint: disable=import-outside-toplevel
+    root = driver.default_root(runtime).rstrip('/') + '/'
+    assert not (container_network.NETNS_DIR.rstrip('/') + '/').startswith(root)
