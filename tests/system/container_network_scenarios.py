@@ -30,6 +30,7 @@ from ansible_collections.runcible.oci.plugins.module_utils.converge.network impo
 from ansible_collections.runcible.oci.plugins.module_utils.network import netlink, netns  # noqa: E402
 from ansible_collections.runcible.oci.plugins.module_utils.network.nft import Nft  # noqa: E402
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.errors import RuntimeErrorBase  # noqa: E402
+import lanlib  # noqa: E402
 
 WORK = tempfile.mkdtemp(prefix='runcible-ctnet-')
 NETWORK_ROOT = os.path.join(WORK, 'network')
@@ -109,21 +110,8 @@ def fetch_soon(where, url, expected):
 
 
 def client_host(name, host_cidr, client_cidr):
-    """A namespace joined to the stand-in host by a veth pair: another machine on the host's LAN."""
-    path = netns.create(name, NETNS_DIR)[0]
-    fd = os.open(path, os.O_RDONLY)
-    with netlink.route() as host:
-        host.add_veth('lan' + name[-4:], 'eth0', fd)
-        index = host.index('lan' + name[-4:])
-        host.add_address(index, host_cidr)
-        host.set_link(index, state='up')
-    os.close(fd)
-    with netlink.route(path) as inside:
-        index = inside.index('eth0')
-        inside.add_address(index, client_cidr)
-        inside.set_link(index, state='up')
-        inside.add_default_route(host_cidr.split('/')[0], index)
-    return path
+    """Another machine on the stand-in host's LAN (lanlib.client_host), its namespace with the others."""
+    return lanlib.client_host(name, host_cidr, client_cidr, NETNS_DIR)
 
 
 def host_state():

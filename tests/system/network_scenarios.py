@@ -32,6 +32,7 @@ from ansible_collections.runcible.oci.plugins.module_utils.network.nft import Nf
 from ansible_collections.runcible.oci.plugins.module_utils.network.store import NetworkStore
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.errors import RuntimeErrorBase
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.linux import syscalls
+import lanlib  # noqa: E402
 
 BUSYBOX = '/bin/busybox'
 WORK = tempfile.mkdtemp(prefix='runcible-netwk-')
@@ -82,21 +83,8 @@ def fetch(path, url):
 
 
 def client_host(name, host_cidr, client_cidr):
-    """A namespace joined to the stand-in host by a veth pair: another machine on the host's LAN."""
-    path = namespace(name)
-    fd = os.open(path, os.O_RDONLY)
-    with netlink.route() as host:
-        host.add_veth('lan' + name[-4:], 'eth0', fd)
-        index = host.index('lan' + name[-4:])
-        host.add_address(index, host_cidr)
-        host.set_link(index, state='up')
-    os.close(fd)
-    with netlink.route(path) as inside:
-        index = inside.index('eth0')
-        inside.add_address(index, client_cidr)
-        inside.set_link(index, state='up')
-        inside.add_default_route(host_cidr.split('/')[0], index)
-    return path
+    """Another machine on the stand-in host's LAN (lanlib.client_host), its namespace with the others."""
+    return lanlib.client_host(name, host_cidr, client_cidr, NSDIR)
 
 
 def host_state(root=ROOT):
