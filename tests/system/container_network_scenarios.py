@@ -197,7 +197,8 @@ def scenario_web():
     seen['absent'] = summary(converge(a, state='absent'))
     seen['absent_again'] = summary(converge(a, state='absent'))
     seen['hosts_b_after'] = in_container(result_b, '/bin/busybox', 'cat', '/etc/hosts')[1]
-    converge(b, state='absent')
+    # as oci_containers' exclusive removes it: no network_root given, the one it was put on networks with is used
+    seen['absent_b_default_root'] = summary(converge(b, state='absent', network_root=None))
     netns.remove('client', NETNS_DIR)
     network('web', state='absent')
     seen['left'] = host_state()

@@ -90,6 +90,7 @@ def test_two_containers_names_published_ports_hairpin_ipv6_changes_and_removal(r
     assert seen['absent']['diff']['after'] == {'state': 'absent', 'networks': []}
     assert not seen['absent_again']['changed']
     assert 'www' not in seen['hosts_b_after']
+    assert seen['absent_b_default_root']['diff']['before']['networks'] == [{'name': 'web'}]
     assert_nothing_left(seen['left'])
 
 

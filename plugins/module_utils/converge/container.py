@@ -239,6 +239,10 @@ class Converger:
         wanted_state = self.params.get('state') or 'running'
         state, record, status = self.current()
         if wanted_state == 'absent':
+            recorded_root = (record or {}).get('network_root')
+            if recorded_root and recorded_root != self.network.network_root:
+                # Its networks are where it was put on them (oci_containers' exclusive passes no network_root).
+                self.network = container_network.ContainerNetwork(self.name, recorded_root, self.network.netns_dir)
             exists = state is not None or self.supervision.exists()
             leftover = self.network.leftover()
             if exists or leftover:
