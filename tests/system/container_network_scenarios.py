@@ -293,13 +293,12 @@ def scenario_checkpoint():
     created = converge(name, **spec)
     seen = {'created': summary(created), 'served': 'hello-' + name,
             'before': fetch_soon(None, 'http://127.0.0.1:8090/', 'hello-' + name)}
-    seen['checkpointed'] = {key: value for key, value in checkpoint(name).items() if key in ('changed', 'actions',
-                                                                                              'error')}
+    reported = ('changed', 'actions', 'status', 'error')
+    seen['checkpointed'] = {key: value for key, value in checkpoint(name).items() if key in reported}
     seen['while_checkpointed'] = fetch(None, 'http://127.0.0.1:8090/')
     seen['namespace_kept'] = netns.exists(os.path.join(NETNS_DIR, name))
     restored = checkpoint(name, state='restored', bundle=spec['bundle'])
-    seen['restored'] = {key: value for key, value in restored.items() if key in ('changed', 'actions', 'status',
-                                                                                 'error')}
+    seen['restored'] = {key: value for key, value in restored.items() if key in reported}
     seen['after'] = fetch_soon(None, 'http://127.0.0.1:8090/', 'hello-' + name)
     again = converge(name, **spec)
     seen['converge_after'] = summary(again)

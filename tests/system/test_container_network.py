@@ -125,8 +125,8 @@ def test_bad_input_names_the_option_and_leaves_nothing():
     assert_nothing_left(seen['after'])
 
 
-@pytest.mark.parametrize('runtime', [pytest.param('runcible', id='runcible'), pytest.param('runc', id='runc', marks=
-                                     pytest.mark.skipif(shutil.which('runc') is None, reason='runc is not installed'))])
+# Debian's crun 1.8 is built without CRIU: runcible and runc only.
+@pytest.mark.parametrize('runtime', RUNTIMES[:2])
 def test_checkpoint_and_restore_keep_the_address_and_published_port(runtime):
     seen = scenario('checkpoint', runtime)
     if 'skip' in seen:
