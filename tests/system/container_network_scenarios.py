@@ -20,11 +20,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+# pylint: disable=wrong-import-position
 from systemlib import BUSYBOX, default_config, import_collection, make_rootfs, new_id  # noqa: E402
 
 import_collection()
 
-# pylint: disable=wrong-import-position
 from ansible_collections.runcible.oci.plugins.module_utils.converge.container import Converger  # noqa: E402
 from ansible_collections.runcible.oci.plugins.module_utils.converge.network import ensure_network  # noqa: E402
 from ansible_collections.runcible.oci.plugins.module_utils.network import netlink, netns  # noqa: E402
