@@ -127,6 +127,65 @@ options:
       - 'How many of the last log lines RV(logs) returns.'
     type: int
     default: 20
+  networks:
+    description:
+      - 'The networks (made with M(runcible.oci.oci_network)) the container is on, in order: the first is its C(eth0), and
+        the first that is not internal carries its default route and its published O(ports). Each item is a network name
+        or a dict with C(name) and optionally C(ipv4_address), C(ipv6_address) (static addresses inside the network''s
+        subnets; otherwise one is allocated and kept across runs and restarts), C(aliases) (more names the other
+        containers find it by) and C(mac_address).'
+      - 'The container gets a persistent network namespace, V(/run/runcible-netns/<name>) (its C(config.json) names it as
+        a C(path) namespace, so the runtime, runc or crun joins it), attached before its process starts, and its own
+        C(/etc/hosts) (itself, its C(hostname) from C(config.json), and every container sharing a network with it, by name
+        and aliases) and C(/etc/resolv.conf), bind-mounted. The bundle''s C(config.json) is not changed: the runtime is
+        given a copy with the namespace path and the two mounts, in O(network_root).'
+      - 'The bundle must give the container a network namespace of its own (a C(network) entry in C(linux.namespaces)).'
+      - 'Items are compared normalised: a plain name equals C({name: NAME}), addresses are compared as addresses. Besides,
+        every run compares the host''s interfaces and nftables rules with the records and mends them (action V(reattach)),
+        so a flushed ruleset is restored by the next run.'
+      - 'V(state=absent) takes the container off every network: no veth, address, rule, address record or hosts line is
+        left, and the namespace is removed.'
+      - 'A change of the networks or their settings is applied by re-attaching the container''s network namespace
+        (interfaces, addresses, routes, nftables rules, hosts and resolv.conf changed in place); the container runs on.
+        Joining the first network or leaving the last (the container changes network namespace) recreates the container.'
+    type: list
+    elements: raw
+  ports:
+    description:
+      - 'Published ports, as C(docker run -p) writes them: C([[host_ip:]host_port:]container_port[/protocol]), C(8080:80),
+        C(127.0.0.1:8080:80/udp), C(8000-8010:8000-8010), C(80) (a host port chosen once from 32768-60999 and kept), or a
+        dict with C(container_port), C(host_port), C(host_ip), C(protocol).'
+      - 'Every spelling of one mapping compares equal (C(0.0.0.0:8080:80) is C(8080:80)), and the order does not matter.
+        Reached from other hosts, from the host itself (127.0.0.1 too), and from the container itself (hairpin). Needs
+        O(networks) with one that is not internal.'
+      - 'A change is applied by re-attaching the container''s network namespace (interfaces, addresses, routes, nftables
+        rules, hosts and resolv.conf changed in place); the container runs on.'
+    type: list
+    elements: raw
+  dns:
+    description:
+      - 'Name servers for the container''s C(/etc/resolv.conf). Without O(dns), O(dns_search) and O(dns_options), the
+        host''s own file without its loopback servers (as docker and podman do). Needs O(networks).'
+      - 'A change of O(dns), O(dns_search) or O(dns_options) is applied by re-attaching the container''s network namespace
+        (interfaces, addresses, routes, nftables rules, hosts and resolv.conf changed in place); the container runs on.'
+    type: list
+    elements: str
+  dns_search:
+    description:
+      - 'Search domains for the container''s C(/etc/resolv.conf). Needs O(networks).'
+    type: list
+    elements: str
+  dns_options:
+    description:
+      - 'Resolver options for the container''s C(/etc/resolv.conf) (C(ndots:2)). Needs O(networks).'
+    type: list
+    elements: str
+  network_root:
+    description:
+      - 'Where the network records are (as O(runcible.oci.oci_network#module:network_root) of
+        M(runcible.oci.oci_network)): networks, address allocations, the containers'' hosts files.'
+    type: path
+    default: '/var/lib/runcible/network'
 '''
 
     LIST = r'''
@@ -258,6 +317,69 @@ options:
           - 'How many of the last log lines RV(containers[].logs) returns.'
           - 'Default: C(20), unless O(defaults) sets it.'
         type: int
+      networks:
+        description:
+          - 'The networks (made with M(runcible.oci.oci_network)) the container is on, in order: the first is its C(eth0),
+            and the first that is not internal carries its default route and its published O(containers[].ports). Each
+            item is a network name or a dict with C(name) and optionally C(ipv4_address), C(ipv6_address) (static
+            addresses inside the network''s subnets; otherwise one is allocated and kept across runs and restarts),
+            C(aliases) (more names the other containers find it by) and C(mac_address).'
+          - 'The container gets a persistent network namespace, V(/run/runcible-netns/<name>) (its C(config.json) names it
+            as a C(path) namespace, so the runtime, runc or crun joins it), attached before its process starts, and its
+            own C(/etc/hosts) (itself, its C(hostname) from C(config.json), and every container sharing a network with it,
+            by name and aliases) and C(/etc/resolv.conf), bind-mounted. The bundle''s C(config.json) is not changed: the
+            runtime is given a copy with the namespace path and the two mounts, in O(containers[].network_root).'
+          - 'The bundle must give the container a network namespace of its own (a C(network) entry in
+            C(linux.namespaces)).'
+          - 'Items are compared normalised: a plain name equals C({name: NAME}), addresses are compared as addresses.
+            Besides, every run compares the host''s interfaces and nftables rules with the records and mends them (action
+            V(reattach)), so a flushed ruleset is restored by the next run.'
+          - 'V(state=absent) takes the container off every network: no veth, address, rule, address record or hosts line
+            is left, and the namespace is removed.'
+          - 'A change of the networks or their settings is applied by re-attaching the container''s network namespace
+            (interfaces, addresses, routes, nftables rules, hosts and resolv.conf changed in place); the container runs
+            on. Joining the first network or leaving the last (the container changes network namespace) recreates the
+            container.'
+        type: list
+        elements: raw
+      ports:
+        description:
+          - 'Published ports, as C(docker run -p) writes them: C([[host_ip:]host_port:]container_port[/protocol]),
+            C(8080:80), C(127.0.0.1:8080:80/udp), C(8000-8010:8000-8010), C(80) (a host port chosen once from 32768-60999
+            and kept), or a dict with C(container_port), C(host_port), C(host_ip), C(protocol).'
+          - 'Every spelling of one mapping compares equal (C(0.0.0.0:8080:80) is C(8080:80)), and the order does not
+            matter. Reached from other hosts, from the host itself (127.0.0.1 too), and from the container itself
+            (hairpin). Needs O(containers[].networks) with one that is not internal.'
+          - 'A change is applied by re-attaching the container''s network namespace (interfaces, addresses, routes,
+            nftables rules, hosts and resolv.conf changed in place); the container runs on.'
+        type: list
+        elements: raw
+      dns:
+        description:
+          - 'Name servers for the container''s C(/etc/resolv.conf). Without O(containers[].dns),
+            O(containers[].dns_search) and O(containers[].dns_options), the host''s own file without its loopback servers
+            (as docker and podman do). Needs O(containers[].networks).'
+          - 'A change of O(containers[].dns), O(containers[].dns_search) or O(containers[].dns_options) is applied by
+            re-attaching the container''s network namespace (interfaces, addresses, routes, nftables rules, hosts and
+            resolv.conf changed in place); the container runs on.'
+        type: list
+        elements: str
+      dns_search:
+        description:
+          - 'Search domains for the container''s C(/etc/resolv.conf). Needs O(containers[].networks).'
+        type: list
+        elements: str
+      dns_options:
+        description:
+          - 'Resolver options for the container''s C(/etc/resolv.conf) (C(ndots:2)). Needs O(containers[].networks).'
+        type: list
+        elements: str
+      network_root:
+        description:
+          - 'Where the network records are (as O(runcible.oci.oci_network#module:network_root) of
+            M(runcible.oci.oci_network)): networks, address allocations, the containers'' hosts files.'
+          - 'Default: C(/var/lib/runcible/network), unless O(defaults) sets it.'
+        type: path
   defaults:
     description:
       - 'Options that apply to every item of O(containers) that does not set them itself.'
@@ -378,4 +500,67 @@ options:
           - 'How many of the last log lines RV(containers[].logs) returns.'
           - 'Default: C(20), unless O(defaults) sets it.'
         type: int
+      networks:
+        description:
+          - 'The networks (made with M(runcible.oci.oci_network)) the container is on, in order: the first is its C(eth0),
+            and the first that is not internal carries its default route and its published O(containers[].ports). Each
+            item is a network name or a dict with C(name) and optionally C(ipv4_address), C(ipv6_address) (static
+            addresses inside the network''s subnets; otherwise one is allocated and kept across runs and restarts),
+            C(aliases) (more names the other containers find it by) and C(mac_address).'
+          - 'The container gets a persistent network namespace, V(/run/runcible-netns/<name>) (its C(config.json) names it
+            as a C(path) namespace, so the runtime, runc or crun joins it), attached before its process starts, and its
+            own C(/etc/hosts) (itself, its C(hostname) from C(config.json), and every container sharing a network with it,
+            by name and aliases) and C(/etc/resolv.conf), bind-mounted. The bundle''s C(config.json) is not changed: the
+            runtime is given a copy with the namespace path and the two mounts, in O(containers[].network_root).'
+          - 'The bundle must give the container a network namespace of its own (a C(network) entry in
+            C(linux.namespaces)).'
+          - 'Items are compared normalised: a plain name equals C({name: NAME}), addresses are compared as addresses.
+            Besides, every run compares the host''s interfaces and nftables rules with the records and mends them (action
+            V(reattach)), so a flushed ruleset is restored by the next run.'
+          - 'V(state=absent) takes the container off every network: no veth, address, rule, address record or hosts line
+            is left, and the namespace is removed.'
+          - 'A change of the networks or their settings is applied by re-attaching the container''s network namespace
+            (interfaces, addresses, routes, nftables rules, hosts and resolv.conf changed in place); the container runs
+            on. Joining the first network or leaving the last (the container changes network namespace) recreates the
+            container.'
+        type: list
+        elements: raw
+      ports:
+        description:
+          - 'Published ports, as C(docker run -p) writes them: C([[host_ip:]host_port:]container_port[/protocol]),
+            C(8080:80), C(127.0.0.1:8080:80/udp), C(8000-8010:8000-8010), C(80) (a host port chosen once from 32768-60999
+            and kept), or a dict with C(container_port), C(host_port), C(host_ip), C(protocol).'
+          - 'Every spelling of one mapping compares equal (C(0.0.0.0:8080:80) is C(8080:80)), and the order does not
+            matter. Reached from other hosts, from the host itself (127.0.0.1 too), and from the container itself
+            (hairpin). Needs O(containers[].networks) with one that is not internal.'
+          - 'A change is applied by re-attaching the container''s network namespace (interfaces, addresses, routes,
+            nftables rules, hosts and resolv.conf changed in place); the container runs on.'
+        type: list
+        elements: raw
+      dns:
+        description:
+          - 'Name servers for the container''s C(/etc/resolv.conf). Without O(containers[].dns),
+            O(containers[].dns_search) and O(containers[].dns_options), the host''s own file without its loopback servers
+            (as docker and podman do). Needs O(containers[].networks).'
+          - 'A change of O(containers[].dns), O(containers[].dns_search) or O(containers[].dns_options) is applied by
+            re-attaching the container''s network namespace (interfaces, addresses, routes, nftables rules, hosts and
+            resolv.conf changed in place); the container runs on.'
+        type: list
+        elements: str
+      dns_search:
+        description:
+          - 'Search domains for the container''s C(/etc/resolv.conf). Needs O(containers[].networks).'
+        type: list
+        elements: str
+      dns_options:
+        description:
+          - 'Resolver options for the container''s C(/etc/resolv.conf) (C(ndots:2)). Needs O(containers[].networks).'
+        type: list
+        elements: str
+      network_root:
+        description:
+          - 'Where the network records are (as O(runcible.oci.oci_network#module:network_root) of
+            M(runcible.oci.oci_network)): networks, address allocations, the containers'' hosts files.'
+          - 'Default: C(/var/lib/runcible/network), unless O(defaults) sets it.'
+        type: path
 '''

@@ -128,11 +128,27 @@ config_digest:
   type: str
 actions:
   description:
-    - What was done (or would be in check mode), among bundle, create, recreate, restart, update, reconfigure, start,
-      stop, pause, resume, delete, unit (the systemd unit written or removed).
+    - What was done (or would be in check mode), among bundle, create, recreate, restart, update, reconfigure,
+      reattach (the container's network namespace converged in place), start, stop, pause, resume, delete, unit (the
+      systemd unit written or removed).
   returned: always
   type: list
   elements: str
+networks:
+  description:
+    - Per network of O(networks), what the container has (or would get, in check mode) there.
+  returned: when O(networks) is given and O(state) is not V(absent)
+  type: dict
+  sample: {"web": {"interface": "eth0", "ipv4_address": "10.89.0.2", "ipv6_address": "fd00:89::2", "mac_address": null,
+           "aliases": ["www"], "gateways": ["10.89.0.1", "fd00:89::1"], "bridge": "rc-web"}}
+ports:
+  description:
+    - The published ports, with the host port chosen for an item that gave none (C(80)) and the item as normalised
+      (C(requested)).
+  returned: when O(networks) is given and O(state) is not V(absent)
+  type: list
+  elements: dict
+  sample: [{"protocol": "tcp", "host_ip": "", "host_port": "8080", "container_port": "80", "requested": "8080:80/tcp"}]
 systemd_unit:
   description: The path of the container's systemd unit, when O(systemd_unit=true) (null otherwise).
   returned: always
@@ -153,7 +169,7 @@ supervisor:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.runcible.oci.plugins.module_utils.converge import container_spec
 from ansible_collections.runcible.oci.plugins.module_utils.converge.container import Converger
@@ -172,6 +188,9 @@ def main():
     try:
         result = Converger(module.params, check_mode=module.check_mode).run()
     except errors.RuntimeErrorBase as exc:
+        if getattr(exc, 'library', None):
+            # networks need pyroute2: Ansible's own message names the package to install.
+            module.fail_json(msg=missing_required_lib(exc.library), exception=str(exc.exception))
         module.fail_json(msg=str(exc))
     for warning in result.pop('warnings', []):
         module.warn(warning)

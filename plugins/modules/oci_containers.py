@@ -72,7 +72,8 @@ containers:
     - One result per container, in the order of O(containers), then one per container removed by O(exclusive).
     - Each holds C(name) and the return values of M(runcible.oci.oci_container) (C(changed), C(actions), C(status),
       C(container), C(exit_code), C(oom_killed), C(started_at), C(finished_at), C(restart_count), C(log_path), C(logs),
-      C(config_digest), C(supervisor)); a container that failed has C(failed) and C(msg) instead.
+      C(config_digest), C(supervisor), and C(networks) and C(ports) for a container on networks); a container that
+      failed has C(failed) and C(msg) instead.
   returned: always
   type: list
   elements: dict
@@ -106,7 +107,7 @@ removed:
   elements: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.runcible.oci.plugins.module_utils.converge import container_spec
 from ansible_collections.runcible.oci.plugins.module_utils.converge.containers import converge_all
@@ -128,6 +129,9 @@ def main():
     try:
         result = converge_all(module.params, check_mode=module.check_mode)
     except errors.RuntimeErrorBase as exc:
+        if getattr(exc, 'library', None):
+            # networks need pyroute2: Ansible's own message names the package to install.
+            module.fail_json(msg=missing_required_lib(exc.library), exception=str(exc.exception))
         module.fail_json(msg=str(exc))
     for warning in result.pop('warnings'):
         module.warn(warning)

@@ -32,6 +32,7 @@ from ansible_collections.runcible.oci.plugins.module_utils.network.nft import Nf
 from ansible_collections.runcible.oci.plugins.module_utils.network.store import NetworkStore
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.errors import RuntimeErrorBase
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.linux import syscalls
+import lanlib  # noqa: E402
 
 BUSYBOX = '/bin/busybox'
 WORK = tempfile.mkdtemp(prefix='runcible-netwk-')
@@ -82,31 +83,18 @@ def fetch(path, url):
 
 
 def client_host(name, host_cidr, client_cidr):
-    """A namespace joined to the stand-in host by a veth pair: another machine on the host's LAN."""
-    path = namespace(name)
-    fd = os.open(path, os.O_RDONLY)
-    with netlink.route() as host:
-        host.add_veth('lan' + name[-4:], 'eth0', fd)
-        index = host.index('lan' + name[-4:])
-        host.add_address(index, host_cidr)
-        host.set_link(index, state='up')
-    os.close(fd)
-    with netlink.route(path) as inside:
-        index = inside.index('eth0')
-        inside.add_address(index, client_cidr)
-        inside.set_link(index, state='up')
-        inside.add_default_route(host_cidr.split('/')[0], index)
-    return path
+    """Another machine on the stand-in host's LAN (lanlib.client_host), its namespace with the others."""
+    return lanlib.client_host(name, host_cidr, client_cidr, NSDIR)
 
 
-def host_state():
-    """What is left on the stand-in host: links, the nftables table, the records."""
+def host_state(root=ROOT):
+    """What is left on the stand-in host: links, the nftables table, the records (under `root`)."""
     with netlink.route() as host:
         links = sorted(host.names())
     listed = nft().list_table('inet', 'runcible')
     files = []
-    for directory, unused, names in os.walk(ROOT):
-        files.extend(os.path.relpath(os.path.join(directory, name), ROOT) for name in names)
+    for directory, unused, names in os.walk(root):
+        files.extend(os.path.relpath(os.path.join(directory, name), root) for name in names)
     return {'links': links, 'table': listed is not None, 'files': sorted(files)}
 
 
@@ -228,6 +216,84 @@ def scenario_isolation():
     return seen
 
 
+class CountingNft(Nft):
+    """The real nftables backend, counting how often the table is listed."""
+
+    listings = 0
+
+    def list_table(self, family, name):
+        CountingNft.listings += 1
+        return super().list_table(family, name)
+
+
+def rule_handles():
+    """{(chain, comment): handle} of every rule of the table as the kernel lists it."""
+    return {(item['rule']['chain'], item['rule'].get('comment')): item['rule']['handle']
+            for item in nft().list_table('inet', 'runcible') if 'rule' in item}
+
+
+def table_handle():
+    """The kernel's handle of the table: a new one when the table is replaced whole."""
+    return next(item['table']['handle'] for item in nft().list_table('inet', 'runcible') if 'table' in item)
+
+
+def chains_rewritten(before, after):
+    """The chains whose rules (present before and after) got new handles."""
+    return sorted({chain for (chain, comment), handle in before.items() if after.get((chain, comment), handle) != handle})
+
+
+def scenario_mending():
+    """Changes touch only the chains that differ; an unchanged ruleset is not even listed; no process is forked."""
+    network('mend', subnets=[{'subnet': '10.89.0.0/24'}])
+    a, b, c = namespace('a'), namespace('b'), namespace('c')
+    attaching.attach(STORE, 'a', a, ['mend'], ['8080:80'], nft=nft())
+    attaching.attach(STORE, 'b', b, ['mend'], ['8081:80'], nft=nft())
+    serve(a, 'hello-a')
+    handles = rule_handles()
+    table = table_handle()
+    seen = {}
+    forks = []
+    os.register_at_fork(before=lambda: forks.append(1))
+    path = netns.create('d', NSDIR)[0]
+    attaching.attach(STORE, 'd', path, ['mend'], ['8082:80'], nft=CountingNft(NFT_BACKEND))
+    seen['rewritten'] = chains_rewritten(handles, rule_handles())
+    CountingNft.listings = 0
+    seen['noop'] = attaching.attach(STORE, 'b', b, ['mend'], ['8081:80'], nft=CountingNft(NFT_BACKEND))['actions']
+    seen['noop_listings'] = CountingNft.listings
+    attaching.detach(STORE, 'd', nft=CountingNft(NFT_BACKEND))
+    netns.remove('d', NSDIR)
+    with netlink.route(c) as inside:
+        seen['links_in_c'] = sorted(inside.names())
+    seen['forks'] = len(forks)
+    # a chain flushed by hand is noticed by the next converge of another container, and mended
+    handles = rule_handles()
+    nft().run([{'flush': {'chain': {'family': 'inet', 'table': 'runcible', 'name': 'c-a'}}}])
+    seen['flushed'] = fetch(None, 'http://127.0.0.1:8080/')
+    CountingNft.listings = 0
+    seen['mend_actions'] = attaching.attach(STORE, 'b', b, ['mend'], ['8081:80'], nft=CountingNft(NFT_BACKEND))[
+        'actions']
+    seen['mend_listings'] = CountingNft.listings
+    seen['mended'] = fetch(None, 'http://127.0.0.1:8080/')
+    seen['mend_rewritten'] = chains_rewritten(handles, rule_handles())
+    seen['table_kept'] = table_handle() == table
+    seen['in_sync'] = network_info({'name': 'mend', 'network_root': ROOT}, nft=nft())['networks'][0][
+        'firewall_in_sync']
+    # the last published ports go: their chains are deleted, the network's rules stay, nothing is listed after
+    attaching.attach(STORE, 'e', c, ['mend'], nft=nft())
+    handles = rule_handles()
+    for name in ('a', 'b'):
+        attaching.detach(STORE, name, nft=nft())
+    seen['unpublished_rewritten'] = chains_rewritten(handles, rule_handles())
+    seen['unpublished_table_kept'] = table_handle() == table
+    CountingNft.listings = 0
+    seen['after_unpublishing'] = attaching.attach(STORE, 'e', c, ['mend'], nft=CountingNft(NFT_BACKEND))['actions']
+    seen['after_unpublishing_listings'] = CountingNft.listings
+    attaching.detach(STORE, 'e', nft=nft())
+    network('mend', state='absent')
+    seen['left'] = host_state()
+    return seen
+
+
 def _attach_one(index):
     path = namespace('c%d' % index)
     result = attaching.attach(STORE, 'c%d' % index, path, ['many'], nft=nft())
@@ -275,30 +341,41 @@ def scenario_bad_input():
     return seen
 
 
+HTTPD = ['httpd', '-f', '-p', '80', '-h', '/www']
+
+
+def container_bundle(name, path, mounts, args):
+    """A busybox bundle (read-only root) in the network namespace file `path`, with `mounts` added; /www
+    holds 'served by NAME'. Its folder."""
+    from systemlib import default_config, make_rootfs  # pylint: disable=import-outside-toplevel
+    bundle = os.path.join(WORK, name)
+    make_rootfs(os.path.join(bundle, 'rootfs'))
+    os.makedirs(os.path.join(bundle, 'rootfs', 'www'))
+    with open(os.path.join(bundle, 'rootfs', 'www', 'index.html'), 'w') as handle:
+        handle.write('served by ' + name)
+    config = default_config()
+    config['process']['args'] = args
+    config['root']['readonly'] = True
+    config['mounts'].extend(mounts)
+    config['linux']['namespaces'] = [item if item['type'] != 'network' else {'type': 'network', 'path': path}
+                                     for item in config['linux']['namespaces']]
+    with open(os.path.join(bundle, 'config.json'), 'w') as handle:
+        json.dump(config, handle)
+    return bundle
+
+
 def scenario_containers():
     """Two busybox containers under bin/runcible, each in a persistent namespace: httpd in one, wget by name."""
-    from systemlib import PYTHON, RUNCIBLE, default_config, make_rootfs  # pylint: disable=import-outside-toplevel
+    from systemlib import PYTHON, RUNCIBLE  # pylint: disable=import-outside-toplevel
     network('apps', subnets=[{'subnet': '10.99.0.0/24'}])
     runtime_root = os.path.join(WORK, 'runtime')
     names = ('srv%d' % os.getpid(), 'cli%d' % os.getpid())
     seen = {}
     try:
-        for name, args in zip(names, (['httpd', '-f', '-p', '80', '-h', '/www'], ['sleep', '60'])):
+        for name, args in zip(names, (HTTPD, ['sleep', '60'])):
             path = namespace(name)
             result = attaching.attach(STORE, name, path, [{'name': 'apps', 'aliases': [name + '-alias']}], nft=nft())
-            bundle = os.path.join(WORK, name)
-            make_rootfs(os.path.join(bundle, 'rootfs'))
-            os.makedirs(os.path.join(bundle, 'rootfs', 'www'))
-            with open(os.path.join(bundle, 'rootfs', 'www', 'index.html'), 'w') as handle:
-                handle.write('served by ' + name)
-            config = default_config()
-            config['process']['args'] = args
-            config['root']['readonly'] = True
-            config['mounts'].extend(result['mounts'])
-            config['linux']['namespaces'] = [item if item['type'] != 'network' else {'type': 'network', 'path': path}
-                                             for item in config['linux']['namespaces']]
-            with open(os.path.join(bundle, 'config.json'), 'w') as handle:
-                json.dump(config, handle)
+            bundle = container_bundle(name, path, result['mounts'], args)
             subprocess.run([PYTHON, RUNCIBLE, '--root', runtime_root, 'run', '-d', '--bundle', bundle, name],
                            check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=60)
         time.sleep(0.3)
@@ -317,6 +394,166 @@ def scenario_containers():
             attaching.detach(STORE, name, nft=nft())
             netns.remove(name, NSDIR)
         network('apps', state='absent')
+    seen['left'] = host_state()
+    return seen
+
+
+class Bundle:
+    """What criulib's Checkpointer needs of a bundle."""
+
+    def __init__(self, path):
+        self.path = path
+
+
+def checkpointer(runtime_name):
+    """A criulib.Checkpointer of `runtime_name` with its own root, or None when no CRIU works here (why)."""
+    from criulib import Checkpointer, find_criu  # pylint: disable=import-outside-toplevel
+    from systemlib import runtime_factory  # pylint: disable=import-outside-toplevel
+    criu, reason = find_criu()
+    if criu is None:
+        return None, reason
+    runtime = runtime_factory(runtime_name, os.path.join(WORK, runtime_name + '-root'))
+    return Checkpointer(runtime, criu, os.path.join(WORK, runtime_name + '.log')), None
+
+
+def address_inside(cr, name):
+    """The IPv4 address on eth0 as the container sees it."""
+    output = cr.exec_output(name, 'ip', '-4', '-o', 'addr', 'show', 'eth0') or ''
+    words = output.split()
+    return words[words.index('inet') + 1] if 'inet' in words else None
+
+
+def scenario_checkpoint():
+    """A container in a persistent network namespace, attached, serving HTTP: checkpoint and restore
+    (under RUNTIME) keep its namespace, address and published port."""
+    cr, reason = checkpointer(os.environ['RUNTIME'])
+    if cr is None:
+        return {'skip': reason}
+    network('ck', subnets=[{'subnet': '10.87.0.0/24'}])
+    name = 'ck%d' % os.getpid()
+    path = namespace(name)
+    result = attaching.attach(STORE, name, path, ['ck'], ['8090:80'], nft=nft())
+    bundle = Bundle(container_bundle(name, path, result['mounts'], HTTPD))
+    seen = {'address': result['networks']['ck']['ipv4_address']}
+    try:
+        seen['run'] = cr.detached('run', '-d', '--bundle', bundle.path, name).returncode
+        time.sleep(0.3)
+        seen['before'] = (fetch(None, 'http://10.87.0.2/'), fetch(None, 'http://127.0.0.1:8090/'),
+                          address_inside(cr, name))
+        image = os.path.join(WORK, 'image')
+        checkpointed = cr.checkpoint(name, image)
+        seen['checkpoint'] = (checkpointed.returncode, checkpointed.stderr.strip()[-300:])
+        seen['while_checkpointed'] = (fetch(None, 'http://10.87.0.2/'), cr.ids(), run(
+            path, BUSYBOX, 'ip', '-4', '-o', 'addr', 'show', 'eth0')[1].split()[3])
+        restored = cr.restore(name, image, bundle)
+        seen['restore'] = (restored.returncode, restored.log.strip()[-300:])
+        state = cr.state(name) if restored.returncode == 0 else {}
+        seen['status'] = state.get('status')
+        seen['same_namespace'] = bool(state) and os.stat('/proc/%d/ns/net' % state['pid']).st_ino == os.stat(
+            path).st_ino
+        seen['after'] = (fetch(None, 'http://10.87.0.2/'), fetch(None, 'http://127.0.0.1:8090/'),
+                         address_inside(cr, name))
+        seen['reattach'] = attaching.attach(STORE, name, path, ['ck'], ['8090:80'], nft=nft())['actions']
+    finally:
+        cr.runtime.cleanup()
+        attaching.detach(STORE, name, nft=nft())
+        netns.remove(name, NSDIR)
+        network('ck', state='absent')
+    seen['served'] = 'served by ' + name
+    seen['left'] = host_state()
+    return seen
+
+
+class OtherHost:
+    """The thread (and the processes it starts) inside the network namespace `path`: another host, with the
+    network store `store`."""
+
+    def __init__(self, path):
+        self.path = path
+        self.own = None
+
+    def __enter__(self):
+        self.own = os.open('/proc/thread-self/ns/net', os.O_RDONLY)
+        target = os.open(self.path, os.O_RDONLY)
+        try:
+            syscalls.setns(target, 0x40000000)
+        finally:
+            os.close(target)
+        return self
+
+    def __exit__(self, *exc_info):
+        syscalls.setns(self.own, 0x40000000)
+        os.close(self.own)
+
+
+def scenario_move():
+    """Checkpoint a served container on this host, restore it on another one (a namespace standing in for a
+    second host, with its own network store) after reattach: same address, port, answers."""
+    cr, reason = checkpointer('runcible')
+    if cr is None:
+        return {'skip': reason}
+    there = NetworkStore(os.path.join(WORK, 'there'))
+    network('mv', subnets=[{'subnet': '10.86.0.0/24'}])
+    name = 'mv%d' % os.getpid()
+    first = namespace('first')
+    attaching.attach(STORE, 'first', first, ['mv'], nft=nft())
+    path = namespace(name)
+    result = attaching.attach(STORE, name, path, [{'name': 'mv', 'aliases': ['web']}], ['8095:80', '80'], nft=nft())
+    bundle = Bundle(container_bundle(name, path, result['mounts'], HTTPD))
+    seen = {'here': result['networks']['mv']['ipv4_address'], 'random_port': result['ports'][1]['host_port']}
+    host_b = namespace('host-b')
+    try:
+        seen['run'] = cr.detached('run', '-d', '--bundle', bundle.path, name).returncode
+        time.sleep(0.3)
+        seen['before'] = fetch(None, 'http://10.86.0.3/')
+        moved = attaching.moved_record(STORE, name)
+        seen['moved'] = moved
+        image = os.path.join(WORK, 'image')
+        seen['checkpoint'] = cr.checkpoint(name, image).returncode
+        # The container leaves this host: its namespace and its place on the network.
+        attaching.detach(STORE, name, nft=nft())
+        netns.remove(name, NSDIR)
+        moved_first = attaching.moved_record(STORE, 'first')
+        with OtherHost(host_b):
+            syscalls.interface_up('lo')
+            target = namespace(name)
+            before = host_state()
+            seen['no_network'] = error_of(attaching.reattach, there, name, target, moved, nft=nft())
+            seen['unchanged'] = host_state() == before
+            network('mv', subnets=[{'subnet': '10.86.0.0/24'}], network_root=there.root)
+            other = namespace('other')
+            attaching.attach(there, 'other', other, ['mv'], nft=nft())
+            moved_in = attaching.reattach(there, name, target, moved, nft=nft())
+            seen['there'] = moved_in['networks']['mv']
+            seen['there_ports'] = moved_in['ports']
+            seen['readdressed'] = moved_in['readdressed']
+            # The bundle there binds that host's hosts and resolv.conf (mount sources may differ between hosts).
+            with open(os.path.join(bundle.path, 'config.json')) as handle:
+                config = json.load(handle)
+            config['mounts'] = [mount for mount in config['mounts'] if mount['destination'] not in
+                                ('/etc/hosts', '/etc/resolv.conf')] + moved_in['mounts']
+            with open(os.path.join(bundle.path, 'config.json'), 'w') as handle:
+                json.dump(config, handle)
+            restored = cr.restore(name, image, bundle)
+            seen['restore'] = (restored.returncode, restored.log.strip()[-300:])
+            time.sleep(0.2)
+            seen['after'] = (fetch(other, 'http://10.86.0.3/'), fetch(None, 'http://127.0.0.1:8095/'),
+                             fetch(None, 'http://127.0.0.1:%s/' % seen['random_port']))
+            seen['again'] = attaching.reattach(there, name, target, moved, nft=nft())['actions']
+            # an address taken here: another one is given, and said
+            seen['taken'] = attaching.reattach(there, 'first', namespace('first-b'), moved_first, nft=nft())[
+                'readdressed']
+            cr.runtime.cleanup()
+            for container in ('first', name, 'other'):
+                attaching.detach(there, container, nft=nft())
+            network('mv', state='absent', network_root=there.root)
+            seen['left_there'] = host_state(there.root)
+    finally:
+        cr.runtime.cleanup()
+        for container in ('first', name):
+            attaching.detach(STORE, container, nft=nft())
+        network('mv', state='absent')
+    seen['served'] = 'served by ' + name
     seen['left'] = host_state()
     return seen
 

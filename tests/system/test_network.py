@@ -106,6 +106,27 @@ def test_networks_are_isolated_but_published_ports_reach_across(python):
     assert 'leave network n1' in seen['left_n1'] and seen['after_leaving'] == 'FAILED'
 
 
+@pytest.mark.parametrize('python', PYTHONS)
+def test_changes_mend_only_what_differs_and_fork_nothing(python):
+    seen = scenario(python, 'mending')
+    # attaching d added its chain and rewrote the jumps to the containers' chains; every other rule stayed
+    assert seen['rewritten'] == ['ports']
+    # a no-op re-attach does not list the table while the ruleset generation is unchanged
+    assert seen['noop'] == [] and seen['noop_listings'] == 0
+    # namespaces made, entered and left, the table written, without a process
+    assert seen['forks'] == 0 and seen['links_in_c'] == ['lo']
+    # a flushed chain is seen (the generation moved), listed and mended alone
+    assert seen['flushed'] == 'FAILED' and seen['mended'] == 'hello-a'
+    assert seen['mend_actions'] == ['write nftables table inet runcible'] and seen['mend_listings'] == 1
+    assert seen['mend_rewritten'] == ['c-a'] and seen['in_sync']
+    # all of it in place: the table was never replaced whole
+    assert seen['table_kept']
+    # the last published ports gone: their chains deleted in place, the network's rules untouched
+    assert seen['unpublished_rewritten'] == [] and seen['unpublished_table_kept']
+    assert seen['after_unpublishing'] == [] and seen['after_unpublishing_listings'] == 0
+    assert_nothing_left(seen['left'])
+
+
 def test_fifty_concurrent_attaches_get_distinct_addresses():
     seen = scenario(sys.executable, 'concurrent')
     assert len(set(seen['addresses'])) == 50

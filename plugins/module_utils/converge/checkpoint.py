@@ -175,7 +175,9 @@ class CheckpointRun:
         digest = None
         bundle = None
         if state is not None:
-            bundle = state.get('bundle')
+            # A container on networks runs a copy of its config (container_network.py): its bundle is the record's.
+            bundle = (((self.supervision.settings() or {}).get('record') or {}).get('networks') and
+                      self.supervision.settings()['record'].get('bundle')) or state.get('bundle')
             with about('name'):
                 config, _rootfs = read_bundle(bundle)
             digest = config_digest(config)
@@ -333,13 +335,14 @@ class CheckpointRun:
     def restore(self, bundle, config, record, checkpoint_id):
         params = self.params
         restored_from = {'image_path': self.image_path, 'checkpoint_id': checkpoint_id}
-        if not params.get('supervise', True):
-            self.driver.restore(self.name, bundle, self.image_path, tcp_established=params.get('tcp_established'),
-                                file_locks=params.get('file_locks'))
-            return
         settings = self.supervisor_settings(bundle, config, record)
-        settings['restore_args'] = self.driver.restore_command(bundle, self.image_path, params.get('tcp_established'),
-                                                               params.get('file_locks'))
+        if not params.get('supervise', True):
+            self.driver.restore(self.name, settings['bundle'], self.image_path,
+                                tcp_established=params.get('tcp_established'), file_locks=params.get('file_locks'))
+            return
+        # settings['bundle'] is the run bundle of a container on networks: it joins the namespace kept for it.
+        settings['restore_args'] = self.driver.restore_command(settings['bundle'], self.image_path,
+                                                               params.get('tcp_established'), params.get('file_locks'))
         settings['restored_from'] = restored_from
         before = self.supervision.settings()
         self.supervision.remove()
@@ -365,12 +368,19 @@ class CheckpointRun:
         own = self.supervision.settings()
         source = own or self._supervision((record or {}).get('id') or self.name).settings() or {}
         recorded = source.get('record') or {}
+        if recorded.get('networks') and not own:
+            raise errors.ConfigError('name', 'the checkpointed container %s was on networks %s: restore it under its '
+                                             'own name (its network namespace and addresses are kept for it)'
+                                     % ((record or {}).get('id'), ', '.join(item['name'] for item in recorded['networks'])))
         converger_params = {
             'name': self.name, 'bundle': bundle, 'runtime': self.params.get('runtime'),
             'runtime_root': self.driver.root, 'restart_policy': recorded.get('restart_policy'),
             'stop_signal': recorded.get('stop_signal'), 'stop_timeout': recorded.get('stop_timeout', 10),
             'log_max_size': recorded.get('log_max_size'), 'log_max_files': recorded.get('log_max_files'),
             'log_path': self.params.get('log_path') or (own or {}).get('log_path'),
+            'networks': recorded.get('networks'), 'ports': recorded.get('ports'),
+            'dns': (recorded.get('dns') or {}).get('servers'), 'dns_search': (recorded.get('dns') or {}).get('search'),
+            'dns_options': (recorded.get('dns') or {}).get('options'), 'network_root': recorded.get('network_root'),
         }
         converger = Converger(converger_params, supervisor_root=self.supervisor_root, lib_root=self.lib_root,
                               driver=self.driver, supervisions=self.supervisions)

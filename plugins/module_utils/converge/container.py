@@ -20,8 +20,8 @@ from ..runtime.spec import config as specconfig
 from .. import driver as drivers
 from ..driver import persist
 from ..supervisor import client
-from . import container_spec
-from .container_spec import LIVE, RECREATE, SETTINGS, STATES
+from . import container_network, container_spec
+from .container_spec import LIVE, NETWORK, RECREATE, SETTINGS, STATES
 
 LOG_ROOT = '/var/log/runcible'
 
@@ -109,10 +109,12 @@ class Converger:
     """One run of oci_container for one container."""
 
     def __init__(self, params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT,
-                 driver=None, listed=None, unit_dirs=None, supervisions=client.Supervision):
+                 driver=None, listed=None, unit_dirs=None, supervisions=client.Supervision,
+                 netns_dir=container_network.NETNS_DIR):
         """`driver` and `listed` (the driver's list() by ID) let oci_containers share one driver and one list;
         `unit_dirs` ({'unit_dir', 'settings_dir'}) moves the systemd unit's files and `supervisions` (a
-        client.Supervision-like class, given the folder) stands in for the supervisor (tests)."""
+        client.Supervision-like class, given the folder) stands in for the supervisor (tests); `netns_dir` is
+        where containers' network namespaces are made (tests)."""
         self.params = params
         self.check_mode = check_mode
         self.name = params['name']
@@ -136,6 +138,7 @@ class Converger:
         self.unit_path = None
         self.unit_dirs = unit_dirs or {}
         self.warnings = []
+        self.network = container_network.ContainerNetwork(self.name, params.get('network_root'), netns_dir)
         # Declared without a bundle: the container is taken as it is and only moved to the wanted state.
         self.as_is = not params.get('bundle') and params.get('bundle_options') is None
 
@@ -145,7 +148,11 @@ class Converger:
         params = self.params
         stripped, resources = split_resources(config)
         policy, limit = parse_restart_policy(params.get('restart_policy'))
-        return {
+        wanted = container_network.wanted(params)
+        if wanted['networks']:
+            # Not compared: where the run bundle and records are, for oci_checkpoint's restore.
+            wanted['network_root'] = self.network.network_root
+        wanted.update({
             'bundle': os.path.abspath(bundle or params['bundle']),
             'config_digest': canonical_digest(stripped),
             'resources': resources,
@@ -157,13 +164,15 @@ class Converger:
             'log_path': params.get('log_path') or os.path.join(LOG_ROOT, '%s.log' % self.name),
             'log_max_size': params.get('log_max_size') or 10 * 1024 * 1024,
             'log_max_files': params.get('log_max_files') or 3,
-        }
+        })
+        return wanted
 
     def settings(self, record, start):
         policy, limit = parse_restart_policy(record['restart_policy'])
         return {
             'id': self.name,
-            'bundle': record['bundle'],
+            # A container on networks runs the copy of its config that joins its network namespace.
+            'bundle': self.network.bundle_dir() if record.get('networks') else record['bundle'],
             'runtime': self.driver.command(),
             'log_path': record['log_path'],
             'log_max_size': record['log_max_size'],
@@ -230,18 +239,34 @@ class Converger:
         wanted_state = self.params.get('state') or 'running'
         state, record, status = self.current()
         if wanted_state == 'absent':
-            if state is not None or self.supervision.exists():
+            recorded_root = (record or {}).get('network_root')
+            if recorded_root and recorded_root != self.network.network_root:
+                # Its networks are where it was put on them (oci_containers' exclusive passes no network_root).
+                self.network = container_network.ContainerNetwork(self.name, recorded_root, self.network.netns_dir)
+            exists = state is not None or self.supervision.exists()
+            leftover = self.network.leftover()
+            if exists or leftover:
                 self.diff['before']['state'] = (state or {}).get('status', 'absent')
                 self.diff['after']['state'] = 'absent'
-                if self.act('delete'):
+                if self.act('delete') and exists:
                     self.remove(state, with_logs=True)
+                if leftover:
+                    # Off its networks only once its processes are gone (a detach in check mode plans).
+                    self.diff['before']['networks'] = (record or {}).get('networks') or []
+                    self.diff['after']['networks'] = []
+                    self.network.detach(check_mode=self.check_mode)
             return
         if self.as_is:
             self.converge_as_is(state, record, wanted_state)
             return
+        if self.params.get('systemd_unit') and self.params.get('networks'):
+            raise errors.ConfigError('systemd_unit', 'a container on networks cannot be started by a systemd unit: '
+                                                     'its network namespace (under /run) and its attachment are made '
+                                                     'by this module; run the play at boot instead, or leave networks')
         config, rootfs_digest = self.bundle_config()
         wanted = self.wanted(config, rootfs_digest)
         self.wanted_record = wanted
+        plan = self.plan_network(config, wanted)
         if state is None:
             self.diff['before']['state'] = 'absent'
             self.diff['after']['state'] = wanted_state
@@ -253,6 +278,18 @@ class Converger:
             self.diff['before'][value.key] = before
             self.diff['after'][value.key] = after
         costs = set(value.cost(before, after) for value, before, after in found)
+        if plan is not None and (record or {}).get('networks'):
+            if self.network.namespace_lost():
+                # The container's processes hold a namespace no file names any more: it cannot be re-attached.
+                self.diff['before']['network_namespace'] = None
+                self.diff['after']['network_namespace'] = self.network.path
+                costs.add(RECREATE)
+            elif plan['changed']:
+                # The host's links, addresses or rules drifted from the records (a flushed ruleset): mend them.
+                if NETWORK not in costs:
+                    self.diff['before']['network_actions'] = []
+                    self.diff['after']['network_actions'] = plan['actions']
+                costs.add(NETWORK)
         recreate = bool(self.params.get('recreate')) or record is None or RECREATE in costs
         if record is None:
             self.warnings.append('container %s was not created by this collection (no supervisor record): it is '
@@ -268,9 +305,11 @@ class Converger:
         """Carry out the changes an existing container takes without a recreate (`costs`: their apply kinds)."""
         if LIVE in costs and self.act(container_spec.ACTIONS[LIVE]):
             self.driver.update(self.name, wanted['resources'])
+        if NETWORK in costs and self.act(container_spec.ACTIONS[NETWORK]):
+            self.network_up(wanted)
         if SETTINGS in costs and self.act(container_spec.ACTIONS[SETTINGS]):
             self.supervision.reload(self.settings(wanted, start=True))
-        elif LIVE in costs and not self.check_mode:
+        elif (LIVE in costs or NETWORK in costs) and not self.check_mode:
             # Only the record changes: the supervisor keeps what the container now runs with.
             self.supervision.reload(self.settings(wanted, start=True))
 
@@ -285,6 +324,29 @@ class Converger:
             self.replace(state, wanted, wanted_state, 'recreate' if self.params.get('recreate') else 'restart')
             return
         self.transition(state['status'], wanted_state, wanted)
+
+    def plan_network(self, config, wanted):
+        """What attaching the container's namespace would do (every network input checked first: an unknown network,
+        an address outside its subnet or taken, a host port published by another container are errors naming the
+        option before anything changes); None for a container on no network."""
+        if not wanted['networks']:
+            return None
+        container_network.check_config(config, wanted['bundle'])
+        return self.network.plan(wanted, container_network.hostname(config))
+
+    def network_up(self, wanted):
+        """Attach the container's namespace (made if missing) as `wanted` says and write the config the runtime runs;
+        whether the namespace was made now."""
+        config = read_bundle(wanted['bundle'])[0]
+        container_network.check_config(config, wanted['bundle'])
+        result, created = self.network.attach(wanted, container_network.hostname(config))
+        try:
+            self.network.write_bundle(config, wanted['bundle'], result['mounts'])
+        except BaseException:
+            if created:
+                self.network.detach()
+            raise
+        return created
 
     def _restart_asked(self, wanted_state):
         return bool(self.params.get('restart')) and wanted_state in ('running', 'paused', 'present')
@@ -395,6 +457,13 @@ class Converger:
             self.driver.delete(self.name, force=True)
         self.supervision.remove()
         command = persist.supervisor_command(self.lib_root)
+        # Attached before its process starts: it starts with its addresses, routes and names in place.
+        made_netns = False
+        if wanted.get('networks'):
+            made_netns = self.network_up(wanted)
+        elif self.network.leftover():
+            # It left its last network (a recreate): its namespace and records go.
+            self.network.detach()
         try:
             self.supervision.launch(self.settings(wanted, start), command)
             if start:
@@ -403,6 +472,8 @@ class Converger:
                     raise errors.SetupError(status.get('error') or 'the container failed to start')
         except BaseException:
             self._undo_create()
+            if made_netns:
+                self.network.detach()
             raise
         if wanted_state == 'paused':
             self.driver.pause(self.name)
@@ -472,6 +543,7 @@ class Converger:
             'supervisor': client.describe(status),
         }
         result['systemd_unit'] = self.unit_path
+        result.update(self.network.describe())
         if self.bundle_made is not None:
             result['bundle_result'] = self.bundle_made
         if self.bundle_diff:

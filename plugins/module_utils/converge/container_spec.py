@@ -25,11 +25,12 @@ table come:
 
 How a change is applied (APPLY_KINDS) is one of LIVE (the runtime's update
 in the running container), SETTINGS (the supervisor re-reads its settings;
-the container runs on) and RECREATE (stop, delete, create, start). No option
-needs a plain restart: a container's process settings are fixed when it is
-created, so what a restart could change needs a recreate. An option applied
-another way (a later `networks`, re-attached without a recreate) adds its
-kind here and its handler in Converger.apply_changes().
+the container runs on), NETWORK (the container's persistent network
+namespace is re-attached: veth, addresses, routes, rules and hosts files
+changed in place; the container runs on) and RECREATE (stop, delete,
+create, start). No option needs a plain restart: a container's process
+settings are fixed when it is created, so what a restart could change needs
+a recreate. Each kind has its handler in Converger.apply_changes().
 """
 
 import re
@@ -39,40 +40,55 @@ STATES = ('present', 'created', 'running', 'paused', 'stopped', 'absent')
 
 LIVE = 'live'
 SETTINGS = 'settings'
+NETWORK = 'network'
 RECREATE = 'recreate'
-APPLY_KINDS = (LIVE, SETTINGS, RECREATE)
+APPLY_KINDS = (LIVE, SETTINGS, NETWORK, RECREATE)
 # The action each kind shows in the module's `actions`.
-ACTIONS = {LIVE: 'update', SETTINGS: 'reconfigure', RECREATE: 'recreate'}
+ACTIONS = {LIVE: 'update', SETTINGS: 'reconfigure', NETWORK: 'reattach', RECREATE: 'recreate'}
 # What a change of each kind does, as the documentation says it.
 _EFFECTS = {LIVE: "is applied to the running container with the runtime's update",
-            SETTINGS: 'is applied by the supervisor; the container runs on', RECREATE: 'recreates the container'}
+            SETTINGS: 'is applied by the supervisor; the container runs on',
+            NETWORK: 'is applied by re-attaching the container\'s network namespace (interfaces, addresses, routes, '
+                     'nftables rules, hosts and resolv.conf changed in place); the container runs on',
+            RECREATE: 'recreates the container'}
 
 
 class Compared:
     """One value of the container's record: compared each run with what is wanted, and what a change costs.
 
     `compare` is 'value' (equal or not) or 'dict' (empty members and None
-    count as unset). `live_parts`, for a dict value applied LIVE: the only
-    keys the runtime can change live; a change anywhere else costs a
-    recreate. `about` names the value in the documentation (None: the option itself).
+    count as unset; 'list': None counts as an empty list; 'set': a list
+    whose order does not matter). `live_parts`, for a
+    dict value applied LIVE: the only keys the runtime can change live; a
+    change anywhere else costs a recreate. `recreate_when`: (test of
+    (recorded, wanted), what it means for the documentation) for a change that
+    costs a recreate although the kind says otherwise. `about` names the value
+    in the documentation (None: the option itself).
     """
 
-    def __init__(self, key, apply, about=None, compare='value', live_parts=None):
-        if apply not in APPLY_KINDS or compare not in ('value', 'dict'):
+    def __init__(self, key, apply, about=None, compare='value', live_parts=None, recreate_when=None):
+        if apply not in APPLY_KINDS or compare not in ('value', 'dict', 'list', 'set'):
             raise ValueError('%s: apply %r, compare %r' % (key, apply, compare))
         self.key = key
         self.apply = apply
         self.about = about
         self.compare = compare
         self.live_parts = live_parts
+        self.recreate_when = recreate_when
 
     def differs(self, wanted, recorded):
         if self.compare == 'dict':
             return _normalised(wanted) != _normalised(recorded)
+        if self.compare == 'list':
+            return (wanted or []) != (recorded or [])
+        if self.compare == 'set':
+            return sorted(wanted or []) != sorted(recorded or [])
         return wanted != recorded
 
     def cost(self, recorded, wanted):
         """The apply kind a change from `recorded` to `wanted` needs."""
+        if self.recreate_when is not None and self.recreate_when[0](recorded, wanted):
+            return RECREATE
         if self.live_parts is None:
             return self.apply
         before = dict(_normalised(recorded) or {})
@@ -88,6 +104,8 @@ class Compared:
         if self.live_parts:
             text += ' when only %s change; any other change of it %s' % (
                 ', '.join(self.live_parts[:-1]) + ' or ' + self.live_parts[-1], _EFFECTS[RECREATE])
+        if self.recreate_when is not None:
+            text += '. %s %s' % (self.recreate_when[1], _EFFECTS[RECREATE])
         return text + '.'
 
 
@@ -193,6 +211,49 @@ OPTIONS = (
            compared=(Compared('log_max_files', SETTINGS),)),
     Option('log_lines', {'type': 'int', 'default': 20}, ['How many of the last log lines RV(logs) returns.'],
            not_compared='it only shapes the result of this run'),
+    Option('networks', {'type': 'list', 'elements': 'raw'}, [
+        'The networks (made with M(runcible.oci.oci_network)) the container is on, in order: the first is its '
+        'C(eth0), and the first that is not internal carries its default route and its published O(ports). Each item '
+        'is a network name or a dict with C(name) and optionally C(ipv4_address), C(ipv6_address) (static addresses '
+        'inside the network\'s subnets; otherwise one is allocated and kept across runs and restarts), C(aliases) '
+        '(more names the other containers find it by) and C(mac_address).',
+        'The container gets a persistent network namespace, V(/run/runcible-netns/<name>) (its C(config.json) names it '
+        'as a C(path) namespace, so the runtime, runc or crun joins it), attached before its process starts, and its '
+        'own C(/etc/hosts) (itself, its C(hostname) from C(config.json), and every container sharing a network with it, '
+        'by name and aliases) and C(/etc/resolv.conf), bind-mounted. The bundle\'s C(config.json) is not changed: the '
+        'runtime is given a copy with the namespace path and the two mounts, in O(network_root).',
+        'The bundle must give the container a network namespace of its own (a C(network) entry in '
+        'C(linux.namespaces)).',
+        'Items are compared normalised: a plain name equals C({name: NAME}), addresses are compared as addresses. '
+        'Besides, every run compares the host\'s interfaces and nftables rules with the records and mends them '
+        '(action V(reattach)), so a flushed ruleset is restored by the next run.',
+        'V(state=absent) takes the container off every network: no veth, address, rule, address record or hosts line '
+        'is left, and the namespace is removed.'],
+        compared=(Compared('networks', NETWORK, 'the networks or their settings', compare='list', recreate_when=(
+            lambda recorded, wanted: bool(recorded) != bool(wanted),
+            'Joining the first network or leaving the last (the container changes network namespace)')),)),
+    Option('ports', {'type': 'list', 'elements': 'raw'}, [
+        'Published ports, as C(docker run -p) writes them: C([[host_ip:]host_port:]container_port[/protocol]), '
+        'C(8080:80), C(127.0.0.1:8080:80/udp), C(8000-8010:8000-8010), C(80) (a host port chosen once from '
+        '32768-60999 and kept), or a dict with C(container_port), C(host_port), C(host_ip), C(protocol).',
+        'Every spelling of one mapping compares equal (C(0.0.0.0:8080:80) is C(8080:80)), and the order does not '
+        'matter. Reached from other hosts, from the host itself (127.0.0.1 too), and from the container itself '
+        '(hairpin). Needs O(networks) with one that is not internal.'],
+        compared=(Compared('ports', NETWORK, compare='set'),)),
+    Option('dns', {'type': 'list', 'elements': 'str'}, [
+        'Name servers for the container\'s C(/etc/resolv.conf). Without O(dns), O(dns_search) and O(dns_options), '
+        'the host\'s own file without its loopback servers (as docker and podman do). Needs O(networks).'],
+        compared=(Compared('dns', NETWORK, 'O(dns), O(dns_search) or O(dns_options)', compare='dict'),)),
+    Option('dns_search', {'type': 'list', 'elements': 'str'}, [
+        'Search domains for the container\'s C(/etc/resolv.conf). Needs O(networks).'],
+        not_compared='compared with dns, as one resolv.conf'),
+    Option('dns_options', {'type': 'list', 'elements': 'str'}, [
+        'Resolver options for the container\'s C(/etc/resolv.conf) (C(ndots:2)). Needs O(networks).'],
+        not_compared='compared with dns, as one resolv.conf'),
+    Option('network_root', {'type': 'path', 'default': '/var/lib/runcible/network'}, [
+        'Where the network records are (as O(runcible.oci.oci_network#module:network_root) of '
+        'M(runcible.oci.oci_network)): networks, address allocations, the containers\' hosts files.'],
+        not_compared='it says where the networks are looked for'),
 )
 
 BY_NAME = {option.name: option for option in OPTIONS}
@@ -275,6 +336,8 @@ def _render_options(indent, names, with_defaults):
         for sentence in sentences:
             lines.extend(_quoted(sentence, indent + '    '))
         lines.append(indent + '  type: %s' % declared['type'])
+        if 'elements' in declared:
+            lines.append(indent + '  elements: %s' % declared['elements'])
         if declared.get('required'):
             lines.append(indent + '  required: true')
         if with_defaults and 'default' in declared:

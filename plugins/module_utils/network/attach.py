@@ -7,6 +7,9 @@
                                   these networks with these ports, whatever it had before
                                   (re-attach: no recreate); its addresses are kept across runs
     detach(store, name)           leaves nothing: no veth, address, IPAM entry, rule, hosts line
+    moved_record(store, name)     what another host needs to put the container back on its networks
+    reattach(store, name, netns, moved)  on that host, before a restore: the same networks, addresses
+                                  (where free), ports, aliases and DNS, in a new namespace
 
 Each network gives the namespace one veth pair: `rv<hash>` on the host, in
 the network's bridge, and `ethN` made directly in the container's namespace
@@ -16,6 +19,7 @@ Published ports are DNAT'd to the container's address on its first
 non-internal network. Everything runs under the store's lock.
 """
 
+import contextlib
 import hashlib
 import ipaddress
 import os
@@ -25,7 +29,7 @@ import re
 from ..runtime.errors import ConfigError
 from . import dns, ipam, netlink, netns as namespaces, networks as nets
 from .nft import Nft
-from .ports import from_dict, overlaps, parse_ports, render, to_dict
+from .ports import DICT_KEYS, from_dict, overlaps, parse_port, parse_ports, render, to_dict
 from .store import check_container_name, check_network_name
 
 EPHEMERAL = (32768, 60999)
@@ -76,9 +80,10 @@ def parse_networks(items, option='networks'):
 
 
 class Attachment:
-    """One attach or detach of one container, under the store's lock."""
+    """One attach or detach of one container, under the store's lock. `moved`: the container's
+    moved_record() from the host it was checkpointed on (addresses and host ports to keep where free)."""
 
-    def __init__(self, store, name, check_mode=False, nft=None):
+    def __init__(self, store, name, check_mode=False, nft=None, moved=None):
         self.store = store
         self.name = check_container_name(name)
         self.check_mode = check_mode
@@ -87,11 +92,24 @@ class Attachment:
         self.records = store.networks()
         self.endpoints = {network: store.endpoints(network) for network in self.records}
         self.before = store.container(name)
+        self._containers = None
+        # Whether this run changed a record: then other containers' hosts files may change too.
+        self.recorded = False
+        self.moved = moved or {}
+        self.moved_endpoints = {item['name']: item for item in self.moved.get('networks') or ()}
+
+    @property
+    def containers(self):
+        """{name: record} of every container on the host's networks (read on first use)."""
+        if self._containers is None:
+            self._containers = self.store.containers()
+        return self._containers
 
     def _firewall(self):
         if self.nft is None:
             self.nft = Nft()
-        self.actions.extend(nets.sync_firewall(self.store, self.nft, self.check_mode))
+        self.actions.extend(nets.sync_firewall(self.store, self.nft, self.check_mode, self.records, self.endpoints,
+                                               self.containers))
 
     # -- validation -------------------------------------------------------
 
@@ -118,13 +136,14 @@ class Attachment:
             family = [subnet for subnet in subnets if subnet.network.version == version]
             if not family:
                 continue
-            kept = current.get(key)
-            if kept and not current.get('static_' + key):
-                kept = ipaddress.ip_address(kept)
-                subnet = next((s for s in family if kept in s.network), None)
-                if subnet is not None and kept not in taken_by:
-                    chosen[version] = (subnet, kept)
-                    continue
+            # An address this container had on this network, here or on the host it moved from.
+            kept = current.get(key) if not current.get('static_' + key) else None
+            if not current:
+                kept = (self.moved_endpoints.get(network) or {}).get(key)
+            subnet = _free_subnet(kept, family, taken_by) if kept else None
+            if subnet is not None:
+                chosen[version] = (subnet, ipaddress.ip_address(kept))
+                continue
             for subnet in family:
                 address = ipam.allocate(subnet, taken_by)
                 if address is not None:
@@ -138,7 +157,7 @@ class Attachment:
     def _host_ports(self, ports, port_network):
         """The Ports with host ports chosen for `80`-style mappings (kept from the last run when still free)."""
         others = []
-        for other, record in self.store.containers().items():
+        for other, record in self.containers.items():
             if other != self.name:
                 others.extend((other, from_dict(port)) for port in record.get('ports') or ())
         for index, port in enumerate(ports):
@@ -149,7 +168,7 @@ class Attachment:
                     raise ConfigError('ports[%d]' % index, '%s: the host port is already published by container %s '
                                       '(%s)' % (render(port), other, render(published)))
         chosen = dict((record['requested'], from_dict(record))
-                      for record in (self.before or {}).get('ports') or () if record.get('requested'))
+                      for record in (self.before or self.moved).get('ports') or () if record.get('requested'))
         resolved = []
         used = [published for name, published in others]
         for port in ports:
@@ -167,11 +186,16 @@ class Attachment:
 
     # -- attach -----------------------------------------------------------
 
-    def attach(self, netns, networks, ports=(), dns_servers=None, dns_search=None, dns_options=None):
-        """Converge the container onto `networks` (parse_networks' dicts) with `ports`; the result."""
+    def attach(self, netns, networks, ports=(), dns_servers=None, dns_search=None, dns_options=None, hostname=None):
+        """Converge the container onto `networks` (parse_networks' dicts) with `ports`; the result.
+
+        In check mode `netns` may be a persistent namespace not made yet: the
+        plan is then that of a new namespace (every input checked as for a
+        real attach)."""
         if isinstance(netns, int):
             netns = namespaces.pid_path(netns)
-        if not namespaces.exists(netns):
+        unmade = self.check_mode and not namespaces.exists(netns)
+        if not unmade and not namespaces.exists(netns):
             raise ConfigError('netns', '%s is not a network namespace (a /proc/PID/ns/net of a running process or a '
                                        'persistent namespace file)' % netns)
         for index, request in enumerate(networks):
@@ -194,7 +218,7 @@ class Attachment:
         for network in sorted(set(self.endpoints) - set(wanted_names)):
             if self.name in self.endpoints[network]:
                 self._leave(network)
-        with netlink.route() as host, netlink.route(netns) as inside:
+        with netlink.route() as host, _namespace_route(None if unmade else netns) as inside:
             taken_ifnames = {self.endpoints[r['name']][self.name]['interface'] for r in networks
                              if self.name in self.endpoints[r['name']]}
             for request, chosen in plans:
@@ -205,10 +229,14 @@ class Attachment:
                             zip(resolved_ports, wanted_ports)],
                   'dns': {'servers': list(dns_servers or []), 'search': list(dns_search or []),
                           'options': list(dns_options or [])}}
+        if hostname:
+            record['hostname'] = hostname
         if record != self.before:
             self.actions.append('record container %s' % self.name)
             if not self.check_mode:
                 self.store.save_container(record)
+                self.containers[self.name] = record
+                self.recorded = True
         self._names(record)
         self._firewall()
         return self.result(record)
@@ -246,6 +274,7 @@ class Attachment:
                 host.add_veth(veth, interface, fd, mtu=record['mtu'], peer_mac=request['mac_address'])
             finally:
                 os.close(fd)
+            inside.forget()
             link = host.link(veth)
         bridge = host.index(record['bridge'])
         if link['master'] != bridge or not link['up'] or (record['mtu'] and link['mtu'] != record['mtu']):
@@ -328,6 +357,7 @@ class Attachment:
         self.actions.append('record %s on network %s' % (self.name, network))
         if not self.check_mode:
             self.store.save_endpoints(network, self.endpoints[network])
+            self.recorded = True
 
     def _leave(self, network):
         endpoint = self.endpoints[network].pop(self.name)
@@ -337,6 +367,7 @@ class Attachment:
         with netlink.route() as host:
             host.delete(endpoint.get('veth') or host_veth(self.name, network))
         self.store.save_endpoints(network, self.endpoints[network])
+        self.recorded = True
 
     # -- names ------------------------------------------------------------
 
@@ -349,7 +380,10 @@ class Attachment:
         conf = dns.resolv_text(record['dns']['servers'], record['dns']['search'], record['dns']['options'])
         if dns.write_in_place(os.path.join(folder, 'resolv.conf'), conf):
             self.actions.append('write resolv.conf')
-        refresh_hosts(self.store, self.actions)
+        if self.recorded:
+            refresh_hosts(self.store, self.actions, None, self.records, self.endpoints, self.containers)
+        else:
+            refresh_hosts(self.store, self.actions, [self.name], self.records, self.endpoints, {self.name: record})
 
     def result(self, record):
         networks = {}
@@ -374,7 +408,8 @@ class Attachment:
             self.actions.append('forget container %s' % self.name)
             if not self.check_mode:
                 self.store.remove_container(self.name)
-                refresh_hosts(self.store, self.actions)
+                self.containers.pop(self.name, None)
+                refresh_hosts(self.store, self.actions, None, self.records, self.endpoints, self.containers)
         if self.records:
             self._firewall()
         return {'changed': bool(self.actions), 'actions': self.actions}
@@ -396,6 +431,20 @@ def _random_port(port, used):
     raise ConfigError('ports', 'no free host port left in %d-%d for %s' % (low, high, render(port)))
 
 
+def _free_subnet(address, subnets, taken_by):
+    """The subnet of `subnets` where `address` may be given: inside it, not its network, broadcast or
+    gateway address, not taken; else None."""
+    try:
+        address = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    for subnet in subnets:
+        if address in subnet.network and address not in ipam.reserved(subnet.network) and \
+                address != subnet.gateway and address not in taken_by:
+            return subnet
+    return None
+
+
 def _free_ifname(taken):
     for number in range(len(taken) + 1):
         name = 'eth%d' % number
@@ -404,22 +453,32 @@ def _free_ifname(taken):
     return 'eth%d' % len(taken)
 
 
-def refresh_hosts(store, actions):
-    """Rewrite every attached container's hosts file from the records (containers sharing a dns network)."""
-    records = store.networks()
-    endpoints = {name: store.endpoints(name) for name in records}
-    for name in store.container_names():
+def refresh_hosts(store, actions, names=None, records=None, endpoints=None, containers=None):
+    """Rewrite the hosts files of containers `names` (default all) from the records (containers sharing a
+    dns network); `records`, `endpoints` and `containers` ({name: container record}) are the store's when
+    the caller has read them already."""
+    if records is None:
+        records = store.networks()
+        endpoints = {name: store.endpoints(name) for name in records}
+    if containers is None:
+        containers = store.containers()
+    for name in store.container_names() if names is None else names:
         folder = store.container_dir(name)
         if not os.path.isdir(folder):
             continue
+        # The container's hostname (config.json) names its own addresses too, as docker's and podman's hosts do.
+        hostname = (containers.get(name) or {}).get('hostname')
         own, others = [], []
         for network, members in endpoints.items():
             if name not in members:
                 continue
             mine = members[name]
+            mine_names = [name] + list(mine.get('aliases') or [])
+            if hostname and hostname not in mine_names:
+                mine_names.append(hostname)
             for address in (mine.get('ipv4_address'), mine.get('ipv6_address')):
                 if address:
-                    own.append((address, [name] + list(mine.get('aliases') or [])))
+                    own.append((address, mine_names))
             if not records[network].get('dns', True):
                 continue
             for other, endpoint in members.items():
@@ -432,17 +491,133 @@ def refresh_hosts(store, actions):
             actions.append('write hosts of %s' % name)
 
 
+class _Unmade:
+    """The handle of a namespace check mode has not made: no links, no routes."""
+
+    def link(self, name):
+        return None
+
+    def index(self, name):
+        return None
+
+    def default_gateways(self):
+        return set()
+
+    def forget(self):
+        pass
+
+
+@contextlib.contextmanager
+def _namespace_route(netns):
+    if netns is None:
+        yield _Unmade()
+        return
+    with netlink.route(netns) as handle:
+        yield handle
+
+
 def attach(store, name, netns, networks, ports=(), dns_servers=None, dns_search=None, dns_options=None,
-           check_mode=False, nft=None):
+           check_mode=False, nft=None, hostname=None):
     """Put container `name`'s namespace `netns` (a path or a pid) on `networks` (the module option's list)
-    with `ports` published; returns {changed, actions, netns, networks, ports, mounts}."""
+    with `ports` published; returns {changed, actions, netns, networks, ports, mounts}. `hostname` (the
+    container's, when it has one of its own) names its addresses in its own hosts file."""
     wanted = parse_networks(networks)
     with store.locked():
         return Attachment(store, name, check_mode, nft).attach(netns, wanted, ports, dns_servers, dns_search,
-                                                               dns_options)
+                                                               dns_options, hostname)
 
 
 def detach(store, name, check_mode=False, nft=None):
     """Take container `name` off every network; returns {changed, actions}."""
     with store.locked():
         return Attachment(store, name, check_mode, nft).detach()
+
+
+MOVED_ENDPOINT_KEYS = ('ipv4_address', 'ipv6_address', 'static_ipv4_address', 'static_ipv6_address', 'aliases',
+                       'mac_address')
+
+
+def moved_record(store, name):
+    """What another host needs to put container `name` back on its networks (reattach): its networks in
+    order with the addresses, aliases and MAC it has here, its published ports with the host ports chosen
+    here, its DNS options. JSON; None when the container is on no network here."""
+    with store.locked():
+        record = store.container(check_container_name(name))
+        if record is None:
+            return None
+        networks = []
+        for network in record['networks']:
+            endpoint = store.endpoints(network).get(name) or {}
+            item = {key: endpoint.get(key) for key in MOVED_ENDPOINT_KEYS}
+            item['name'] = network
+            networks.append(item)
+        moved = {'name': name, 'networks': networks, 'ports': record.get('ports') or [],
+                 'dns': record.get('dns') or {}}
+        if record.get('hostname'):
+            moved['hostname'] = record['hostname']
+        return moved
+
+
+def _moved_requests(moved):
+    """The `networks` option of a moved record (static addresses stay static), checked as user input is:
+    the record comes from a checkpoint archive."""
+    if not isinstance(moved, dict) or not isinstance(moved.get('networks'), list) or \
+            not isinstance(moved.get('ports') or [], list) or not isinstance(moved.get('dns') or {}, dict):
+        raise ConfigError('moved', 'not a network record of a checkpointed container (networks, ports, dns)')
+    requests = []
+    for index, item in enumerate(moved['networks']):
+        if not isinstance(item, dict):
+            raise ConfigError('moved.networks[%d]' % index, 'must be a dict with name')
+        request = {'name': item.get('name'), 'aliases': item.get('aliases') or [],
+                   'mac_address': item.get('mac_address')}
+        for key in ('ipv4_address', 'ipv6_address'):
+            request[key] = item.get(key) if item.get('static_' + key) else None
+        requests.append(request)
+    return parse_networks(requests, option='moved.networks')
+
+
+def _moved_port(record, index):
+    """The `ports` item a moved port record was asked as: without a host port when one was chosen here
+    (then the chosen one is kept where free, as on this host)."""
+    if not isinstance(record, dict):
+        raise ConfigError('moved.ports[%d]' % index, 'must be a dict (a published port as records keep it)')
+    port = parse_port({key: record.get(key) for key in DICT_KEYS}, 'moved.ports[%d]' % index)
+    unchosen = port._replace(host_port=None, host_port_end=None)
+    if port.container_port == port.container_port_end and record.get('requested') == render(unchosen):
+        port = unchosen
+    return to_dict(port)
+
+
+def reattach(store, name, netns, moved, check_mode=False, nft=None):
+    """Put container `name`, checkpointed on another host, on the networks it had there (`moved`: its
+    moved_record()), in the network namespace `netns` made for its restore here.
+
+    It gets the same addresses where they are free here (a static one must
+    be), the same host ports, aliases, MAC and DNS options. A network that
+    does not exist here is an error naming it, before anything changes.
+    Returns attach()'s result and `readdressed`: [{network, recorded, given}]
+    for each address that could not be kept.
+    """
+    wanted = _moved_requests(moved)
+    dns_options = {key: _text_list(value, 'moved.dns.%s' % key) for key, value in (moved.get('dns') or {}).items()}
+    ports = [_moved_port(item, index) for index, item in enumerate(moved.get('ports') or [])]
+    hostname = moved.get('hostname')
+    if hostname is not None and not isinstance(hostname, str):
+        raise ConfigError('moved.hostname', 'must be a string')
+    with store.locked():
+        present = store.network_names()
+        for index, request in enumerate(wanted):
+            if request['name'] not in present:
+                raise ConfigError('moved.networks[%d].name' % index, 'network %s does not exist on this host: '
+                                  'create it here (runcible.oci.oci_network, with the subnets it has where the '
+                                  'container was checkpointed) before restoring container %s' % (request['name'], name))
+        result = Attachment(store, name, check_mode, nft, moved).attach(
+            netns, wanted, ports, dns_options.get('servers'), dns_options.get('search'), dns_options.get('options'),
+            hostname)
+    result['readdressed'] = []
+    for item in moved['networks']:
+        given = result['networks'].get(item['name']) or {}
+        for key in ('ipv4_address', 'ipv6_address'):
+            if item.get(key) and given.get(key) != item[key]:
+                result['readdressed'].append({'network': item['name'], 'recorded': item[key], 'given': given.get(key)})
+    return result

@@ -95,7 +95,10 @@ def resolv_text(dns=None, dns_search=None, dns_options=None, host_file=HOST_RESO
 
 
 def write_in_place(path, text):
-    """Make file `path` hold `text`, keeping its inode (a bind mount of it stays valid); True if it changed."""
+    """Make file `path` hold `text`, keeping its inode (a bind mount of it stays valid); True if it changed.
+
+    Not synced to disk: the file is derived from the records (which are), and
+    every converge of its container compares it again and rewrites it."""
     data = text.encode('utf-8')
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     with os.fdopen(fd, 'r+b') as handle:
@@ -104,8 +107,6 @@ def write_in_place(path, text):
         handle.seek(0)
         handle.write(data)
         handle.truncate()
-        handle.flush()
-        os.fsync(handle.fileno())
     return True
 
 

@@ -22,8 +22,11 @@ policy) and each chain's comments in order, as the kernel lists them
 (`nft -j list table inet runcible`), with what the records ask for, so a
 flushed or edited table is noticed; the kernel rewrites expressions
 (sorts sets, drops implied matches), so the expressions themselves are not
-compared. A difference replaces the whole table in one transaction: traffic
-never sees a half-made ruleset.
+compared. A difference is mended in one transaction (traffic never sees a
+half-made ruleset), chain by chain: a chain whose rules differ is flushed
+and filled again, new chains are added, stale ones flushed and deleted; the
+whole table is replaced when it is missing or a chain's hook, type, priority
+or policy differs.
 """
 
 import hashlib
@@ -100,7 +103,7 @@ class Ruleset:
         return commands
 
     def summary(self):
-        """{chain: (hook properties, [rule comments in order])}: what is compared with the kernel."""
+        """{chain: [hook properties, [rule comments in order]]}: what is compared with the kernel."""
         return summarise([{'chain': chain} for chain in self.chains] + [{'rule': rule} for rule in self.rules])
 
 
@@ -110,7 +113,8 @@ def summarise(objects):
     for item in objects:
         if 'chain' in item:
             chain = item['chain']
-            found[chain['name']] = (tuple(chain.get(key) for key in ('type', 'hook', 'prio', 'policy')), [])
+            # Lists, not tuples: the summary is kept as JSON (store.remember_firewall) and compared after.
+            found[chain['name']] = [[chain.get(key) for key in ('type', 'hook', 'prio', 'policy')], []]
         elif 'rule' in item:
             rule = item['rule']
             if rule['chain'] in found:
@@ -204,9 +208,30 @@ def differs(nft, ruleset):
     return listed is None or summarise(listed) != ruleset.summary()
 
 
-def apply(nft, ruleset):
-    """Replace the table with `ruleset`."""
-    nft.run(ruleset.commands())
+def mend_commands(kernel, ruleset, wanted=None):
+    """Commands that turn a table summarised as `kernel` (summarise()) into `ruleset` (whose summary is
+    `wanted`, when the caller has it), chain by chain; None when only replacing the whole table will do (a
+    chain's hook, type, priority or policy differs)."""
+    if wanted is None:
+        wanted = ruleset.summary()
+    for name, (properties, unused) in wanted.items():
+        if name in kernel and kernel[name][0] != properties:
+            return None
+    table = {'family': FAMILY, 'table': TABLE}
+    added = [dict(chain, **table) for chain in ruleset.chains if chain['name'] not in kernel]
+    commands = [{'add': {'chain': chain}} for chain in added]
+    for name, (unused, comments) in wanted.items():
+        if name in kernel and kernel[name][1] == comments:
+            continue
+        if name in kernel:
+            commands.append({'flush': {'chain': dict(table, name=name)}})
+        commands.extend({'add': {'rule': dict(rule, **table)}} for rule in ruleset.rules if rule['chain'] == name)
+    # Stale chains go last, all flushed before any is deleted: a chain is deleted only when no rule
+    # jumps to it any more (the jumps went with the flushes).
+    stale = sorted(set(kernel) - set(wanted))
+    commands.extend({'flush': {'chain': dict(table, name=name)}} for name in stale)
+    commands.extend({'delete': {'chain': dict(table, name=name)}} for name in stale)
+    return commands
 
 
 def remove(nft):

@@ -10,10 +10,13 @@ from the same steps that do the work.
 
 import hashlib
 import ipaddress
+import json
 import re
 
 from ..runtime.errors import ConfigError
 from . import firewall, ipam, netlink
+from .netlink import NetworkError
+from .nft import ruleset_generation
 from .ports import from_dict
 from .store import check_network_name
 
@@ -136,14 +139,21 @@ def remove_bridge(links, record, check_mode):
     return ['remove bridge %s' % record['bridge']]
 
 
-def ruleset(store):
-    """The firewall Ruleset every record of `store` asks for."""
+def read_records(store):
+    """(networks, endpoints per network, containers): every record the firewall is made from."""
     records = store.networks()
+    return records, {name: store.endpoints(name) for name in records}, store.containers()
+
+
+def ruleset(store, records=None, endpoints=None, containers=None):
+    """The firewall Ruleset every record of `store` asks for (records, endpoints and containers are the
+    store's when the caller has read them already); and whether there is any network."""
+    if records is None:
+        records, endpoints, containers = read_records(store)
     networks = [{'name': name, 'bridge': record['bridge'], 'subnets': subnets_of(record),
                  'internal': record['internal']} for name, record in sorted(records.items())]
     publications = []
-    endpoints = {name: store.endpoints(name) for name in records}
-    for name, container in sorted(store.containers().items()):
+    for name, container in sorted(containers.items()):
         network = container.get('port_network')
         if not container.get('ports') or network not in records:
             continue
@@ -157,15 +167,60 @@ def ruleset(store):
     return firewall.build(networks, publications), bool(records)
 
 
-def sync_firewall(store, nft, check_mode):
-    """Make the kernel's `inet runcible` table what the records ask for (none without networks); the actions."""
-    rules, any_network = ruleset(store)
-    if not any_network:
+def sync_firewall(store, nft, check_mode, records=None, endpoints=None, containers=None):
+    """Make the kernel's `inet runcible` table what the records ask for (none without networks); the actions.
+
+    The store remembers the table it last saw in the kernel, the records it
+    was made from and the ruleset generation it was seen at. The generation
+    goes up with every change anyone commits (a flush, an `nftables.service`
+    reload, a hand edit, iptables-nft), so while the kernel reports the same
+    one nothing touched the table: with the same records there is nothing to
+    do, with other records the remembered table is what to mend. Otherwise
+    the table is listed and compared. A difference is mended in one
+    transaction (firewall.mend_commands, or the whole table replaced).
+    """
+    if records is None:
+        records, endpoints, containers = read_records(store)
+    if not records:
         if check_mode:
             return ['remove nftables table inet runcible'] if nft.list_table(firewall.FAMILY, firewall.TABLE) else []
+        store.forget_firewall()
         return ['remove nftables table inet runcible'] if firewall.remove(nft) else []
-    if not firewall.differs(nft, rules):
+    generation = ruleset_generation()
+    inputs = hashlib.sha256(json.dumps([records, endpoints, containers], sort_keys=True).encode('utf-8')).hexdigest()
+    seen = store.firewall_seen(generation)
+    if seen is not None and seen.get('inputs') == inputs:
         return []
-    if not check_mode:
-        firewall.apply(nft, rules)
+    rules, unused = ruleset(store, records, endpoints, containers)
+    wanted = rules.summary()
+    kernel = seen.get('summary') if seen is not None else None
+    if kernel is None:
+        listed = nft.list_table(firewall.FAMILY, firewall.TABLE)
+        kernel = firewall.summarise(listed) if listed is not None else None
+        if ruleset_generation() != generation:
+            generation = None
+    if kernel == wanted:
+        if generation is not None and not check_mode:
+            store.remember_firewall(generation, {'inputs': inputs, 'summary': wanted})
+        return []
+    if check_mode:
+        return ['write nftables table inet runcible']
+    commands = firewall.mend_commands(kernel, rules, wanted) if kernel is not None else None
+    before = ruleset_generation()
+    try:
+        nft.run(commands or rules.commands())
+    except NetworkError:
+        if commands is None:
+            raise
+        # The table changed under us since it was listed: replace it whole.
+        before = None
+        nft.run(rules.commands())
+    if generation is not None and before == generation:
+        # The commit raised the generation by one. The kernel reports before + 1 only as long as no other
+        # commit came after `before` (each raises it), and then the table is `wanted`. (Not read back:
+        # the first GETGEN after a commit waits about 10 ms.) If the table changed between being seen and
+        # `before`, nothing is remembered: the next converge lists it and mends what this one could not know.
+        store.remember_firewall(before[:2] + (before[2] + 1,), {'inputs': inputs, 'summary': wanted})
+    else:
+        store.forget_firewall()
     return ['write nftables table inet runcible']

@@ -8,6 +8,8 @@
     <root>/networks/<name>/endpoints.json  IPAM: each attached container's addresses, interface, aliases
     <root>/containers/<name>/container.json  the container's namespace, networks (in order), ports, DNS
     <root>/containers/<name>/hosts, resolv.conf  the files bind-mounted into the container
+    <root>/firewall-seen.json              the `inet runcible` table as last seen in the kernel, with the
+                                           ruleset generation it was seen at (a cache; see networks.py)
 
 Records are JSON, written atomically (temporary file, fsync, rename). The
 lock serialises every change, so two attaches never see the same free
@@ -28,6 +30,7 @@ from ..runtime import errors
 
 DEFAULT_ROOT = '/var/lib/runcible/network'
 NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')
+SEEN = 'firewall-seen.json'
 
 
 def check_network_name(name, field='name'):
@@ -133,3 +136,34 @@ class NetworkStore:
 
     def remove_container(self, name):
         shutil.rmtree(self.container_dir(name), ignore_errors=True)
+
+    # -- the firewall as last seen ---------------------------------------
+
+    def firewall_seen(self, generation):
+        """What remember_firewall recorded at ruleset generation `generation` (a dict), else None."""
+        if generation is None:
+            return None
+        try:
+            seen = _read(os.path.join(self.root, SEEN))
+        except errors.RuntimeErrorBase:
+            return None
+        if not isinstance(seen, dict) or seen.get('generation') != list(generation) or \
+                not isinstance(seen.get('seen'), dict):
+            return None
+        return seen['seen']
+
+    def remember_firewall(self, generation, seen):
+        """Record `seen` (the kernel's table, and the records it was made from) at ruleset generation
+        `generation`. A cache, so not synced to disk: a lost or torn file only means the next converge
+        lists the table."""
+        path = os.path.join(self.root, SEEN)
+        temporary = '%s.%d.tmp' % (path, os.getpid())
+        with open(temporary, 'w') as handle:
+            json.dump({'generation': list(generation), 'seen': seen}, handle)
+        os.rename(temporary, path)
+
+    def forget_firewall(self):
+        try:
+            os.unlink(os.path.join(self.root, SEEN))
+        except FileNotFoundError:
+            pass

@@ -40,7 +40,7 @@ print(' '.join('127.0.0.1:%d' % sock.getsockname()[1] for sock in socks))")
 
 # In a network namespace of its own with loopback up, standing in for the host: the registries listen on its
 # loopback, and the bridges, sysctls and nftables table of oci_network's examples vanish with it. The mount
-# namespace keeps the network namespaces' bind mounts (/run/runcible/netns) to this run.
+# namespace keeps the network namespaces' bind mounts (/run/runcible-netns) to this run.
 unshare --net --mount -- bash -c 'ip link set lo up && exec "$@"' bash \
   ansible-playbook -i "${INVENTORY_PATH:-localhost,}" "$here/playbook.yml" -e "work=$work" -e "prefix=$prefix" \
       -e "hub=$hub" -e "private=$private" -e "mirror=$mirror" -e "origin=$origin" -e "collection=$collection" \

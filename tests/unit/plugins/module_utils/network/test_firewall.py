@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 """The nftables table generated from networks and published ports (the kernel side is in tests/system)."""
 
+import copy
 import json
 
 from ansible_collections.runcible.oci.plugins.module_utils.network import firewall, ipam
@@ -83,3 +84,92 @@ def test_comments_name_owner_and_fit():
     assert any(rule['comment'].startswith('network:web ') for rule in ruleset.rules)
     assert any(rule['comment'].startswith('container:xxx') for rule in ruleset.rules)
     assert all(len(chain['name']) < 64 for chain in ruleset.chains)
+
+
+def jump_target(rule):
+    return next((expr['jump']['target'] for expr in rule['expr'] if 'jump' in expr), None)
+
+
+class Kernel:
+    """A table as the kernel keeps it, for what mending does: chains with their hook properties and rules
+    (comment, the chain a rule jumps to). A chain is deleted only when empty and nothing jumps to it."""
+
+    def __init__(self, ruleset):
+        self.chains = {chain['name']: [[chain.get(key) for key in ('type', 'hook', 'prio', 'policy')], []]
+                       for chain in ruleset.chains}
+        for rule in ruleset.rules:
+            self.chains[rule['chain']][1].append((rule['comment'], jump_target(rule)))
+
+    def summary(self):
+        return {name: [properties, [comment for comment, target in rules]]
+                for name, (properties, rules) in self.chains.items()}
+
+    def run(self, commands):
+        for command in commands:
+            (verb, objects), = command.items()
+            (kind, item), = objects.items()
+            if kind == 'chain' and verb == 'add':
+                assert item['name'] not in self.chains
+                self.chains[item['name']] = [[item.get(key) for key in ('type', 'hook', 'prio', 'policy')], []]
+            elif kind == 'chain' and verb == 'flush':
+                self.chains[item['name']][1] = []
+            elif kind == 'chain' and verb == 'delete':
+                assert self.chains[item['name']][1] == [], 'a chain is flushed before it is deleted'
+                assert all(target != item['name'] for properties, rules in self.chains.values()
+                           for comment, target in rules), 'no rule jumps to a deleted chain'
+                del self.chains[item['name']]
+            elif kind == 'rule' and verb == 'add':
+                assert jump_target(item) in self.chains or jump_target(item) is None, 'the jump target exists'
+                self.chains[item['chain']][1].append((item['comment'], jump_target(item)))
+            else:
+                raise AssertionError('unexpected command %s' % command)
+        return self
+
+
+def chains_touched(commands):
+    touched = set()
+    for command in commands:
+        (item,) = command.values()
+        touched.add(item['chain']['name'] if 'chain' in item else item['rule']['chain'])
+    return touched
+
+
+def test_mending_touches_only_the_chains_that_differ():
+    before = firewall.build(NETWORKS, [publication(['8080:80'])])
+    after = firewall.build(NETWORKS, [publication(['8080:80']), dict(publication(['9090:80']), container='db')])
+    commands = firewall.mend_commands(Kernel(before).summary(), after)
+    assert Kernel(before).run(commands).summary() == after.summary()
+    assert chains_touched(commands) == {'ports', 'c-db'}
+    # and back: the stale chain is flushed, then deleted after the jump to it went
+    commands = firewall.mend_commands(Kernel(after).summary(), before)
+    assert Kernel(after).run(commands).summary() == before.summary()
+    assert commands[-1] == {'delete': {'chain': {'family': 'inet', 'table': 'runcible', 'name': 'c-db'}}}
+
+
+def test_mending_away_the_last_published_port_deletes_chains_nothing_jumps_to():
+    published = firewall.build(NETWORKS, [publication(['8080:80'])])
+    bare = firewall.build(NETWORKS, [])
+    commands = firewall.mend_commands(Kernel(published).summary(), bare)
+    assert Kernel(published).run(commands).summary() == bare.summary()
+    assert chains_touched(commands) == {'prerouting', 'output', 'ports', 'c-app'}
+
+
+def test_mending_a_flushed_chain_and_a_hand_added_rule():
+    wanted = firewall.build(NETWORKS, [publication(['8080:80'])])
+    kernel = Kernel(wanted)
+    kernel.chains['c-app'][1] = []
+    kernel.chains['forward'][1].insert(1, (None, None))
+    kernel.chains['by-hand'] = [[None, None, None, None], [(None, None)]]
+    commands = firewall.mend_commands(kernel.summary(), wanted)
+    assert kernel.run(commands).summary() == wanted.summary()
+    assert firewall.mend_commands(wanted.summary(), wanted) == []
+
+
+def test_a_base_chain_that_differs_replaces_the_whole_table():
+    wanted = firewall.build(NETWORKS, [])
+    kernel = copy.deepcopy(wanted.summary())
+    kernel['forward'][0][3] = 'drop'
+    assert firewall.mend_commands(kernel, wanted) is None
+    kernel = copy.deepcopy(wanted.summary())
+    kernel['prerouting'][0][2] = 0
+    assert firewall.mend_commands(kernel, wanted) is None

@@ -1,0 +1,327 @@
+# -*- coding: utf-8 -*-
+"""Containers on networks, for tests/system/test_container_network.py: `unshare --net --mount -- PYTHON THIS NAME RUNTIME`.
+
+The process's own network namespace stands in for the host (bridges,
+sysctls, the nftables table, published ports are made there and go with
+it); its private mount namespace holds the containers' namespace files.
+Containers are converged by oci_container's Converger (real supervisors,
+real runtime: the vendored one, runc or crun), each serving its name with
+busybox httpd. Each scenario prints one JSON object of observations.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+# pylint: disable=wrong-import-position
+from systemlib import BUSYBOX, default_config, import_collection, make_rootfs, new_id  # noqa: E402
+
+import_collection()
+
+from ansible_collections.runcible.oci.plugins.module_utils.converge.container import Converger  # noqa: E402
+from ansible_collections.runcible.oci.plugins.module_utils.converge.network import ensure_network  # noqa: E402
+from ansible_collections.runcible.oci.plugins.module_utils.network import netlink, netns  # noqa: E402
+from ansible_collections.runcible.oci.plugins.module_utils.network.nft import Nft  # noqa: E402
+from ansible_collections.runcible.oci.plugins.module_utils.runtime.errors import RuntimeErrorBase  # noqa: E402
+import lanlib  # noqa: E402
+
+WORK = tempfile.mkdtemp(prefix='runcible-ctnet-')
+NETWORK_ROOT = os.path.join(WORK, 'network')
+NETNS_DIR = os.path.join(WORK, 'netns')
+TEMPLATE = os.path.join(WORK, 'template')
+RUNTIME = sys.argv[2] if len(sys.argv) > 2 else 'runcible'
+CONTAINERS = []
+SERVE = 'echo "hello-$NAME" > /dev/shm/index.html && exec httpd -f -p 80 -h /dev/shm'
+
+
+def network(name, **params):
+    base = {'name': name, 'state': 'present', 'driver': 'bridge', 'subnets': None, 'ipv6': False, 'internal': False,
+            'mtu': None, 'bridge_name': None, 'dns': True, 'force': False, 'network_root': NETWORK_ROOT}
+    base.update(params)
+    return ensure_network(base)
+
+
+def bundle(name, hostname=None):
+    """A bundle whose container serves `hello-<name>` on port 80."""
+    path = os.path.join(WORK, 'bundles', name)
+    shutil.copytree(TEMPLATE, os.path.join(path, 'rootfs'), symlinks=True)
+    config = default_config()
+    config['process']['args'] = ['sh', '-c', SERVE]
+    config['process']['env'].append('NAME=%s' % name)
+    config['root']['readonly'] = True
+    config['hostname'] = hostname or name
+    with open(os.path.join(path, 'config.json'), 'w') as handle:
+        json.dump(config, handle)
+    return path
+
+
+def converge(name, check_mode=False, **params):
+    """oci_container's run for container `name`: its result, or {'error': message} for a failure."""
+    if name not in CONTAINERS:
+        CONTAINERS.append(name)
+    base = {'name': name, 'state': 'running', 'runtime': RUNTIME, 'runtime_root': os.path.join(WORK, 'root'),
+            'restart_policy': 'no', 'stop_timeout': 2, 'log_path': os.path.join(WORK, 'logs', name + '.log'),
+            'log_lines': 5, 'network_root': NETWORK_ROOT}
+    base.update(params)
+    try:
+        return Converger(base, check_mode=check_mode, supervisor_root=os.path.join(WORK, 'supervisors'),
+                         lib_root=os.path.join(WORK, 'lib'), netns_dir=NETNS_DIR).run()
+    except RuntimeErrorBase as exc:
+        return {'error': str(exc)}
+
+
+def in_container(result, *argv, timeout=10):
+    """Run argv in the container's network and mount namespaces (its own /etc/hosts, its rootfs' busybox)."""
+    command = ['nsenter', '-t', str(result['container']['pid']), '-n', '-m'] + list(argv)
+    completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout, check=False)
+    return completed.returncode, completed.stdout.decode('utf-8', 'replace')
+
+
+def fetch(where, url):
+    """The body busybox wget gets from `url` within 4 s, or 'FAILED': `where` is None (the stand-in host), a namespace
+    path, or a container's result."""
+    argv = [BUSYBOX, 'timeout', '4', BUSYBOX, 'wget', '-q', '-O', '-', url]
+    if isinstance(where, dict):
+        status, output = in_container(where, '/bin/busybox', 'timeout', '4', '/bin/busybox', 'wget', '-q', '-O', '-',
+                                      url, timeout=15)
+    else:
+        command = (['nsenter', '--net=' + where] if where else []) + argv
+        completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=15, check=False)
+        status, output = completed.returncode, completed.stdout.decode('utf-8', 'replace')
+    return output.strip() if status == 0 else 'FAILED'
+
+
+def fetch_soon(where, url, expected):
+    """fetch(), tried for at most ~5 s until it answers `expected` (httpd may not listen yet)."""
+    seen = 'FAILED'
+    for attempt in range(10):
+        seen = fetch(where, url)
+        if seen == expected:
+            break
+        time.sleep(0.3 + attempt * 0.05)
+    return seen
+
+
+def client_host(name, host_cidr, client_cidr):
+    """Another machine on the stand-in host's LAN (lanlib.client_host), its namespace with the others."""
+    return lanlib.client_host(name, host_cidr, client_cidr, NETNS_DIR)
+
+
+def host_state():
+    """What is on the stand-in host: links, the table, the records, namespace files and their mounts."""
+    with netlink.route() as host:
+        links = sorted(name for name in host.names() if name.startswith(('rc-', 'rv')))
+    files = []
+    for directory, unused, names in os.walk(NETWORK_ROOT):
+        files.extend(os.path.relpath(os.path.join(directory, name), NETWORK_ROOT) for name in names)
+    with open('/proc/self/mountinfo') as handle:
+        mounts = sorted(line.split()[4] for line in handle if line.split()[4].startswith(NETNS_DIR + '/'))
+    return {'links': links, 'table': Nft().list_table('inet', 'runcible') is not None,
+            'records': sorted(name for name in files if not name.startswith('.') and name != 'firewall-seen.json'),
+            'netns': sorted(os.listdir(NETNS_DIR)) if os.path.isdir(NETNS_DIR) else [], 'mounts': mounts}
+
+
+def summary(result):
+    keys = ('changed', 'actions', 'status', 'networks', 'ports', 'diff', 'error')
+    return {key: result[key] for key in keys if key in result}
+
+
+# -- scenarios -------------------------------------------------------------
+
+def scenario_web():
+    """Two containers on one network, published ports, hairpin, IPv6, idempotence, check mode, diff, flush, absent."""
+    seen = {}
+    network('web', subnets=[{'subnet': '10.95.0.0/24'}, {'subnet': 'fd00:95::/64'}], ipv6=True)
+    client = client_host('client', '10.254.7.1/30', '10.254.7.2/30')
+    a, b = new_id('a'), new_id('b')
+    spec_a = {'bundle': bundle(a, hostname='alpha'), 'networks': [{'name': 'web', 'aliases': ['www']}],
+              'ports': ['8080:80', '127.0.0.1:8081:80']}
+    before = host_state()
+    seen['check_new'] = summary(converge(a, check_mode=True, **spec_a))
+    seen['check_new_left_nothing'] = host_state() == before
+    created = converge(a, **spec_a)
+    seen['created'] = summary(created)
+    seen['pid'] = created['container']['pid']
+    seen['again'] = summary(converge(a, **spec_a))
+    seen['again_check'] = summary(converge(a, check_mode=True, **spec_a))
+    seen['spelled_otherwise'] = summary(converge(a, bundle=spec_a['bundle'], networks=[{'name': 'web', 'aliases': ['www']}],
+                                                 ports=['127.0.0.1:8081:80/tcp', '0.0.0.0:8080:80']))
+    result_b = converge(b, bundle=bundle(b), networks=['web'], ports=[])
+    seen['b'] = summary(result_b)
+    seen['b_to_a_by_name'] = fetch_soon(result_b, 'http://%s/' % a, 'hello-' + a)
+    seen['b_to_a_by_alias'] = fetch(result_b, 'http://www/')
+    seen['b_to_a_v6'] = fetch(result_b, 'http://[%s]/' % created['networks']['web']['ipv6_address'])
+    _status, seen['hosts_a'] = in_container(created, '/bin/busybox', 'cat', '/etc/hosts')
+    seen['a_to_b_by_name'] = fetch_soon(created, 'http://%s/' % b, 'hello-' + b)
+    seen['host_localhost'] = fetch(None, 'http://127.0.0.1:8080/')
+    seen['host_localhost_only'] = fetch(None, 'http://127.0.0.1:8081/')
+    seen['client'] = fetch(client, 'http://10.254.7.1:8080/')
+    seen['client_localhost_only'] = fetch(client, 'http://10.254.7.1:8081/')
+    seen['hairpin'] = fetch(created, 'http://10.254.7.1:8080/')
+    # ports changed: re-attached, not recreated
+    seen['check_ports'] = summary(converge(a, check_mode=True, bundle=spec_a['bundle'], networks=spec_a['networks'],
+                                           ports=['9090:80']))
+    seen['old_port_after_check'] = fetch(None, 'http://127.0.0.1:8080/')
+    changed = converge(a, bundle=spec_a['bundle'], networks=spec_a['networks'], ports=['9090:80'])
+    seen['ports_changed'] = summary(changed)
+    seen['pid_kept'] = changed['container']['pid'] == seen['pid']
+    seen['old_port'] = fetch(None, 'http://127.0.0.1:8080/')
+    seen['new_port'] = fetch(None, 'http://127.0.0.1:9090/')
+    spec_a['ports'] = ['9090:80']
+    # resolv.conf and the networks' settings: re-attached too, the files rewritten in place
+    seen['dns_changed'] = summary(converge(a, dns=['10.95.0.1'], dns_search=['example.test'], dns_options=['ndots:2'],
+                                           **spec_a))
+    seen['resolv_a'] = in_container(created, '/bin/busybox', 'cat', '/etc/resolv.conf')[1]
+    spec_a.update(dns=['10.95.0.1'], dns_search=['example.test'], dns_options=['ndots:2'])
+    spec_a['networks'] = [{'name': 'web', 'aliases': ['www', 'web2']}]
+    aliased = converge(a, **spec_a)
+    seen['alias_added'] = summary(aliased)
+    seen['pid_kept_after_dns_and_alias'] = aliased['container']['pid'] == seen['pid']
+    seen['b_to_a_by_new_alias'] = fetch(result_b, 'http://web2/')
+    seen['after_alias_again'] = summary(converge(a, **spec_a))
+    # a flushed ruleset: the next run mends it
+    Nft().run([{'delete': {'table': {'family': 'inet', 'name': 'runcible'}}}])
+    seen['flushed'] = fetch(None, 'http://127.0.0.1:9090/')
+    seen['mended'] = summary(converge(a, **spec_a))
+    seen['after_mend'] = fetch(None, 'http://127.0.0.1:9090/')
+    seen['after_mend_again'] = summary(converge(a, **spec_a))
+    # absent: nothing left
+    seen['absent_check'] = summary(converge(a, check_mode=True, state='absent'))
+    seen['absent'] = summary(converge(a, state='absent'))
+    seen['absent_again'] = summary(converge(a, state='absent'))
+    seen['hosts_b_after'] = in_container(result_b, '/bin/busybox', 'cat', '/etc/hosts')[1]
+    # as oci_containers' exclusive removes it: no network_root given, the one it was put on networks with is used
+    seen['absent_b_default_root'] = summary(converge(b, state='absent', network_root=None))
+    netns.remove('client', NETNS_DIR)
+    network('web', state='absent')
+    seen['left'] = host_state()
+    return seen
+
+
+def scenario_internal():
+    """An internal network has no way out; a static IPv6 address; joining a network recreates, leaving it too."""
+    seen = {}
+    network('closed', subnets=[{'subnet': '10.96.0.0/24'}, {'subnet': 'fd00:96::/64'}], ipv6=True, internal=True)
+    client_host('clnt', '10.254.8.1/30', '10.254.8.2/30')
+    server = subprocess.Popen(['/bin/busybox', 'httpd', '-f', '-p', '8000', '-h', WORK])
+    try:
+        c = new_id('c')
+        path = bundle(c)
+        inside = converge(c, bundle=path, networks=[{'name': 'closed', 'ipv6_address': 'fd00:96::50'}])
+        seen['inside'] = summary(inside)
+        seen['address'] = in_container(inside, '/bin/busybox', 'ip', '-6', 'addr', 'show', 'eth0')[1]
+        seen['routes'] = in_container(inside, '/bin/busybox', 'ip', 'route')[1]
+        seen['to_host_address'] = fetch(inside, 'http://10.254.8.1:8000/')
+        seen['to_client_host'] = in_container(inside, '/bin/busybox', 'ping', '-c', '1', '-W', '1', '10.254.8.2')[0]
+        seen['ports_on_internal'] = converge(c, bundle=path, networks=['closed'], ports=['8080:80']).get('error')
+        # leaving the last network: recreated in the bundle's own namespace, the network side removed
+        left = converge(c, bundle=path)
+        seen['left_network'] = summary(left)
+        seen['after_leaving'] = host_state()  # the client machine's namespace is still there
+        seen['links_after_leaving'] = in_container(left, '/bin/busybox', 'ip', '-o', 'link')[1]
+        converge(c, state='absent')
+    finally:
+        server.terminate()
+        server.wait(10)
+    netns.remove('clnt', NETNS_DIR)
+    network('closed', state='absent')
+    seen['left'] = host_state()
+    return seen
+
+
+def scenario_bad_input():
+    """Each bad input: an error naming the option, nothing left behind."""
+    network('web', subnets=[{'subnet': '10.97.0.0/24'}])
+    holder = new_id('h')
+    converge(holder, bundle=bundle(holder), networks=['web'], ports=['8080:80'])
+    before = host_state()
+    d = new_id('d')
+    path = bundle(d)
+    cases = {
+        'unknown_network': {'networks': ['nosuch']},
+        'outside_subnet': {'networks': [{'name': 'web', 'ipv4_address': '10.98.0.5'}]},
+        'port_clash': {'networks': ['web'], 'ports': ['9999:80', '8080:80']},
+        'malformed_port': {'networks': ['web'], 'ports': ['80:http']},
+        'ports_without_networks': {'ports': ['8081:80']},
+        'bad_mac': {'networks': [{'name': 'web', 'mac_address': '01:00:5e:00:00:01'}]},
+    }
+    seen = {'errors': {}, 'left': {}}
+    for case, params in sorted(cases.items()):
+        for check_mode in (True, False):
+            result = converge(d, check_mode=check_mode, bundle=path, **params)
+            seen['errors'][case] = result.get('error') or result
+            seen['left'][case] = host_state() == before and not os.path.exists(os.path.join(WORK, 'root', d))
+    converge(holder, state='absent')
+    network('web', state='absent')
+    seen['after'] = host_state()
+    return seen
+
+
+def checkpoint(name, **params):
+    """oci_checkpoint's run for container `name`: its result, or {'error': message}."""
+    from ansible_collections.runcible.oci.plugins.module_utils.converge.checkpoint import CheckpointRun  # noqa: E501 pylint: disable=import-outside-toplevel
+    base = {'name': name, 'runtime': RUNTIME, 'runtime_root': os.path.join(WORK, 'root'), 'criu_path': CRIU,
+            'image_path': os.path.join(WORK, 'images', name), 'supervise': True}
+    base.update(params)
+    try:
+        return CheckpointRun(base, supervisor_root=os.path.join(WORK, 'supervisors'),
+                             lib_root=os.path.join(WORK, 'lib')).run()
+    except RuntimeErrorBase as exc:
+        return {'error': str(exc)}
+
+
+CRIU = None
+
+
+def scenario_checkpoint():
+    """oci_checkpoint keeps a networked container's namespace: the same address and published port after a restore."""
+    global CRIU  # pylint: disable=global-statement
+    from criulib import find_criu  # pylint: disable=import-outside-toplevel
+    CRIU, reason = find_criu()
+    if CRIU is None:
+        return {'skip': reason}
+    network('ck', subnets=[{'subnet': '10.94.0.0/24'}])
+    name = new_id('k')
+    spec = {'bundle': bundle(name), 'networks': ['ck'], 'ports': ['8090:80']}
+    created = converge(name, **spec)
+    seen = {'created': summary(created), 'served': 'hello-' + name,
+            'before': fetch_soon(None, 'http://127.0.0.1:8090/', 'hello-' + name)}
+    reported = ('changed', 'actions', 'status', 'error')
+    seen['checkpointed'] = {key: value for key, value in checkpoint(name).items() if key in reported}
+    seen['while_checkpointed'] = fetch(None, 'http://127.0.0.1:8090/')
+    seen['namespace_kept'] = netns.exists(os.path.join(NETNS_DIR, name))
+    restored = checkpoint(name, state='restored', bundle=spec['bundle'])
+    seen['restored'] = {key: value for key, value in restored.items() if key in reported}
+    seen['after'] = fetch_soon(None, 'http://127.0.0.1:8090/', 'hello-' + name)
+    again = converge(name, **spec)
+    seen['converge_after'] = summary(again)
+    seen['same_address'] = in_container(again, '/bin/busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0')[1]
+    converge(name, state='absent')
+    network('ck', state='absent')
+    seen['left'] = host_state()
+    return seen
+
+
+def main():
+    make_rootfs(TEMPLATE)
+    os.makedirs(NETNS_DIR)
+    with netlink.route() as host:
+        host.set_link(host.index('lo'), state='up')
+    try:
+        seen = globals()['scenario_' + sys.argv[1]]()
+    finally:
+        for name in CONTAINERS:
+            converge(name, state='absent')
+    shutil.rmtree(WORK, ignore_errors=True)
+    print(json.dumps(seen))
+
+
+if __name__ == '__main__':
+    main()
