@@ -33,10 +33,10 @@ from . import mediatypes
 from . import platform as platforms
 from . import reference as references
 from .errors import ArchiveError, ConfigError, DigestMismatch, ImageError, RuntimeErrorBase, UnsupportedImage
+from .formats import FORMATS
 from .layer_errors import CompressionError, LayerError
 from .store import Store
 
-FORMATS = ('docker-archive', 'oci-archive', 'oci-dir', 'rootfs', 'dir')
 DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 CONTAINERD_IMAGE_NAME = 'io.containerd.image.name'
 _MAX_JSON = 16 * 1024 * 1024
