@@ -93,8 +93,11 @@ class Cache(object):
     def _folder_ready(self):
         """True if entries may be read from (and written to) the folder; made once per process."""
         if self._trusted is None:
-            if self.write and not os.path.isdir(self.folder):
-                _make_folders(self.folder)
+            if self.write:
+                try:
+                    make_folders(self.folder)
+                except OSError:
+                    pass
             self._trusted = trusted_folder(self.folder, self.owner)
         return self._trusted
 
@@ -273,22 +276,17 @@ def install(cache=None, package=PACKAGE):
     return finder
 
 
-def _make_folders(folder):
-    """Make `folder` and the missing folders above it, each 0755 whatever the umask."""
-    missing = []
-    current = folder
-    while not os.path.isdir(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, 0o755)
-            os.chmod(path, 0o755)
-        except OSError:
-            return
+def make_folders(folder):
+    """Make `folder` and the missing folders above it, each 0755 whatever the umask (OSError if one cannot be)."""
+    if os.path.isdir(folder):
+        return
+    make_folders(os.path.dirname(folder))
+    try:
+        os.mkdir(folder, 0o755)
+    except FileExistsError:
+        # Made meanwhile by another process: trusted_folder() judges it.
+        return
+    os.chmod(folder, 0o755)
 
 
 def _unlink(path):

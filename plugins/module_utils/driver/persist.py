@@ -24,7 +24,7 @@ import os
 import stat
 import sys
 
-from ..bytecode import trusted_folder
+from ..bytecode import make_folders, trusted_folder
 from ..runtime.errors import SetupError
 
 LIB_ROOT = '/var/lib/runcible/lib'
@@ -118,16 +118,16 @@ def untrusted(target):
 
 
 def _write(target, files):
-    _make_folder(os.path.dirname(target))
+    make_folders(os.path.dirname(target))
     staging = '%s.tmp-%d' % (target, os.getpid())
     package_dir = os.path.join(staging, PACKAGE)
-    _make_folder(os.path.join(package_dir, '__pycache__'))
+    make_folders(os.path.join(package_dir, '__pycache__'))
     _write_file(os.path.join(package_dir, '__init__.py'), b'', 0o644)
     for name, content in files.items():
         path = os.path.join(package_dir, *name.split('/'))
-        _make_folder(os.path.dirname(path))
+        make_folders(os.path.dirname(path))
         # Python writes the bytecode of the copy there when it first runs: made here, 0755 whatever the umask.
-        _make_folder(os.path.join(os.path.dirname(path), '__pycache__'))
+        make_folders(os.path.join(os.path.dirname(path), '__pycache__'))
         _write_file(path, content, 0o644)
     for script, module in _SCRIPTS.items():
         _write_file(os.path.join(staging, script), (_SCRIPT % (PACKAGE, module)).encode(), 0o755)
@@ -139,18 +139,6 @@ def _write(target, files):
         shutil.rmtree(staging, ignore_errors=True)
         if not os.path.isdir(target):
             raise
-
-
-def _make_folder(path):
-    """Make `path` and the folders above it that are missing, each 0755 whatever the umask."""
-    if os.path.isdir(path):
-        return
-    _make_folder(os.path.dirname(path))
-    try:
-        os.mkdir(path, 0o755)
-    except FileExistsError:
-        return
-    os.chmod(path, 0o755)
 
 
 def _write_file(path, content, mode):

@@ -126,39 +126,52 @@ def test_a_changed_source_never_meets_the_old_entry(tmp_path, payload, finder_fo
     assert (cache.hits, cache.misses) == (2, 1)
 
 
-@pytest.mark.parametrize('damage', ['body', 'source digest', 'magic', 'truncated'])
-def test_a_damaged_entry_is_compiled_again(tmp_path, payload, finder_for, damage):
-    dummy, package = payload()
-    first = _cache(tmp_path)
-    _import_fresh(package, finder_for, first)
-    for name in _entries(first):
-        entry = os.path.join(first.folder, name)
+def _damage(part):
+    def spoil(entry, tmp_path):
         with open(entry, 'rb') as handle:
             data = bytearray(handle.read())
-        if damage == 'body':
+        if part == 'body':
             data[-2] ^= 0xFF
-        elif damage == 'source digest':
+        elif part == 'source digest':
             data[len(bytecode.MAGIC_NUMBER)] ^= 0xFF
-        elif damage == 'magic':
+        elif part == 'magic':
             data[0] ^= 0xFF
         else:
             data = data[:len(data) // 2]
         with open(entry, 'wb') as handle:
             handle.write(bytes(data))
-    second = _cache(tmp_path, write=False)
-    assert _import_fresh(package, finder_for, second).answer() == 42
-    assert (second.hits, second.misses) == (0, 3)
+    return spoil
 
 
-def test_entries_others_could_write_are_not_used(tmp_path, payload, finder_for):
+def _writable_by_others(entry, tmp_path):
+    os.chmod(entry, 0o666)
+
+
+def _symlinked(entry, tmp_path):
+    outside = tmp_path / 'elsewhere'
+    outside.mkdir(exist_ok=True)
+    moved = str(outside / os.path.basename(entry))
+    os.rename(entry, moved)
+    os.symlink(moved, entry)
+
+
+def _owned_by_nobody(entry, tmp_path):
+    os.chown(entry, 65534, 65534)
+
+
+@pytest.mark.parametrize('spoil', [
+    _damage('body'), _damage('source digest'), _damage('magic'), _damage('truncated'), _writable_by_others, _symlinked,
+    pytest.param(_owned_by_nobody, marks=pytest.mark.skipif(os.geteuid() != 0, reason='giving an entry to another user needs root')),
+], ids=['damaged body', 'other source digest', 'other magic', 'truncated', 'writable by others', 'symlink', 'owned by nobody'])
+def test_an_entry_that_is_damaged_or_someone_else_could_write_is_not_used(tmp_path, payload, finder_for, spoil):
     dummy, package = payload()
     first = _cache(tmp_path)
     _import_fresh(package, finder_for, first)
     for name in _entries(first):
-        os.chmod(os.path.join(first.folder, name), 0o666)
+        spoil(os.path.join(first.folder, name), tmp_path)
     second = _cache(tmp_path, write=False)
     assert _import_fresh(package, finder_for, second).answer() == 42
-    assert second.hits == 0
+    assert (second.hits, second.misses) == (0, 3)
 
 
 def test_a_folder_others_could_write_is_not_used(tmp_path, payload, finder_for):
@@ -169,33 +182,6 @@ def test_a_folder_others_could_write_is_not_used(tmp_path, payload, finder_for):
     second = _cache(tmp_path)
     assert _import_fresh(package, finder_for, second).answer() == 42
     assert (second.hits, second.stored) == (0, 0)
-
-
-def test_a_symlinked_entry_is_not_followed(tmp_path, payload, finder_for):
-    dummy, package = payload()
-    first = _cache(tmp_path)
-    _import_fresh(package, finder_for, first)
-    outside = tmp_path / 'elsewhere'
-    outside.mkdir()
-    for name in _entries(first):
-        entry = os.path.join(first.folder, name)
-        os.rename(entry, str(outside / name))
-        os.symlink(str(outside / name), entry)
-    second = _cache(tmp_path, write=False)
-    assert _import_fresh(package, finder_for, second).answer() == 42
-    assert second.hits == 0
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason='giving an entry to another user needs root')
-def test_entries_of_another_user_are_not_used(tmp_path, payload, finder_for):
-    dummy, package = payload()
-    first = _cache(tmp_path, owner=0)
-    _import_fresh(package, finder_for, first)
-    for name in _entries(first):
-        os.chown(os.path.join(first.folder, name), 65534, 65534)
-    second = _cache(tmp_path, owner=0, write=False)
-    assert _import_fresh(package, finder_for, second).answer() == 42
-    assert second.hits == 0
 
 
 def test_a_read_only_cache_writes_nothing(tmp_path, payload, finder_for):
