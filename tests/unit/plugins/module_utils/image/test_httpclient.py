@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 """httpclient: responses framed every way servers frame them, and what a broken or hostile server gets."""
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -190,3 +193,19 @@ def test_host_header_names_ipv6_in_brackets_and_omits_default_ports():
     assert httpclient.Connection('::1', 5000)._host_header() == '[::1]:5000'
     assert httpclient.Connection('registry.example', 80)._host_header() == 'registry.example'
     assert httpclient.Connection('registry.example', 443)._host_header() == 'registry.example:443'
+
+
+def test_a_warm_pull_loads_none_of_the_heavy_modules():
+    """What a HEAD to a plain-HTTP registry needs is loaded; http.client, ssl, hashlib, base64, tarfile are not."""
+    # The folder above ansible_collections/ (a module's file is six levels below it).
+    top = os.path.abspath(httpclient.__file__)
+    for dummy in range(7):
+        top = os.path.dirname(top)
+    code = ('import sys\n'
+            'from ansible_collections.runcible.oci.plugins.module_utils.image import registry\n'
+            'print(" ".join(sorted(name for name in ("http.client", "email", "ssl", "hashlib", "base64", "tarfile", "encodings.idna")'
+            ' if name in sys.modules)))\n')
+    result = subprocess.run([sys.executable, '-S', '-c', code], env=dict(os.environ, PYTHONPATH=top), capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == []
