@@ -1,4 +1,5 @@
 # -*- coding: utf-8 -*-
+import json
 import os
 import subprocess
 
@@ -40,24 +41,57 @@ def test_zombie_counts_as_gone():
 
 def test_container_dir_lifecycle(tmp_path):
     root = str(tmp_path / 'root')
-    directory = state.ContainerDir(root, 'abc')
-    directory.make()
+    directory = state.ContainerDir(root, 'abc').make()
     assert oct(os.stat(root).st_mode & 0o777) == '0o700'
+    # make() returns with the folder locked: nothing else can act on it before its state exists.
+    assert directory.lock_fd is not None
+    assert state.ContainerDir(root, 'abc').locked_by_other()
     with pytest.raises(errors.ContainerExists):
         state.ContainerDir(root, 'abc').make()
-    with pytest.raises(errors.ContainerNotExist):
-        directory.load()
-    saved = state.ContainerState(id='abc', pid=1, init_start=5, bundle='/b', config={'a': [1]})
-    with directory:
-        directory.save(saved)
-    loaded = directory.load()
-    assert (loaded.id, loaded.pid, loaded.config) == ('abc', 1, {'a': [1]})
+    # A folder without a state is a half-made container: listed, and load says how to remove it.
     assert state.list_ids(root) == ['abc']
-    assert os.listdir(directory.path) == ['state.json']
+    with pytest.raises(errors.StateError) as caught:
+        directory.load()
+    assert 'state.json is missing' in caught.value.message and '`delete --force abc`' in caught.value.message
+    saved = state.ContainerState(id='abc', pid=1, init_start=5, bundle='/b', config={'a': [1]})
+    directory.record(saved)
+    directory.unlock()
+    loaded = directory.load()
+    assert (loaded.id, loaded.pid, loaded.config, loaded.damage) == ('abc', 1, {'a': [1]}, None)
+    assert sorted(os.listdir(directory.path)) == ['cleanup.json', 'state.json']
+    with open(directory.cleanup_file) as handle:
+        assert sorted(json.load(handle)) == sorted(state.ContainerState.CLEANUP_FIELDS)
     directory.remove()
     assert state.list_ids(root) == []
     with pytest.raises(errors.ContainerNotExist):
         state.ContainerDir(root, 'abc').lock()
+    with pytest.raises(errors.ContainerNotExist):
+        state.ContainerDir(root, 'abc').load_remains()
+
+
+def test_a_folder_locked_without_state_is_being_created(tmp_path):
+    directory = state.ContainerDir(str(tmp_path), 'c').make()
+    with pytest.raises(errors.ContainerCreating):
+        state.ContainerDir(str(tmp_path), 'c').load()
+    other = state.ContainerDir(str(tmp_path), 'c')
+    assert state.status(other.load_remains(), other) == 'creating'
+    directory.unlock()
+    assert state.status(other.load_remains(), other) == 'stopped'
+
+
+def test_remove_deletes_the_state_files_last(tmp_path, monkeypatch):
+    """A delete killed half-way must leave cleanup.json, the record of what else to remove."""
+    directory = state.ContainerDir(str(tmp_path), 'c').make()
+    directory.record(state.ContainerState(id='c'))
+    for name in ('exec.fifo', 'init.error', '.state.json.1.tmp'):
+        open(os.path.join(directory.path, name), 'w').close()
+    removed = []
+    real_unlink = os.unlink
+    monkeypatch.setattr(state.os, 'unlink', lambda path: (removed.append(os.path.basename(path)), real_unlink(path)))
+    directory.remove()
+    assert removed[-2:] == ['state.json', 'cleanup.json']
+    assert sorted(removed) == ['.state.json.1.tmp', 'cleanup.json', 'exec.fifo', 'init.error', 'state.json']
+    assert not os.path.exists(directory.path)
 
 
 def test_invalid_id_is_refused_before_any_path_is_built(tmp_path):
@@ -65,11 +99,76 @@ def test_invalid_id_is_refused_before_any_path_is_built(tmp_path):
         state.ContainerDir(str(tmp_path), '../escape')
 
 
-def test_corrupt_state_is_reported(tmp_path):
-    directory = state.ContainerDir(str(tmp_path), 'c')
-    directory.make()
-    with open(directory.state_file, 'w') as handle:
-        handle.write('{not json')
+@pytest.mark.parametrize('content, reason', [
+    (b'{not json', 'not valid JSON'),
+    (b'', 'empty'),
+    (b'{"id": "c", "pid": 12', 'not valid JSON'),
+    (b'[1, 2]', 'not a JSON object'),
+    (b'{"id": "other"}', "id is 'other', not 'c'"),
+    (b'{"id": "c", "pid": "12"}', "pid is '12', not a positive number"),
+    (b'{"id": "c", "pid": true}', 'pid is True'),
+    (b'{"id": "c", "config": []}', 'config is not a JSON dict'),
+    (b'{"id": "c", "cgroup": {"path": "c", "dirs": {"memory": "relative/c"}}}', 'cgroup is not a cgroup record'),
+    (b'\xff\xfe', 'not valid JSON'),
+    (b'[' * 100000, 'not valid JSON'),
+])
+def test_damaged_state_is_reported_with_the_fix(tmp_path, content, reason):
+    directory = state.ContainerDir(str(tmp_path), 'c').make()
+    directory.unlock()
+    with open(directory.state_file, 'wb') as handle:
+        handle.write(content)
     with pytest.raises(errors.StateError) as caught:
         directory.load()
-    assert 'corrupt' in caught.value.message
+    assert 'state.json is damaged' in caught.value.message and reason in caught.value.message
+    assert '`delete --force c`' in caught.value.message
+
+
+def test_remains_come_from_cleanup_json_when_state_json_is_damaged(tmp_path):
+    directory = state.ContainerDir(str(tmp_path), 'c').make()
+    cgroup = {'path': 'c', 'dirs': {'memory': '/sys/fs/cgroup/memory/c'}, 'v2_root': None, 'created': []}
+    directory.record(state.ContainerState(id='c', pid=42, init_start=7, bundle='/b', cgroup=cgroup,
+                                          config={'hooks': {}}))
+    with open(directory.state_file, 'r+b') as handle:
+        handle.truncate(10)
+    remains = directory.load_remains()
+    assert (remains.pid, remains.init_start, remains.bundle, remains.cgroup) == (42, 7, '/b', cgroup)
+    assert remains.config is None
+    assert remains.damage.startswith('state.json is damaged (not valid JSON')
+    assert remains.damaged_files == ('state.json',)
+    os.unlink(directory.state_file)
+    remains = directory.load_remains()
+    assert (remains.pid, remains.damage, remains.damaged_files) == (42, 'state.json is missing', ())
+
+
+def test_remains_are_the_id_alone_when_both_files_are_unusable(tmp_path):
+    directory = state.ContainerDir(str(tmp_path), 'c').make()
+    with open(directory.cleanup_file, 'w') as handle:
+        handle.write('{')
+    remains = directory.load_remains()
+    assert (remains.id, remains.pid, remains.cgroup) == ('c', None, None)
+    assert remains.damage.startswith('state.json is missing, cleanup.json is damaged')
+    assert remains.damaged_files == ('cleanup.json',)
+
+
+def test_list_ids_lists_every_folder_named_like_an_id(tmp_path):
+    root = tmp_path / 'root'
+    for name in ('b', 'a', '.hidden'):
+        (root / name).mkdir(parents=True)
+    (root / '.criu-check.json').write_text('{}')
+    (root / 'bad name').mkdir()
+    (root / 'link').symlink_to(root / 'a')
+    assert state.list_ids(str(root)) == ['.hidden', 'a', 'b']
+
+
+def test_created_means_the_init_still_holds_the_fifo(tmp_path):
+    """Not that the FIFO exists: a start killed after it released the init leaves it behind."""
+    fifo = str(tmp_path / 'exec.fifo')
+    assert not state.init_holds_fifo(fifo)
+    os.mkfifo(fifo, 0o622)
+    assert not state.init_holds_fifo(fifo)
+    held = os.open(fifo, os.O_RDWR)
+    try:
+        assert state.init_holds_fifo(fifo)
+    finally:
+        os.close(held)
+    assert not state.init_holds_fifo(fifo)
