@@ -8,14 +8,13 @@ The process joins every namespace of the container's init (through
 settings unless the process given overrides them.
 """
 
-import contextlib
 import os
 
 from .. import errors, log, state as statemod
 from ..cgroups.manager import Manager
 from ..linux import consts as c
 from ..linux import syscalls
-from ..process import setns, terminal
+from ..process import setns
 from ..process.channel import Channel, ChannelClosed, raise_remote
 from ..security import capabilities, lsm
 from ..spec import config as specconfig
@@ -108,9 +107,10 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
     linux = state.config.get('linux') or {}
     ns_fds = _namespace_fds(state)
     console = ours = None
-    forwarding = contextlib.ExitStack()
+    forwarding = None
     try:
         if process.get('terminal'):
+            from ..process import terminal
             if console_socket:
                 console = terminal.connect_console_socket(console_socket)
             else:
@@ -123,9 +123,10 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
             pid = _spawn(plan, Manager.from_state(state.cgroup) if state.cgroup else None)
             if not detach:
                 # In place while signals are held back: none sent once the process runs is lost.
-                forwarding.enter_context(runmod.forwarding_signals(pid, statemod.process_start_time(pid)))
+                forwarding = runmod.SignalForwarding(pid, statemod.process_start_time(pid))
     except BaseException:
-        forwarding.close()
+        if forwarding is not None:
+            forwarding.stop()
         if ours is not None:
             ours.close()
         raise
@@ -134,13 +135,14 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
             os.close(fd)
         if console is not None:
             console.close()
-    with forwarding:
+    try:
         log.debug('exec in %s: process %s runs %s' % (container_id, pid, process['args']))
         if pid_file:
             create.write_pid_file(pid_file, pid)
         if detach:
             return pid if return_pid else 0
         if ours is not None:
+            from ..process import terminal
             master = terminal.receive_master(ours)
             ours.close()
             try:
@@ -148,6 +150,9 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
             finally:
                 os.close(master)
         return runmod.exit_code(runmod.wait_for(pid))
+    finally:
+        if forwarding is not None:
+            forwarding.stop()
 
 
 def run_captured(root, container_id, process, input_bytes=b'', timeout=None):
