@@ -18,7 +18,7 @@ from ..process import setns
 from ..process.channel import Channel, ChannelClosed, raise_remote
 from ..security import capabilities, lsm
 from ..spec import config as specconfig
-from . import create, destroy, query, run as runmod
+from . import destroy, query, run as runmod
 
 
 def process_from_flags(base, args, env=(), cwd=None, user=None, additional_gids=(), caps=(), no_new_privs=False,
@@ -81,15 +81,17 @@ def _namespace_fds(state):
 
 
 def execute(root, container_id, process, detach=False, pid_file=None, console_socket=None, preserve_fds=0,
-            stdio=None, return_pid=False):
+            stdio=None, return_pid=False, state=None):
     """Run `process` in the container; returns its exit code (0 when detached).
 
     `stdio`: three fds for the process' stdin, stdout and stderr (default:
     ours). With `return_pid` (and `detach`) the PID is returned instead: the
-    caller, our child's reaper, waits for it.
+    caller, our child's reaper, waits for it. `state`: the container's state,
+    when the caller has read it already.
     """
     container_dir = statemod.ContainerDir(root, container_id)
-    state = container_dir.load()
+    if state is None:
+        state = container_dir.load()
     status = query.container_status(container_dir, state)
     if status == 'creating':
         raise errors.ContainerCreating()
@@ -138,7 +140,8 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
     try:
         log.debug('exec in %s: process %s runs %s' % (container_id, pid, process['args']))
         if pid_file:
-            create.write_pid_file(pid_file, pid)
+            from .create import write_pid_file
+            write_pid_file(pid_file, pid)
         if detach:
             return pid if return_pid else 0
         if ours is not None:

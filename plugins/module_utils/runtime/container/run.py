@@ -7,7 +7,7 @@ import os
 
 from .. import errors, state as statemod
 from ..linux import signals
-from . import create, destroy, start
+from . import destroy, start
 
 # Signals `run` keeps for itself instead of forwarding (as runc's signal handler).
 _NOT_FORWARDED = {signals.SIGCHLD, signals.SIGWINCH, signals.SIGURG, signals.SIGKILL, signals.SIGSTOP}
@@ -85,6 +85,7 @@ def wait_for(pid):
 def run(root, container_id, bundle_dir, detach=False, pid_file=None, preserve_fds=0, keep=False,
         console_socket=None):
     """Returns the container's exit code (0 when detached)."""
+    from . import create  # here: exec imports this module for its signal handling, and needs none of create
     ours = console = None
     bundle = _bundle_or_none(bundle_dir)
     if not detach and not console_socket and bundle is not None and bundle.process.get('terminal'):

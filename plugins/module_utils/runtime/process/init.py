@@ -108,17 +108,6 @@ def intermediate(plan, channel):
     os._exit(0)
 
 
-def use_stdio(stdio):
-    """Make the three fds given this process' stdin, stdout and stderr."""
-    if not stdio:
-        return
-    for target, fd in enumerate(stdio):
-        if fd == target:
-            os.set_inheritable(fd, True)
-        else:
-            os.dup2(fd, target)
-
-
 def _set_time_offsets(offsets):
     """Offsets of a new time namespace, before its first process (our fork) enters it."""
     if not offsets:
@@ -150,7 +139,7 @@ def container_init(plan, channel):
         for name in _TERMINATING:
             signals.signal(signals.number(name), _exit_on_signal)
         os.setsid()
-        use_stdio(plan.stdio)
+        finalize.use_stdio(plan.stdio)
         error_fd = os.open('init.error', os.O_WRONLY | os.O_CLOEXEC, dir_fd=plan.state_dir_fd)
         _run_init(plan, channel)
     except BaseException as exc:  # pylint: disable=broad-except

@@ -18,7 +18,7 @@ import os
 from ..linux import consts as c
 from ..linux import syscalls
 from ..spec.config import NAMESPACE_FLAGS
-from . import finalize, init, terminal
+from . import finalize
 
 
 class ExecPlan:
@@ -78,8 +78,9 @@ def exec_process(plan, channel):
     """In the container's namespaces: terminal, security settings, exec. Never returns."""
     try:
         os.setsid()
-        init.use_stdio(plan.stdio)
+        finalize.use_stdio(plan.stdio)
         if plan.console_fd is not None:
+            from . import terminal  # imported by the runtime already: a look-up in sys.modules
             terminal.setup(plan.console_fd, plan.process)
         prepared = finalize.prepare(plan.process, plan.linux, plan.caps, plan.preserve_fds, plan.setgroups_allowed)
         finalize.execute(prepared, plan.process)
