@@ -13,7 +13,7 @@ import time
 from .. import cgroups, errors, hooks, log, state as statemod
 from ..linux import consts as c
 from ..process import finalize, init, main
-from ..rootfs import hostmounts, securejoin
+from ..rootfs import securejoin
 from ..rootfs.mount import RootfsContext
 from ..security import capabilities, lsm
 from ..spec import config as specconfig
@@ -179,6 +179,7 @@ def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, con
         annotations = bundle.config.get('annotations')
         mount_ns = bundle.has_namespace('mount')
         if not mount_ns:
+            from ..rootfs import hostmounts  # here: only a container sharing our mount namespace needs it
             host_mounts = state.host_mounts = hostmounts.snapshot(bundle.rootfs)
             container_dir.record(state)
             _warn_shared_mount_namespace(bundle)
@@ -227,6 +228,7 @@ def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, con
     except BaseException:
         destroy.undo_setup((process.intermediate_pid, process.pid), manager, container_dir, 'create')
         if host_mounts is not None:
+            from ..rootfs import hostmounts
             for warning in hostmounts.remove_new(bundle.rootfs, host_mounts):
                 log.warning(warning)
         raise
