@@ -17,8 +17,8 @@ options:
     default: /var/lib/runcible/images
 notes:
   - Runs on Linux targets with Python 3.9 or newer and nothing else (standard library and ctypes).
-    The optional Python packages C(zstandard) (zstd-compressed layers on Python before 3.14) and C(jsonschema)
-    are used when they are installed.
+    The optional Python package C(zstandard) (zstd-compressed layers on Python before 3.14) is used when it is
+    installed.
 requirements:
   - Python 3.9 or newer on the target.
 '''

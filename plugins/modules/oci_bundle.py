@@ -218,6 +218,8 @@ volumes_created:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# First among ours: the modules below load their compiled code from the target's bytecode cache.
+from ansible_collections.runcible.oci.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.runcible.oci.plugins.module_utils.converge.bundle import ensure_bundle
 from ansible_collections.runcible.oci.plugins.module_utils.converge import bundle_options
 from ansible_collections.runcible.oci.plugins.module_utils.converge.failures import failure_message

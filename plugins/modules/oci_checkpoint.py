@@ -212,6 +212,8 @@ supervisor:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# First among ours: the modules below load their compiled code from the target's bytecode cache.
+from ansible_collections.runcible.oci.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.runcible.oci.plugins.module_utils.converge.checkpoint import CheckpointRun, STATES
 from ansible_collections.runcible.oci.plugins.module_utils.converge.failures import failure_message
 from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors

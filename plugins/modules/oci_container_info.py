@@ -114,6 +114,8 @@ containers:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# First among ours: the modules below load their compiled code from the target's bytecode cache.
+from ansible_collections.runcible.oci.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.runcible.oci.plugins.module_utils.converge.execute import run_info
 from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors
 

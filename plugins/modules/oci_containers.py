@@ -109,6 +109,8 @@ removed:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+# First among ours: the modules below load their compiled code from the target's bytecode cache.
+from ansible_collections.runcible.oci.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.runcible.oci.plugins.module_utils.converge import container_spec
 from ansible_collections.runcible.oci.plugins.module_utils.converge.containers import converge_all
 from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors

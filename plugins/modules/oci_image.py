@@ -250,9 +250,11 @@ freed_bytes:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# First among ours: the modules below load their compiled code from the target's bytecode cache.
+from ansible_collections.runcible.oci.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.runcible.oci.plugins.module_utils.converge.failures import failure_message
 from ansible_collections.runcible.oci.plugins.module_utils.converge.image import ensure_image
-from ansible_collections.runcible.oci.plugins.module_utils.image.importers import FORMATS
+from ansible_collections.runcible.oci.plugins.module_utils.image.formats import FORMATS
 from ansible_collections.runcible.oci.plugins.module_utils.image.store import DEFAULT_STORE
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.errors import RuntimeErrorBase
 

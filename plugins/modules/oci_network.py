@@ -192,6 +192,8 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# First among ours: the modules below load their compiled code from the target's bytecode cache.
+from ansible_collections.runcible.oci.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.runcible.oci.plugins.module_utils.converge.network import ensure_network, module_result
 from ansible_collections.runcible.oci.plugins.module_utils.network.store import DEFAULT_ROOT
 

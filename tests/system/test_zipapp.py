@@ -47,7 +47,8 @@ def test_a_copy_of_the_zipapp_runs_containers(tmp_path, make_bundle):
     copy = copied_elsewhere(built, str(tmp_path / 'elsewhere'), 'my-runtime')
     os.unlink(built)
     with open(copy, 'rb') as handle:
-        assert handle.readline() == b'#!/usr/bin/python3\n'
+        # -S: the runtime needs no site-packages, and their .pth files cost every start.
+        assert handle.readline() == b'#!/usr/bin/python3 -S\n'
     assert os.stat(copy).st_mode & 0o777 == 0o755
 
     zipapp = Runtime('zipapp', [copy], str(tmp_path / 'root'))
@@ -86,7 +87,7 @@ def test_a_zipapp_for_the_oldest_python_runs_there(tmp_path, make_bundle):
         pytest.skip('no Python 3.9 under ~/.pyenv/versions')
     built = build(str(tmp_path / 'build'), python=pythons[-1])
     with open(built, 'rb') as handle:
-        assert handle.readline() == ('#!%s\n' % pythons[-1]).encode()
+        assert handle.readline() == ('#!%s -S\n' % pythons[-1]).encode()
     zipapp = Runtime('zipapp', [built], str(tmp_path / 'root'))
     try:
         result = run_container(zipapp, make_bundle())

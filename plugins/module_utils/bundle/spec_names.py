@@ -52,9 +52,17 @@ def _shape(schema):
     return kind or 'value'
 
 
+_TABLE = []
+
+
 def option_table():
-    """[(snake_case option path, config.json path, shape)] for every field, in schema order."""
-    rows = []
+    """[(snake_case option path, config.json path, shape)] for every field, in schema order.
+
+    Walked once per process: a module run asks for it several times (argument spec,
+    parameters, error paths), and the schema does not change.
+    """
+    if _TABLE:
+        return list(_TABLE)
 
     def walk(schema, snake, camel):
         schema = _resolve(schema)
@@ -67,14 +75,14 @@ def option_table():
             for name, sub in schema['properties'].items():
                 snake_name = (snake + '.' if snake else '') + camel_to_snake(name)
                 camel_name = (camel + '.' if camel else '') + name
-                rows.append((snake_name, camel_name, _shape(sub)))
+                _TABLE.append((snake_name, camel_name, _shape(sub)))
                 walk(sub, snake_name, camel_name)
         elif isinstance(schema.get('additionalProperties'), dict):
-            rows.append((snake + '.<key>', camel + '.<key>', _shape(schema['additionalProperties'])))
+            _TABLE.append((snake + '.<key>', camel + '.<key>', _shape(schema['additionalProperties'])))
             walk(schema['additionalProperties'], snake + '.<key>', camel + '.<key>')
 
     walk(_SCHEMA, '', '')
-    return rows
+    return list(_TABLE)
 
 
 def render_markdown_table():

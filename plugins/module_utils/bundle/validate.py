@@ -5,12 +5,14 @@
 
 `validate_config(config)` returns a list of (json_path, message) pairs, empty
 when the config is good. Messages say what is wrong and how to fix it. The
-schema (with its suggestions for misspelt keys) is checked by the jsonschema
-package when it is installed on the target, and otherwise by the small
-validator below, which understands every keyword schema.py uses; both give
-the same paths and messages. Everything a schema cannot express is the
-runtime's rule set (runtime/spec/config.py, collecting every fault): a
-config oci_bundle accepts is one `create` accepts, and the other way round.
+schema is checked by the small validator below, which understands every
+keyword schema.py uses, or on request by the jsonschema package; both give the
+same paths and messages (the unit tests hold them to it). The validator below is
+the default because importing jsonschema (Debian's pulls in attrs, pyrsistent and
+urllib) cost an `oci_bundle` run more than all of its own work. Everything a
+schema cannot express is the runtime's rule set (runtime/spec/config.py,
+collecting every fault): a config oci_bundle accepts is one `create` accepts,
+and the other way round.
 """
 
 import difflib
@@ -222,10 +224,10 @@ def _import_jsonschema():
 # -- the public interface -----------------------------------------------------
 
 
-def schema_errors(config, strict=True, use_jsonschema=None):
-    """[(path tuple, message)] from the schema alone (jsonschema when installed, unless told otherwise)."""
+def schema_errors(config, strict=True, use_jsonschema=False):
+    """[(path tuple, message)] from the schema alone (by the jsonschema package if `use_jsonschema`)."""
     schema = _schema(strict)
-    jsonschema = _import_jsonschema() if use_jsonschema in (None, True) else None
+    jsonschema = _import_jsonschema() if use_jsonschema else None
     if use_jsonschema and jsonschema is None:
         raise ImportError('the jsonschema package is not installed')
     if jsonschema is not None:
@@ -235,13 +237,14 @@ def schema_errors(config, strict=True, use_jsonschema=None):
     return sorted(set(found), key=lambda item: (json_path(item[0]), item[1]))
 
 
-def validate_config(config, strict=True, use_jsonschema=None):
+def validate_config(config, strict=True, use_jsonschema=False):
     """[(json_path, message)] of everything wrong with `config`; empty when it is valid.
 
     The schema comes first; the runtime's rules (specconfig.problems) then
     speak for the parts the schema found well-formed. `strict` rejects keys
-    the runtime-spec does not define. `use_jsonschema` forces (True) or avoids
-    (False) the jsonschema package; by default it is used when installed.
+    the runtime-spec does not define. `use_jsonschema` checks the schema with
+    the jsonschema package (ImportError when it is not installed) instead of
+    the validator here.
     """
     found = [(json_path(path), message) for path, message in
              schema_errors(config, strict=strict, use_jsonschema=use_jsonschema)]

@@ -32,7 +32,7 @@ from ..bundle.users import MAX_FILE
 from ..bundle.validate import validate_config
 from ..bundle.volumes import prepare_volumes
 from ..bundle.writer import read_config, render, write_config
-from ..image import importers, layers, overlay
+from ..image import layers, overlay
 from ..image import reference as references
 from ..image.errors import ImageNotFound, StoreError
 from ..image.layout_reader import OCILayout
@@ -195,6 +195,8 @@ def _source(store, params, check_mode):
 
 
 def _imported(store, reference, params):
+    # Imported here: a bundle from an image in the store does not need the importers.
+    from ..image import importers  # pylint: disable=import-outside-toplevel
     with about('rootfs', ((StoreError, 'store'),)):
         imported = importers.import_image(store, params['rootfs'], reference=reference, fmt=params.get('rootfs_format'))
     return Source(store.root, imported['digest'], imported['reference'])

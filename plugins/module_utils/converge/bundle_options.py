@@ -142,7 +142,7 @@ def argument_spec():
 
 def module_argument_spec():
     """oci_bundle's whole argument spec: where the rootfs comes from, then one option per runtime-spec field."""
-    from ..image.importers import FORMATS
+    from ..image.formats import FORMATS
     from ..image.store import DEFAULT_STORE
     spec = dict(
         path=dict(type='path', required=True),

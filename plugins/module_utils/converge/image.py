@@ -16,7 +16,6 @@ the result dict (without `diff` unless asked); library errors propagate,
 tagged with the parameter at fault (failures.py).
 """
 
-from ..image import importers
 from ..image import reference as references
 from ..image.errors import ArchiveError, AuthError, ImageNotFound, PlatformNotFound, StoreError, UnsupportedImage
 from ..image.registry import Registry
@@ -106,6 +105,8 @@ def _pull(store, ref, params, check_mode):
 def _import_into(store, ref, params):
     blame = ((ArchiveError, 'import_from'), (UnsupportedImage, 'import_from'), (ImageNotFound, 'source_ref'),
              (PlatformNotFound, 'platform'), (StoreError, 'store'))
+    # Imported here: a pull or a removal does not need the importers (tarfile and the decompressors).
+    from ..image import importers  # pylint: disable=import-outside-toplevel
     with about('import_from', blame):
         return importers.import_image(store, params['import_from'], reference=ref, fmt=params.get('import_format'),
                                       source_ref=params.get('source_ref'), platform=params.get('platform'),

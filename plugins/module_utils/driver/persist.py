@@ -12,11 +12,20 @@ package `runcible_utils` with two entry scripts:
 
   <dir>/runcible     the runtime's command line (as bin/runcible)
   <dir>/supervise    a container's supervisor
+
+Root runs this code, so a copy is used only if no one else could have written it:
+every folder and file in it, and every folder above it, owned by root (or by the
+user the module runs as) and writable by no one else, and no symlinks. The copy is
+written with those modes whatever the umask.
 """
 
 import hashlib
 import os
+import stat
 import sys
+
+from ..bytecode import make_folders, trusted_folder
+from ..runtime.errors import SetupError
 
 LIB_ROOT = '/var/lib/runcible/lib'
 PACKAGE = 'runcible_utils'
@@ -86,28 +95,42 @@ def ensure(lib_root=LIB_ROOT):
     target = os.path.join(lib_root, digest.hexdigest()[:16])
     if not os.path.isdir(target):
         _write(target, files)
+    problem = untrusted(target)
+    if problem:
+        raise SetupError('the runtime copy in %s cannot be used: %s. Root runs it, so no one else may be able to change it: '
+                         'remove %s and run again' % (target, problem, target))
     _cache[lib_root] = target
     return target
 
 
+def untrusted(target):
+    """Why the copy at `target` could have been changed by someone else (None when it could not)."""
+    owner = os.geteuid()
+    if not trusted_folder(target, owner):
+        return '%s or a folder above it is not owned by root or is writable by others' % target
+    for directory, subdirs, files in os.walk(target):
+        for name in subdirs + files:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode) or info.st_uid not in (0, owner) or info.st_mode & 0o022:
+                return '%s is a symlink, or not owned by root, or writable by others' % path
+    return None
+
+
 def _write(target, files):
-    parent = os.path.dirname(target)
-    os.makedirs(parent, mode=0o755, exist_ok=True)
+    make_folders(os.path.dirname(target))
     staging = '%s.tmp-%d' % (target, os.getpid())
     package_dir = os.path.join(staging, PACKAGE)
-    os.makedirs(package_dir)
-    with open(os.path.join(package_dir, '__init__.py'), 'w') as handle:
-        handle.write('')
+    make_folders(os.path.join(package_dir, '__pycache__'))
+    _write_file(os.path.join(package_dir, '__init__.py'), b'', 0o644)
     for name, content in files.items():
         path = os.path.join(package_dir, *name.split('/'))
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, 'wb') as handle:
-            handle.write(content)
+        make_folders(os.path.dirname(path))
+        # Python writes the bytecode of the copy there when it first runs: made here, 0755 whatever the umask.
+        make_folders(os.path.join(os.path.dirname(path), '__pycache__'))
+        _write_file(path, content, 0o644)
     for script, module in _SCRIPTS.items():
-        path = os.path.join(staging, script)
-        with open(path, 'w') as handle:
-            handle.write(_SCRIPT % (PACKAGE, module))
-        os.chmod(path, 0o755)
+        _write_file(os.path.join(staging, script), (_SCRIPT % (PACKAGE, module)).encode(), 0o755)
     try:
         os.rename(staging, target)
     except OSError:
@@ -116,6 +139,13 @@ def _write(target, files):
         shutil.rmtree(staging, ignore_errors=True)
         if not os.path.isdir(target):
             raise
+
+
+def _write_file(path, content, mode):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    with os.fdopen(fd, 'wb') as handle:
+        os.fchmod(handle.fileno(), mode)
+        handle.write(content)
 
 
 def cli_command(lib_root=LIB_ROOT):

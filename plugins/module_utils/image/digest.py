@@ -8,7 +8,6 @@ length and lower case the spec requires: a digest names a file in the store (and
 any OCI layout we read), so a loose parser would be a path traversal.
 """
 
-import hashlib
 import re
 
 from .errors import DigestMismatch, InvalidDigest
@@ -47,14 +46,24 @@ def is_digest(text):
     return True
 
 
+def new_hasher(algorithm=CANONICAL, data=b''):
+    """A fresh hashlib object of `algorithm`.
+
+    hashlib is imported here, at the first hash: a warm pull (a HEAD and a look at the store)
+    hashes nothing, and loading OpenSSL's digests is a noticeable part of its start-up.
+    """
+    import hashlib  # pylint: disable=import-outside-toplevel
+    return hashlib.new(algorithm, data)
+
+
 def hasher_for(digest):
     """A fresh hashlib object of the digest's algorithm."""
-    return hashlib.new(split(digest)[0])
+    return new_hasher(split(digest)[0])
 
 
 def of_bytes(data, algorithm=CANONICAL):
     """The digest of a bytes object."""
-    return '%s:%s' % (algorithm, hashlib.new(algorithm, data).hexdigest())
+    return '%s:%s' % (algorithm, new_hasher(algorithm, data).hexdigest())
 
 
 def matches(data, digest):
@@ -69,7 +78,7 @@ class DigestingReader(object):
 
     def __init__(self, source, algorithm=CANONICAL):
         self._source = source
-        self._hash = hashlib.new(algorithm)
+        self._hash = new_hasher(algorithm)
         self.algorithm = algorithm
         self.size = 0
 

@@ -35,9 +35,9 @@ from . import platform as platforms
 from . import reference as references
 from .errors import (ArchiveError, CompressionError, ConfigError, DigestMismatch, ImageError, LayerError, RuntimeErrorBase,
                      UnsupportedImage)
+from .formats import FORMATS
 from .store import Store
 
-FORMATS = ('docker-archive', 'oci-archive', 'oci-dir', 'rootfs', 'dir')
 DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 CONTAINERD_IMAGE_NAME = 'io.containerd.image.name'
 _MAX_JSON = 16 * 1024 * 1024

@@ -13,7 +13,6 @@ Endpoints are tried in order: the configured mirrors, then the origin registry.
 Every manifest and blob is checked against its digest before it is kept.
 """
 
-import http.client
 import json
 import re
 import socket
@@ -26,6 +25,7 @@ from . import platform as platforms
 from . import reference as references
 from .auth import Authorizer, CredentialStore
 from .errors import AuthError, ConfigError, DigestMismatch, ImageError, ImageNotFound, RegistryError, UnsupportedImage
+from .httpclient import ProtocolError
 from .store import RESOLVED_DIGEST, Store
 from .transport import Transport
 
@@ -186,7 +186,7 @@ class Registry(object):
             # Registries send their error document with all sorts of Content-Types.
             doc = json.loads(response.read_limited(_MAX_ERROR_BODY).decode('utf-8'))
             detail = '; '.join('%s: %s' % (item.get('code'), item.get('message')) for item in doc.get('errors') or [])
-        except (ValueError, RegistryError, AttributeError, TypeError, OSError, http.client.HTTPException):
+        except (ValueError, RegistryError, AttributeError, TypeError, OSError, ProtocolError):
             detail = ''
         _drain(response)
         suffix = ' (%s)' % detail if detail else ''
@@ -339,7 +339,7 @@ class Registry(object):
             while writer.offset < writer.size:
                 try:
                     count = response.readinto(view)
-                except (OSError, http.client.HTTPException, socket.timeout) as exc:
+                except (OSError, ProtocolError, socket.timeout) as exc:
                     raise RegistryError('%s: transfer interrupted after %d of %d bytes (%s)' % (what, writer.offset, writer.size, exc or type(exc).__name__),
                                         transient=True)
                 if not count:
@@ -507,14 +507,14 @@ def _platform_field(source):
 def _read_body(response, limit, what):
     try:
         return response.read_limited(limit)
-    except (OSError, http.client.HTTPException, socket.timeout) as exc:
+    except (OSError, ProtocolError, socket.timeout) as exc:
         raise RegistryError('%s: transfer interrupted (%s)' % (what, exc or type(exc).__name__), transient=True)
 
 
 def _drain(response):
     try:
         response.read(_MAX_ERROR_BODY)
-    except (OSError, http.client.HTTPException):
+    except (OSError, ProtocolError):
         pass
     response.close()
 

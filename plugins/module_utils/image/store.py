@@ -25,7 +25,6 @@ same blob serialise on the partial file's lock; the second finds the blob done.
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import threading
@@ -212,7 +211,7 @@ class Store(object):
             tmp = os.path.join(self.ingest_dir, 'import-%s.tmp' % os.urandom(8).hex())
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             try:
-                hasher = hashlib.new(algorithm)
+                hasher = digests.new_hasher(algorithm)
                 size = 0
                 while True:
                     chunk = stream.read(_CHUNK)

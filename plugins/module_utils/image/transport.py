@@ -3,27 +3,28 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """HTTP(S) for the registry client: kept-alive connections, TLS settings, redirects, timeouts.
 
-Built on http.client rather than urllib because a registry client needs what urllib
-hides: streaming bodies with Range requests, connection reuse across many blob
-requests, and control over which headers survive a redirect (the Authorization
-header must not follow a 307 to another host's blob storage).
+Built on httpclient.py's connections rather than urllib because a registry client needs
+what urllib hides: streaming bodies with Range requests, connection reuse across many blob
+requests, and control over which headers survive a redirect (the Authorization header must
+not follow a 307 to another host's blob storage). The ssl module is imported by the first
+https request: a pull from a plain-HTTP registry never needs it.
 """
 
-import http.client
 import os
 import socket
-import ssl
+import sys
 import threading
 from urllib.parse import urljoin, urlsplit
 
 from .errors import RegistryError
+from .httpclient import Connection, ConnectionClosed, ProtocolError
 
 USER_AGENT = 'runcible.oci (+https://example.invalid/runcible/oci)'
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_REDIRECTS = 5
 _IDLE_PER_HOST = 4
 # Errors that mean "the kept-alive connection was closed by the server meanwhile".
-_STALE = (http.client.RemoteDisconnected, http.client.BadStatusLine, BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+_STALE = (ConnectionClosed, BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 
 class Response(object):
@@ -99,6 +100,7 @@ class Transport(object):
 
     @staticmethod
     def _make_context(ca_file, client_cert, client_key, verify_tls):
+        import ssl  # pylint: disable=import-outside-toplevel
         if verify_tls:
             context = ssl.create_default_context()
         else:
@@ -133,9 +135,7 @@ class Transport(object):
 
     def _connect(self, key):
         scheme, host, port = key
-        if scheme == 'https':
-            return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._tls_context())
-        return http.client.HTTPConnection(host, port, timeout=self.timeout)
+        return Connection(host, port, timeout=self.timeout, tls_context=self._tls_context() if scheme == 'https' else None)
 
     def _acquire(self, key):
         with self._lock:
@@ -203,25 +203,24 @@ class Transport(object):
                     continue
                 raise RegistryError('%s %s: connection closed by %s:%s (%s)' % (method, url, parts.hostname, port, exc or type(exc).__name__),
                                     transient=True)
-            except ssl.SSLCertVerificationError as exc:
+            except (OSError, ProtocolError) as exc:
                 conn.close()
-                raise RegistryError('TLS certificate of %s:%s is not trusted (%s): give the CA that signed it as ca_file, '
-                                    'or set insecure only if you accept an unverified connection' % (parts.hostname, port, exc.verify_message or exc))
-            except ssl.SSLError as exc:
-                conn.close()
-                raise RegistryError('TLS handshake with %s:%s failed (%s): if it is a plain HTTP registry, set insecure'
-                                    % (parts.hostname, port, exc.reason or exc))
-            except (socket.timeout, TimeoutError):
-                conn.close()
-                raise RegistryError('%s %s: timed out after %ss' % (method, url, self.timeout), transient=True)
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                raise RegistryError('cannot reach %s://%s:%s: %s' % (parts.scheme, parts.hostname, port, exc), transient=True)
-            if method == 'HEAD':
-                # http.client knows a HEAD response has no body and marks it read.
-                raw.read()
+                raise self._failure(method, url, parts, port, exc)
             return Response(self, key, conn, raw, url)
         raise RegistryError('%s %s: the server keeps closing the connection' % (method, url), transient=True)
+
+    def _failure(self, method, url, parts, port, exc):
+        """The RegistryError for a request that failed on the way (TLS, timeout, network, protocol)."""
+        ssl = sys.modules.get('ssl')
+        if ssl is not None and isinstance(exc, ssl.SSLCertVerificationError):
+            return RegistryError('TLS certificate of %s:%s is not trusted (%s): give the CA that signed it as ca_file, '
+                                 'or set insecure only if you accept an unverified connection' % (parts.hostname, port, exc.verify_message or exc))
+        if ssl is not None and isinstance(exc, ssl.SSLError):
+            return RegistryError('TLS handshake with %s:%s failed (%s): if it is a plain HTTP registry, set insecure'
+                                 % (parts.hostname, port, exc.reason or exc))
+        if isinstance(exc, (socket.timeout, TimeoutError)):
+            return RegistryError('%s %s: timed out after %ss' % (method, url, self.timeout), transient=True)
+        return RegistryError('cannot reach %s://%s:%s: %s' % (parts.scheme, parts.hostname, port, exc), transient=True)
 
 
 def _origin(url):
@@ -233,6 +232,6 @@ def _drain(response, limit=64 * 1024):
     """Read a small body to the end so the connection can be reused, else close it."""
     try:
         response.read(limit)
-    except (OSError, http.client.HTTPException):
+    except (OSError, ProtocolError):
         pass
     response.close()

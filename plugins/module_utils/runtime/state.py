@@ -9,8 +9,11 @@
 <root>/<id>/exec.fifo    exists from create until start (the init waits on it)
 <root>/<id>/init.error   why the init failed after create returned, if it did
 
-Writes are atomic (temporary file, fsync, rename). Commands that change a
-container hold an exclusive flock on its folder. The status is never stored:
+Writes are atomic (temporary file, rename); a container's own files are not
+fsync'd, as runc's are not: they describe processes that a crash of the host
+ends anyway, and a state file a crash left empty is one `delete --force`
+removes like any damaged one. Commands that change a container hold an
+exclusive flock on its folder. The status is never stored:
 it is derived from the init process (alive, and the same process by its start
 time), the exec FIFO and the freezer.
 
@@ -74,14 +77,15 @@ def fd_targets(pid, count):
     return targets
 
 
-def atomic_write(path, data, mode=0o600):
-    """Write bytes `data` to `path` via a temporary file, fsync and rename."""
+def atomic_write(path, data, mode=0o600, durable=True):
+    """Write bytes `data` to `path` via a temporary file and rename (fsync'd first when `durable`)."""
     directory = os.path.dirname(path)
     temporary = os.path.join(directory, '.%s.%d.tmp' % (os.path.basename(path), os.getpid()))
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
         os.write(fd, data)
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.rename(temporary, path)
@@ -323,11 +327,11 @@ class ContainerDir:
         return state
 
     def save(self, state):
-        atomic_write(self.state_file, state.to_json())
+        atomic_write(self.state_file, state.to_json(), durable=False)
 
     def record(self, state):
-        """Save cleanup.json, then state.json: what `delete --force` needs is on disk first."""
-        atomic_write(self.cleanup_file, state.to_json(ContainerState.CLEANUP_FIELDS))
+        """Save cleanup.json, then state.json: what `delete --force` needs is in place first."""
+        atomic_write(self.cleanup_file, state.to_json(ContainerState.CLEANUP_FIELDS), durable=False)
         self.save(state)
 
     def remove(self):

@@ -10,7 +10,7 @@ import shutil
 import time
 
 from ..runtime import errors
-from ..runtime.linux import signals, syscalls
+from ..runtime.linux import signals
 from . import logs, main
 
 SUPERVISOR_ROOT = '/run/runcible-supervisor'
@@ -149,7 +149,7 @@ class Supervision:
 def _pidfd(pid):
     """A pidfd of `pid`, or None (the process is gone, or the kernel predates pidfd_open: Linux 5.3)."""
     try:
-        return syscalls.pidfd_open(pid)
+        return signals.pidfd_open(pid)
     except OSError:
         return None
 

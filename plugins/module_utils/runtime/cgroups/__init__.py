@@ -16,7 +16,7 @@ parses `runc update` flags. See docs/cgroups.md.
 import os
 
 from .. import errors
-from ..linux import consts, mountinfo, syscalls
+from ..linux import consts, mountinfo
 
 CGROUP_ROOT = '/sys/fs/cgroup'
 
@@ -105,6 +105,7 @@ def layout():
 
 
 def _fs_magic(path):
+    from ..linux import syscalls  # here: reading a container's state needs no ctypes
     try:
         return syscalls.fs_type(path)
     except OSError:

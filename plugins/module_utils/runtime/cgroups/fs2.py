@@ -13,7 +13,6 @@ them, errors where ignoring them would change what the container may do.
 import errno
 import os
 
-from . import ebpf
 from .fs1 import rdma_line
 from .fsio import CgroupFieldError, CgroupFiles, field_error, read_text, read_uint, write_field
 from .resources import get
@@ -175,6 +174,7 @@ def set_cpu(files, directory, resources):
 
 
 def set_devices(directory, rules):
+    from . import ebpf  # here: only a v2 device controller needs BPF
     ebpf.attach(directory, rules)
 
 

@@ -15,7 +15,7 @@ import os
 import time
 
 from .. import errors
-from . import devices, fs1, fs2, freezer, resources as resources_mod, stats as stats_mod
+from . import devices, fs1, fs2, freezer, resources as resources_mod
 from .fsio import CgroupFieldError, CgroupFiles
 
 # Fields whose 0/false is still a request (runc passes them as pointers).
@@ -269,6 +269,7 @@ class Manager:
         limits = resources.get('hugepageLimits') or []
         if not limits:
             return
+        from . import stats as stats_mod
         sizes = stats_mod.hugepage_sizes()
         for index, limit in enumerate(limits):
             if limit['pageSize'] not in sizes:
@@ -347,6 +348,7 @@ class Manager:
 
     def stats(self):
         """The `data` of `runc events --stats` for the cgroup parts (network_interfaces left None)."""
+        from . import stats as stats_mod
         sizes = stats_mod.hugepage_sizes()
         if self.unified_only:
             return stats_mod.read_v2(self.files, self.dirs[''], sizes)

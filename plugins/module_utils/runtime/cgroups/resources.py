@@ -9,8 +9,6 @@ naming the JSON path; what depends on the host is checked by
 Manager.validate.
 """
 
-import copy
-
 from .. import errors
 
 PREFIX = 'linux.resources'
@@ -266,6 +264,7 @@ def merge_update(current, changes):
     value in the result (runc forgets cpuset and pids settings it was not
     given). Devices are never changed by an update.
     """
+    import copy  # here: only `update` merges, and copy's imports (weakref, copyreg) cost every command
     merged = copy.deepcopy(current) if current else {}
     changes = changes or {}
     _object(changes, PREFIX)

@@ -79,6 +79,7 @@ def cmd_exec(ctx, opts):
     from .. import state as statemod
     from ..container import exec as execmod
     container_id = opts.args[0]
+    state = None
     if opts.apparmor or opts.process_label:
         raise errors.UsageError('--apparmor/--process-label: this host has no AppArmor or SELinux support enabled')
     if opts.process:
@@ -90,12 +91,13 @@ def cmd_exec(ctx, opts):
     else:
         if len(opts.args) < 2:
             raise errors.UsageError('process args cannot be empty')
-        base = (statemod.ContainerDir(ctx.root, container_id).load().config or {}).get('process') or {}
+        state = statemod.ContainerDir(ctx.root, container_id).load()
+        base = (state.config or {}).get('process') or {}
         process = execmod.process_from_flags(base, opts.args[1:], env=opts.env, cwd=opts.cwd, user=opts.user,
                                              additional_gids=opts.additional_gids, caps=opts.cap,
                                              no_new_privs=opts.no_new_privs, tty=opts.tty)
     return execmod.execute(ctx.root, container_id, process, detach=opts.detach, pid_file=opts.pid_file,
-                           console_socket=opts.console_socket, preserve_fds=_preserve_fds(opts))
+                           console_socket=opts.console_socket, preserve_fds=_preserve_fds(opts), state=state)
 
 
 def cmd_start(ctx, opts):

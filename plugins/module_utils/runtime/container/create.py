@@ -13,7 +13,7 @@ import time
 from .. import cgroups, errors, hooks, log, state as statemod
 from ..linux import consts as c
 from ..process import finalize, init, main
-from ..rootfs import hostmounts, securejoin
+from ..rootfs import securejoin
 from ..rootfs.mount import RootfsContext
 from ..security import capabilities, lsm
 from ..spec import config as specconfig
@@ -125,7 +125,7 @@ def _limits_requested(bundle):
 
 
 def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0, console_socket=None, console=None,
-           detach=True, rootless=None, stdio=None):
+           detach=True, rootless=None, stdio=None, bundle=None):
     """Create container `container_id` from `bundle_dir`; returns its ContainerState.
 
     With process.terminal the container's pty master is sent over the unix
@@ -133,12 +133,13 @@ def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0, consol
     the caller proxies the terminal itself (a foreground run). `rootless`
     (default: not root) tolerates having no cgroups of its own. `stdio`:
     three fds for the container's stdin, stdout and stderr (default: ours,
-    as runc passes its caller's).
+    as runc passes its caller's). `bundle`: `bundle_dir` loaded already.
     """
     if rootless is None:
         rootless = os.geteuid() != 0
     specconfig.validate_id(container_id)
-    bundle = specconfig.load_bundle(bundle_dir)
+    if bundle is None:
+        bundle = specconfig.load_bundle(bundle_dir)
     caps, linux = check_bundle(bundle)
     terminal_wanted = bool(bundle.process.get('terminal'))
     if terminal_wanted and console is None and not console_socket:
@@ -178,6 +179,7 @@ def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, con
         annotations = bundle.config.get('annotations')
         mount_ns = bundle.has_namespace('mount')
         if not mount_ns:
+            from ..rootfs import hostmounts  # here: only a container sharing our mount namespace needs it
             host_mounts = state.host_mounts = hostmounts.snapshot(bundle.rootfs)
             container_dir.record(state)
             _warn_shared_mount_namespace(bundle)
@@ -226,6 +228,7 @@ def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, con
     except BaseException:
         destroy.undo_setup((process.intermediate_pid, process.pid), manager, container_dir, 'create')
         if host_mounts is not None:
+            from ..rootfs import hostmounts
             for warning in hostmounts.remove_new(bundle.rootfs, host_mounts):
                 log.warning(warning)
         raise

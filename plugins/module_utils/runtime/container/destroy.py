@@ -10,14 +10,14 @@ import time
 
 from .. import errors, hooks, log
 from ..cgroups.manager import Manager
-from ..linux import signals, syscalls
+from ..linux import signals
 from ..state import STATE_FILE, process_start_time
 
 
 def open_pidfd(pid, start_time):
     """A pidfd for `pid` if it is still the process that started at `start_time`, else None."""
     try:
-        fd = syscalls.pidfd_open(pid)
+        fd = signals.pidfd_open(pid)
     except OSError as exc:
         if exc.errno == errno.ESRCH:
             return None
@@ -31,7 +31,7 @@ def open_pidfd(pid, start_time):
 def wait_gone(pid, start_time, timeout=10.0):
     """Wait until `pid` exits (or becomes a zombie); False on timeout."""
     try:
-        fd = syscalls.pidfd_open(pid)
+        fd = signals.pidfd_open(pid)
     except OSError:
         return True
     try:
@@ -50,7 +50,7 @@ def signal_process(pid, start_time, signum):
     if fd is None:
         raise errors.ContainerNotRunning()
     try:
-        syscalls.pidfd_send_signal(fd, signum)
+        signals.pidfd_send_signal(fd, signum)
     except OSError as exc:
         if exc.errno == errno.ESRCH:
             raise errors.ContainerNotRunning()

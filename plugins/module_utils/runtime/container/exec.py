@@ -8,18 +8,17 @@ The process joins every namespace of the container's init (through
 settings unless the process given overrides them.
 """
 
-import contextlib
 import os
 
 from .. import errors, log, state as statemod
 from ..cgroups.manager import Manager
 from ..linux import consts as c
 from ..linux import syscalls
-from ..process import setns, terminal
+from ..process import setns
 from ..process.channel import Channel, ChannelClosed, raise_remote
 from ..security import capabilities, lsm
 from ..spec import config as specconfig
-from . import create, destroy, query, run as runmod
+from . import destroy, query, run as runmod
 
 
 def process_from_flags(base, args, env=(), cwd=None, user=None, additional_gids=(), caps=(), no_new_privs=False,
@@ -82,15 +81,17 @@ def _namespace_fds(state):
 
 
 def execute(root, container_id, process, detach=False, pid_file=None, console_socket=None, preserve_fds=0,
-            stdio=None, return_pid=False):
+            stdio=None, return_pid=False, state=None):
     """Run `process` in the container; returns its exit code (0 when detached).
 
     `stdio`: three fds for the process' stdin, stdout and stderr (default:
     ours). With `return_pid` (and `detach`) the PID is returned instead: the
-    caller, our child's reaper, waits for it.
+    caller, our child's reaper, waits for it. `state`: the container's state,
+    when the caller has read it already.
     """
     container_dir = statemod.ContainerDir(root, container_id)
-    state = container_dir.load()
+    if state is None:
+        state = container_dir.load()
     status = query.container_status(container_dir, state)
     if status == 'creating':
         raise errors.ContainerCreating()
@@ -108,9 +109,10 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
     linux = state.config.get('linux') or {}
     ns_fds = _namespace_fds(state)
     console = ours = None
-    forwarding = contextlib.ExitStack()
+    forwarding = None
     try:
         if process.get('terminal'):
+            from ..process import terminal
             if console_socket:
                 console = terminal.connect_console_socket(console_socket)
             else:
@@ -123,9 +125,10 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
             pid = _spawn(plan, Manager.from_state(state.cgroup) if state.cgroup else None)
             if not detach:
                 # In place while signals are held back: none sent once the process runs is lost.
-                forwarding.enter_context(runmod.forwarding_signals(pid, statemod.process_start_time(pid)))
+                forwarding = runmod.SignalForwarding(pid, statemod.process_start_time(pid))
     except BaseException:
-        forwarding.close()
+        if forwarding is not None:
+            forwarding.stop()
         if ours is not None:
             ours.close()
         raise
@@ -134,13 +137,15 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
             os.close(fd)
         if console is not None:
             console.close()
-    with forwarding:
+    try:
         log.debug('exec in %s: process %s runs %s' % (container_id, pid, process['args']))
         if pid_file:
-            create.write_pid_file(pid_file, pid)
+            from .create import write_pid_file
+            write_pid_file(pid_file, pid)
         if detach:
             return pid if return_pid else 0
         if ours is not None:
+            from ..process import terminal
             master = terminal.receive_master(ours)
             ours.close()
             try:
@@ -148,6 +153,9 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
             finally:
                 os.close(master)
         return runmod.exit_code(runmod.wait_for(pid))
+    finally:
+        if forwarding is not None:
+            forwarding.stop()
 
 
 def run_captured(root, container_id, process, input_bytes=b'', timeout=None):

@@ -4,7 +4,6 @@
 """state and list: what a container is doing now."""
 
 import os
-import pwd
 
 from .. import errors, log, state as statemod
 from ..cgroups.manager import Manager
@@ -67,15 +66,19 @@ def get_state(root, container_id):
     return oci_state(state, status_of_remains(container_dir, state))
 
 
-def _owner(path):
+def _owner(path, names):
+    """The user name owning `path` (`names`: a cache of uid -> name, one look-up per user)."""
     try:
         uid = os.stat(path).st_uid
     except OSError:
         return ''
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return '#%d' % uid
+    if uid not in names:
+        import pwd
+        try:
+            names[uid] = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            names[uid] = '#%d' % uid
+    return names[uid]
 
 
 def list_states(root):
@@ -85,11 +88,12 @@ def list_states(root):
     hidden, no one would know to delete them.
     """
     result = []
+    names = {}
     for container_id in statemod.list_ids(root):
         container_dir = statemod.ContainerDir(root, container_id)
         try:
             state = container_dir.load_remains()
         except errors.ContainerNotExist:
             continue
-        result.append(oci_state(state, status_of_remains(container_dir, state), _owner(container_dir.path)))
+        result.append(oci_state(state, status_of_remains(container_dir, state), _owner(container_dir.path, names)))
     return result

@@ -76,7 +76,7 @@ def restore(root, container_id, bundle_dir, options, criu='criu', detach=False, 
     descriptors = check_image(options, bundle)
     tool = binary.find(criu, binary.cache_file(root))
     terminal = _Terminal(console_socket) if terminal_wanted else None
-    forwarding = contextlib.ExitStack()
+    forwarding = None
     try:
         if not detach and not no_subreaper:
             syscalls.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
@@ -86,7 +86,7 @@ def restore(root, container_id, bundle_dir, options, criu='criu', detach=False, 
         with runmod.blocking_signals():
             state = _restore(root, container_id, bundle, options, tool, descriptors, terminal, pid_file, stdio)
             # In place while signals are held back: none sent once the container runs is lost.
-            forwarding.enter_context(runmod.forwarding_signals(state.pid, state.init_start))
+            forwarding = runmod.SignalForwarding(state.pid, state.init_start)
         with forwarding:
             if terminal is not None and terminal.master is not None:
                 from ..process import terminal as terminalmod
@@ -97,7 +97,8 @@ def restore(root, container_id, bundle_dir, options, criu='criu', detach=False, 
             destroy.destroy(container_dir, container_dir.load_remains())
         return runmod.exit_code(status)
     finally:
-        forwarding.close()
+        if forwarding is not None:
+            forwarding.stop()
         if terminal is not None:
             terminal.close()
 

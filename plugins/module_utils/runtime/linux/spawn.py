@@ -11,7 +11,7 @@ import os
 import select
 import time
 
-from . import signals, syscalls
+from . import signals
 
 _RESET = (signals.number('SIGPIPE'), signals.number('SIGXFSZ'))
 
@@ -70,7 +70,7 @@ def _run_with_stdio(argv, executable, env, timeout, stdio):
     pid = _start(argv, executable, dict(os.environ) if env is None else env, stdio)
     timed_out = False
     if timeout is not None:
-        pidfd = syscalls.pidfd_open(pid)
+        pidfd = signals.pidfd_open(pid)
         try:
             poller = select.poll()
             poller.register(pidfd, select.POLLIN)

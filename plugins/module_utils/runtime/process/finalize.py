@@ -38,6 +38,17 @@ class PreparedProcess:
         self.env = env
 
 
+def use_stdio(stdio):
+    """Make the three fds given this process' stdin, stdout and stderr."""
+    if not stdio:
+        return
+    for target, fd in enumerate(stdio):
+        if fd == target:
+            os.set_inheritable(fd, True)
+        else:
+            os.dup2(fd, target)
+
+
 def prepare(process, linux, caps, preserve_fds=0, setgroups_allowed=True):
     """Apply the process' security settings to this process; returns what to exec."""
     nnp = bool(process.get('noNewPrivileges'))

@@ -21,8 +21,7 @@ from .. import errors, hooks
 from ..linux import consts as c
 from ..linux import signals, syscalls
 from ..rootfs import devices, mount, paths, securejoin
-from . import finalize, terminal
-from ..spec.config import NAMESPACE_FLAGS
+from . import finalize, setns, terminal
 
 _TERMINATING = ('SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM')
 
@@ -87,7 +86,7 @@ def intermediate(plan, channel):
             channel.expect('idmap-done')
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
-        join_namespaces(joins)
+        setns.join_namespaces(joins)
         if plan.unshare_flags:
             syscalls.unshare(plan.unshare_flags)
         _set_time_offsets(plan.bundle.linux.get('timeOffsets'))
@@ -102,36 +101,6 @@ def intermediate(plan, channel):
     except BaseException as exc:  # pylint: disable=broad-except
         _die_with(channel, exc)
     os._exit(0)
-
-
-def join_namespaces(joins):
-    """setns into each namespace of `joins` ({type: fd}, the user namespace already entered), the mount one last.
-
-    Last because entering it changes what the process sees of files: the
-    others are still reached through the fds opened on the host's side.
-    `joins` may instead hold "root", an fd of the root of a container that
-    has no mount namespace of its own (exec): the process chroots there, so
-    that it runs the container's programs, not the host's.
-    """
-    for kind, fd in joins.items():
-        if kind not in ('mount', 'root'):
-            syscalls.setns(fd, NAMESPACE_FLAGS[kind])
-    if 'mount' in joins:
-        syscalls.setns(joins['mount'], c.CLONE_NEWNS)
-    if 'root' in joins:
-        os.fchdir(joins['root'])
-        os.chroot('.')
-
-
-def use_stdio(stdio):
-    """Make the three fds given this process' stdin, stdout and stderr."""
-    if not stdio:
-        return
-    for target, fd in enumerate(stdio):
-        if fd == target:
-            os.set_inheritable(fd, True)
-        else:
-            os.dup2(fd, target)
 
 
 def _set_time_offsets(offsets):
@@ -165,7 +134,7 @@ def container_init(plan, channel):
         for name in _TERMINATING:
             signals.signal(signals.number(name), _exit_on_signal)
         os.setsid()
-        use_stdio(plan.stdio)
+        finalize.use_stdio(plan.stdio)
         error_fd = os.open('init.error', os.O_WRONLY | os.O_CLOEXEC, dir_fd=plan.state_dir_fd)
         _run_init(plan, channel)
     except BaseException as exc:  # pylint: disable=broad-except

@@ -17,7 +17,8 @@ import os
 
 from ..linux import consts as c
 from ..linux import syscalls
-from . import finalize, init, terminal
+from ..spec.config import NAMESPACE_FLAGS
+from . import finalize
 
 
 class ExecPlan:
@@ -34,6 +35,25 @@ class ExecPlan:
         self.setgroups_allowed = setgroups_allowed
         self.close_in_child = close_in_child
         self.stdio = stdio
+
+
+def join_namespaces(joins):
+    """setns into each namespace of `joins` ({type: fd}, the user namespace already entered), the mount one last.
+
+    Last because entering it changes what the process sees of files: the
+    others are still reached through the fds opened on the host's side.
+    `joins` may instead hold "root", an fd of the root of a container that
+    has no mount namespace of its own (exec): the process chroots there, so
+    that it runs the container's programs, not the host's.
+    """
+    for kind, fd in joins.items():
+        if kind not in ('mount', 'root'):
+            syscalls.setns(fd, NAMESPACE_FLAGS[kind])
+    if 'mount' in joins:
+        syscalls.setns(joins['mount'], c.CLONE_NEWNS)
+    if 'root' in joins:
+        os.fchdir(joins['root'])
+        os.chroot('.')
 
 
 def _die_with(channel, exc):
@@ -55,7 +75,7 @@ def intermediate(plan, channel):
             syscalls.setns(joins.pop('user'), c.CLONE_NEWUSER)
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
-        init.join_namespaces(joins)
+        join_namespaces(joins)
         pid = os.fork()
         if pid == 0:
             exec_process(plan, channel)
@@ -69,8 +89,9 @@ def exec_process(plan, channel):
     """In the container's namespaces: terminal, security settings, exec. Never returns."""
     try:
         os.setsid()
-        init.use_stdio(plan.stdio)
+        finalize.use_stdio(plan.stdio)
         if plan.console_fd is not None:
+            from . import terminal  # imported by the runtime already: a look-up in sys.modules
             terminal.setup(plan.console_fd, plan.process)
         prepared = finalize.prepare(plan.process, plan.linux, plan.caps, plan.preserve_fds, plan.setgroups_allowed)
         finalize.execute(prepared, plan.process)

@@ -103,7 +103,7 @@ done
 echo "== ansible-builder introspect"
 if command -v ansible-builder >/dev/null; then
     ansible-builder introspect --sanitize "$collections" | tee "$work/introspect"
-    grep -qF "jsonschema>=4  # from collection runcible.oci" "$work/introspect" || fail "introspect lacks the Python requirements"
+    grep -qF "zstandard>=0.19  # from collection runcible.oci" "$work/introspect" || fail "introspect lacks the Python requirements"
     grep -qF "openssh-client [platform:dpkg]  # from collection runcible.oci" "$work/introspect" || fail "introspect lacks the system requirements"
 else
     fail "ansible-builder is not installed: run scripts/setup test"
