@@ -47,7 +47,7 @@ class Headers(object):
         return name.lower() in self._fields
 
 
-class Connection(object):
+class HTTPConnection(object):
     """A connection to host:port (TLS when given a context), opened by the first request.
 
     One request at a time: read (or close) a response before the next request.
@@ -102,8 +102,8 @@ class Connection(object):
         self._method = method
 
     def getresponse(self):
-        """The Response to the request just sent (status and headers read; the body is the caller's to read)."""
-        response = Response(self._file, self._method)
+        """The HTTPResponse to the request just sent (status and headers read; the body is the caller's to read)."""
+        response = HTTPResponse(self._file, self._method)
         try:
             response.begin()
         except BaseException:
@@ -121,7 +121,7 @@ class Connection(object):
             sock.close()
 
 
-class Response(object):
+class HTTPResponse(object):
     """Status, reason, headers, and the body as a stream (read, readinto) framed as the headers say."""
 
     def __init__(self, handle, method):

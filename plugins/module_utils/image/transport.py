@@ -17,7 +17,7 @@ import threading
 from urllib.parse import urljoin, urlsplit
 
 from .errors import RegistryError
-from .httpclient import Connection, ConnectionClosed, ProtocolError
+from .httpclient import ConnectionClosed, HTTPConnection, ProtocolError
 
 USER_AGENT = 'runcible.oci (+https://example.invalid/runcible/oci)'
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -135,7 +135,7 @@ class Transport(object):
 
     def _connect(self, key):
         scheme, host, port = key
-        return Connection(host, port, timeout=self.timeout, tls_context=self._tls_context() if scheme == 'https' else None)
+        return HTTPConnection(host, port, timeout=self.timeout, tls_context=self._tls_context() if scheme == 'https' else None)
 
     def _acquire(self, key):
         with self._lock:

@@ -51,17 +51,18 @@ def test_the_kernel_seam_is_reached_through_its_module():
 LAYERS = {
     'module_utils/runtime': set(),
     'module_utils/image': {'module_utils/runtime'},
-    'module_utils/driver': {'module_utils/runtime'},
+    'module_utils/driver': {'module_utils/runtime', 'module_utils/bytecode'},
     'module_utils/supervisor': {'module_utils/runtime'},
     'module_utils/network': {'module_utils/runtime'},
     'module_utils/host': {'module_utils/runtime'},
+    'module_utils/bytecode': set(),
     'module_utils/bundle': {'module_utils/runtime', 'module_utils/image'},
     'module_utils/converge': {'module_utils/runtime', 'module_utils/image', 'module_utils/bundle', 'module_utils/driver',
                               'module_utils/supervisor', 'module_utils/network'},
     'plugin_utils': {'module_utils/runtime'},
     'connection': {'module_utils/runtime', 'module_utils/driver', 'module_utils/bundle', 'plugin_utils'},
     'modules': {'module_utils/converge', 'module_utils/runtime', 'module_utils/image', 'module_utils/supervisor',
-                'module_utils/network', 'module_utils/host'},
+                'module_utils/network', 'module_utils/host', 'module_utils/bytecode'},
     'doc_fragments': set(),
 }
 # The runtime's verbs and the processes behind them: only the driver calls them (and the runtime itself).
@@ -71,7 +72,8 @@ RUNTIME_VERBS = ('module_utils/runtime/container', 'module_utils/runtime/process
 def package_of(path):
     """'module_utils/converge' for plugins/module_utils/converge/x.py, 'modules' for plugins/modules/x.py."""
     parts = os.path.relpath(path, PLUGINS).split(os.sep)
-    return '/'.join(parts[:2]) if parts[0] == 'module_utils' else parts[0]
+    package = '/'.join(parts[:2]) if parts[0] == 'module_utils' else parts[0]
+    return package[:-len('.py')] if package.endswith('.py') else package
 
 
 def imported(path):

@@ -63,7 +63,7 @@ def serve():
     def start(*replies, **options):
         server = CannedServer(replies, **options)
         servers.append(server)
-        return server, httpclient.Connection('127.0.0.1', server.port, timeout=10)
+        return server, httpclient.HTTPConnection('127.0.0.1', server.port, timeout=10)
 
     yield start
     for server in servers:
@@ -190,9 +190,9 @@ def test_line_breaks_in_a_request_are_refused_before_sending(serve, headers, pat
 
 
 def test_host_header_names_ipv6_in_brackets_and_omits_default_ports():
-    assert httpclient.Connection('::1', 5000)._host_header() == '[::1]:5000'
-    assert httpclient.Connection('registry.example', 80)._host_header() == 'registry.example'
-    assert httpclient.Connection('registry.example', 443)._host_header() == 'registry.example:443'
+    assert httpclient.HTTPConnection('::1', 5000)._host_header() == '[::1]:5000'
+    assert httpclient.HTTPConnection('registry.example', 80)._host_header() == 'registry.example'
+    assert httpclient.HTTPConnection('registry.example', 443)._host_header() == 'registry.example:443'
 
 
 def test_a_warm_pull_loads_none_of_the_heavy_modules():

@@ -5,11 +5,11 @@ recording kernel double: which namespaces are joined and made, in which order.""
 import pytest
 
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.linux import consts as c
-from ansible_collections.runcible.oci.plugins.module_utils.runtime.process import init
+from ansible_collections.runcible.oci.plugins.module_utils.runtime.process import init, setns
 
 
 def test_the_mount_namespace_is_joined_last(kernel):
-    init.join_namespaces({'mount': 10, 'network': 11, 'ipc': 12, 'uts': 13})
+    setns.join_namespaces({'mount': 10, 'network': 11, 'ipc': 12, 'uts': 13})
     calls = [call.args for call in kernel.named('setns')]
     assert calls[-1] == (10, c.CLONE_NEWNS)
     assert sorted(calls[:-1]) == [(11, c.CLONE_NEWNET), (12, c.CLONE_NEWIPC), (13, c.CLONE_NEWUTS)]
@@ -17,7 +17,7 @@ def test_the_mount_namespace_is_joined_last(kernel):
 
 def test_each_namespace_is_joined_with_its_own_type(kernel):
     joins = {'pid': 3, 'network': 4, 'ipc': 5, 'uts': 6, 'cgroup': 7, 'time': 8}
-    init.join_namespaces(joins)
+    setns.join_namespaces(joins)
     flags = {'pid': c.CLONE_NEWPID, 'network': c.CLONE_NEWNET, 'ipc': c.CLONE_NEWIPC, 'uts': c.CLONE_NEWUTS,
              'cgroup': c.CLONE_NEWCGROUP, 'time': c.CLONE_NEWTIME}
     assert sorted(call.args for call in kernel.named('setns')) == sorted((joins[k], flags[k]) for k in joins)
@@ -27,9 +27,9 @@ def test_without_a_mount_namespace_exec_chroots_into_the_containers_root_after_t
     """exec's joins hold "root" (an fd of /proc/<init>/root) when the container shares the runtime's mounts."""
     steps = []
     # Each step with the number of namespaces joined by then.
-    monkeypatch.setattr(init.os, 'fchdir', lambda fd: steps.append(('fchdir', fd, len(kernel.named('setns')))))
-    monkeypatch.setattr(init.os, 'chroot', lambda path: steps.append(('chroot', path, len(kernel.named('setns')))))
-    init.join_namespaces({'root': 9, 'network': 4, 'pid': 3})
+    monkeypatch.setattr(setns.os, 'fchdir', lambda fd: steps.append(('fchdir', fd, len(kernel.named('setns')))))
+    monkeypatch.setattr(setns.os, 'chroot', lambda path: steps.append(('chroot', path, len(kernel.named('setns')))))
+    setns.join_namespaces({'root': 9, 'network': 4, 'pid': 3})
     assert sorted(call.args for call in kernel.named('setns')) == [(3, c.CLONE_NEWPID), (4, c.CLONE_NEWNET)]
     assert steps == [('fchdir', 9, 2), ('chroot', '.', 2)]
 
@@ -37,7 +37,7 @@ def test_without_a_mount_namespace_exec_chroots_into_the_containers_root_after_t
 def test_a_failed_join_stops_there(kernel):
     kernel.fail('setns', when=lambda call: call.args[1] == c.CLONE_NEWNET)
     with pytest.raises(OSError):
-        init.join_namespaces({'network': 4, 'mount': 5})
+        setns.join_namespaces({'network': 4, 'mount': 5})
     assert all(call.args[1] != c.CLONE_NEWNS for call in kernel.named('setns'))
 
 
