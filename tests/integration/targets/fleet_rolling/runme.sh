@@ -3,8 +3,11 @@
 # rolled to a new version one host at a time (rolling.yml, serial: 1) while files/checker.py
 # polls every host's service from the controller: verify.yml asserts that no request to a host
 # outside the current batch failed and that every host serves the new version at the end;
-# control.yml shows the checker catching a stopped service. bench/fleet times the same service
-# on 1 to 20 hosts.
+# control.yml shows the checker catching a stopped service; teardown.yml removes each host's
+# container and network and checks that no link, nftables table, record or namespace file is left.
+# The service is a container on a runcible network in each host's namespace, its port 80
+# published on the host's port 8080 (tasks/service.yml). bench/fleet times the same service on
+# 1 to 20 hosts.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,11 +16,23 @@ python=$(command -v "${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}" || command -v p
 work=$(mktemp -d "${TMPDIR:-/tmp}/runcible-fleet.XXXXXX")
 hosts_dir="$work/hosts"
 checker_pid=
+netns_dir=/run/runcible-netns
+made_netns_dir=
+[ -d "$netns_dir" ] || made_netns_dir=1
 cleanup() {
     if [ -n "$checker_pid" ]; then
         kill "$checker_pid" 2>/dev/null || true
         wait "$checker_pid" 2>/dev/null || true
     fi
+    # A failed run may leave the containers' namespace files (bind mounts in this mount
+    # namespace, named after the test hosts' namespaces): the hosts' links and tables go with them.
+    if [ -f "$hosts_dir/hosts.list" ]; then
+        while read -r _name netns _veth _address; do
+            umount "$netns_dir/$netns-web" 2>/dev/null || true
+            rm -f "$netns_dir/$netns-web"
+        done <"$hosts_dir/hosts.list"
+    fi
+    [ -z "$made_netns_dir" ] || rmdir "$netns_dir" 2>/dev/null || true
     "$testhosts" down "$hosts_dir"
     rm -rf "$work"
 }
@@ -47,3 +62,4 @@ wait "$checker_pid"
 checker_pid=
 run "$here/verify.yml" "$@"
 run "$here/control.yml" "$@"
+run "$here/teardown.yml" "$@"
