@@ -334,8 +334,8 @@ class OtherHost:
             syscalls.setns(target, CLONE_NEWNET)
         finally:
             os.close(target)
-        HOST, NETWORK_ROOT, NETNS_DIR = self.folder, os.path.join(self.folder, 'network'), os.path.join(self.folder,
-                                                                                                         'netns')
+        HOST = self.folder
+        NETWORK_ROOT, NETNS_DIR = os.path.join(self.folder, 'network'), os.path.join(self.folder, 'netns')
         os.makedirs(NETNS_DIR)
         with netlink.route() as host:
             host.set_link(host.index('lo'), state='up')
