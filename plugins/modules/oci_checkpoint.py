@@ -87,6 +87,15 @@ options:
       - The restored container's log file. Default the one it had on this host, else
         C(/var/log/runcible/<name>.log) as M(runcible.oci.oci_container) has it.
     type: path
+  network_root:
+    description:
+      - 'Where this host''s network records are (as O(runcible.oci.oci_network#module:network_root) of
+        M(runcible.oci.oci_network)). A container on networks restored on a host that does not keep its
+        network namespace (it was checkpointed on another host and imported here, or removed here since) is
+        put on the networks its checkpoint names, found here, with the same addresses and host ports where
+        they are free; a network missing here is an error naming it, before anything is imported or restored.'
+    type: path
+    default: '/var/lib/runcible/network'
   criu_path:
     description: The criu binary (default C(criu) on C(PATH)).
     type: path
@@ -181,7 +190,10 @@ criu_version:
   returned: always
   type: str
 checkpoint:
-  description: The checkpoint's record (id, checkpoint_id, config_digest, bundle, runtime, criu_version, checkpointed).
+  description:
+    - The checkpoint's record (id, checkpoint_id, config_digest, bundle, runtime, criu_version, checkpointed).
+    - For a container on networks also C(network), what another host needs to put it on them again (its
+      networks with addresses, aliases and MAC, published ports with their host ports, DNS options).
   returned: always
   type: dict
 checkpoint_id:
@@ -208,6 +220,22 @@ supervisor:
   description: The restored container's supervisor (state, pid, started_at, exit_code, restart_count, error, log_path).
   returned: when O(state=restored)
   type: dict
+networks:
+  description:
+    - The networks a container moved here was put on, by name (address, aliases, MAC, its veth), as
+      M(runcible.oci.oci_container) returns them.
+  returned: when a restore put a container on networks here (it was checkpointed on another host)
+  type: dict
+ports:
+  description: The published ports of a container moved here, with the host ports given here.
+  returned: when a restore put a container on networks here
+  type: list
+  elements: dict
+readdressed:
+  description: The addresses a container moved here could not keep (taken here), [{network, recorded, given}].
+  returned: when a restore put a container on networks here
+  type: list
+  elements: dict
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -215,6 +243,7 @@ from ansible.module_utils.basic import AnsibleModule
 # First among ours: the modules below load their compiled code from the target's bytecode cache.
 from ansible_collections.runcible.oci.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.runcible.oci.plugins.module_utils.converge.checkpoint import CheckpointRun, STATES
+from ansible_collections.runcible.oci.plugins.module_utils.converge.container_network import DEFAULT_NETWORK_ROOT
 from ansible_collections.runcible.oci.plugins.module_utils.converge.failures import failure_message
 from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors
 # The supervisor runs the runtime's command line from a copy of these sources: make sure Ansible ships them all.
@@ -236,6 +265,7 @@ def main():
         supervise=dict(type='bool', default=True),
         log_path=dict(type='path'),
         criu_path=dict(type='path'),
+        network_root=dict(type='path', default=DEFAULT_NETWORK_ROOT),
         runtime=dict(type='str', default='runcible'),
         runtime_root=dict(type='path'),
     )

@@ -30,9 +30,12 @@ from ansible_collections.runcible.oci.plugins.module_utils.converge.network impo
 from ansible_collections.runcible.oci.plugins.module_utils.network import netlink, netns  # noqa: E402
 from ansible_collections.runcible.oci.plugins.module_utils.network.nft import Nft  # noqa: E402
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.errors import RuntimeErrorBase  # noqa: E402
+from ansible_collections.runcible.oci.plugins.module_utils.runtime.linux import syscalls  # noqa: E402
 import lanlib  # noqa: E402
 
 WORK = tempfile.mkdtemp(prefix='runcible-ctnet-')
+# The stand-in host's folders (runtime root, supervisors, logs): OtherHost swaps them with the namespace.
+HOST = WORK
 NETWORK_ROOT = os.path.join(WORK, 'network')
 NETNS_DIR = os.path.join(WORK, 'netns')
 TEMPLATE = os.path.join(WORK, 'template')
@@ -66,13 +69,13 @@ def converge(name, check_mode=False, **params):
     """oci_container's run for container `name`: its result, or {'error': message} for a failure."""
     if name not in CONTAINERS:
         CONTAINERS.append(name)
-    base = {'name': name, 'state': 'running', 'runtime': RUNTIME, 'runtime_root': os.path.join(WORK, 'root'),
-            'restart_policy': 'no', 'stop_timeout': 2, 'log_path': os.path.join(WORK, 'logs', name + '.log'),
+    base = {'name': name, 'state': 'running', 'runtime': RUNTIME, 'runtime_root': os.path.join(HOST, 'root'),
+            'restart_policy': 'no', 'stop_timeout': 2, 'log_path': os.path.join(HOST, 'logs', name + '.log'),
             'log_lines': 5, 'network_root': NETWORK_ROOT}
     base.update(params)
     try:
-        return Converger(base, check_mode=check_mode, supervisor_root=os.path.join(WORK, 'supervisors'),
-                         lib_root=os.path.join(WORK, 'lib'), netns_dir=NETNS_DIR).run()
+        return Converger(base, check_mode=check_mode, supervisor_root=os.path.join(HOST, 'supervisors'),
+                         lib_root=os.path.join(HOST, 'lib'), netns_dir=NETNS_DIR).run()
     except RuntimeErrorBase as exc:
         return {'error': str(exc)}
 
@@ -267,12 +270,12 @@ def scenario_bad_input():
 def checkpoint(name, **params):
     """oci_checkpoint's run for container `name`: its result, or {'error': message}."""
     from ansible_collections.runcible.oci.plugins.module_utils.converge.checkpoint import CheckpointRun  # noqa: E501 pylint: disable=import-outside-toplevel
-    base = {'name': name, 'runtime': RUNTIME, 'runtime_root': os.path.join(WORK, 'root'), 'criu_path': CRIU,
-            'image_path': os.path.join(WORK, 'images', name), 'supervise': True}
+    base = {'name': name, 'runtime': RUNTIME, 'runtime_root': os.path.join(HOST, 'root'), 'criu_path': CRIU,
+            'image_path': os.path.join(HOST, 'images', name), 'supervise': True, 'network_root': NETWORK_ROOT}
     base.update(params)
     try:
-        return CheckpointRun(base, supervisor_root=os.path.join(WORK, 'supervisors'),
-                             lib_root=os.path.join(WORK, 'lib')).run()
+        return CheckpointRun(base, supervisor_root=os.path.join(HOST, 'supervisors'),
+                             lib_root=os.path.join(HOST, 'lib'), netns_dir=NETNS_DIR).run()
     except RuntimeErrorBase as exc:
         return {'error': str(exc)}
 
@@ -305,6 +308,92 @@ def scenario_checkpoint():
     seen['same_address'] = in_container(again, '/bin/busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0')[1]
     converge(name, state='absent')
     network('ck', state='absent')
+    seen['left'] = host_state()
+    return seen
+
+
+CLONE_NEWNET = 0x40000000
+
+
+class OtherHost:
+    """Another host: this process in the network namespace `path` (its links, sysctls and nftables table), with
+    folders of its own under `folder` (network records, namespace files, runtime root, supervisors, logs)."""
+
+    def __init__(self, path, folder):
+        self.path = path
+        self.folder = folder
+        self.own = None
+        self.saved = None
+
+    def __enter__(self):
+        global HOST, NETWORK_ROOT, NETNS_DIR  # pylint: disable=global-statement
+        self.saved = (HOST, NETWORK_ROOT, NETNS_DIR)
+        self.own = os.open('/proc/thread-self/ns/net', os.O_RDONLY)
+        target = os.open(self.path, os.O_RDONLY)
+        try:
+            syscalls.setns(target, CLONE_NEWNET)
+        finally:
+            os.close(target)
+        HOST = self.folder
+        NETWORK_ROOT, NETNS_DIR = os.path.join(self.folder, 'network'), os.path.join(self.folder, 'netns')
+        os.makedirs(NETNS_DIR)
+        with netlink.route() as host:
+            host.set_link(host.index('lo'), state='up')
+        return self
+
+    def __exit__(self, *exc_info):
+        global HOST, NETWORK_ROOT, NETNS_DIR  # pylint: disable=global-statement
+        syscalls.setns(self.own, CLONE_NEWNET)
+        os.close(self.own)
+        HOST, NETWORK_ROOT, NETNS_DIR = self.saved
+
+
+def scenario_move():
+    """oci_checkpoint moves a container on a network to another host: checkpointed and exported here, imported
+    and restored there (a second network namespace with its own network records, namespaces, runtime root and
+    supervisors), where it answers on the same address and on its published port. Before the network exists
+    there, the import is an error naming it that leaves nothing there."""
+    global CRIU  # pylint: disable=global-statement
+    from criulib import find_criu  # pylint: disable=import-outside-toplevel
+    from ansible_collections.runcible.oci.plugins.module_utils.runtime.criu import archive  # noqa: E501 pylint: disable=import-outside-toplevel
+    CRIU, reason = find_criu()
+    if CRIU is None:
+        return {'skip': reason}
+    subnets = [{'subnet': '10.92.0.0/24'}]
+    network('mv', subnets=subnets)
+    name = new_id('m')
+    options = {'networks': [{'name': 'mv', 'aliases': ['web']}], 'ports': ['8092:80']}
+    converge(name, bundle=bundle(name), **options)
+    served = 'hello-' + name
+    seen = {'served': served, 'before': fetch_soon(None, 'http://127.0.0.1:8092/', served)}
+    exported = checkpoint(name, export=os.path.join(WORK, 'move.tar'))
+    seen['exported'] = {key: exported.get(key) for key in ('changed', 'actions', 'error')}
+    seen['carried'] = archive.read_manifest(os.path.join(WORK, 'move.tar')).get('network')
+    there = os.path.join(WORK, 'there')
+    restore = {'state': 'restored', 'import': os.path.join(WORK, 'move.tar'), 'bundle': os.path.join(there, 'bundle'),
+               'image_path': os.path.join(there, 'image'), 'log_path': os.path.join(there, 'logs', name + '.log')}
+    with OtherHost(netns.create('host-b', NETNS_DIR)[0], there):
+        try:
+            before = host_state()
+            seen['no_network'] = checkpoint(name, **restore).get('error')
+            seen['nothing_there'] = (host_state() == before, sorted(os.listdir(there)))
+            network('mv', subnets=subnets)
+            moved = checkpoint(name, **restore)
+            seen['moved'] = {key: moved.get(key) for key in ('changed', 'actions', 'status', 'readdressed', 'error')}
+            seen['there'] = ((moved.get('networks') or {}).get('mv') or {}).get('ipv4_address')
+            seen['after'] = (fetch_soon(None, 'http://127.0.0.1:8092/', served), fetch(None, 'http://10.92.0.2/'))
+            seen['inside'] = moved.get('container') and in_container(moved, '/bin/busybox', 'ip', '-4', '-o', 'addr',
+                                                                     'show', 'eth0')[1]
+            seen['again'] = {key: checkpoint(name, **restore).get(key) for key in ('changed', 'actions', 'error')}
+            seen['converge_there'] = summary(converge(name, bundle=restore['bundle'], **options))
+        finally:
+            converge(name, state='absent')
+            network('mv', state='absent')
+        seen['left_there'] = host_state()
+    netns.remove('host-b', NETNS_DIR)
+    # Here the checkpointed container kept its namespace and records: its removal takes them.
+    converge(name, state='absent')
+    network('mv', state='absent')
     seen['left'] = host_state()
     return seen
 

@@ -31,6 +31,7 @@ from ..runtime.criu import archive, image as criu_image
 from .. import driver as drivers
 from ..driver import persist
 from ..supervisor import client, main as supervisor_main
+from . import container_network
 from .container import Converger, canonical_digest, discard, read_bundle, split_resources
 from .failures import about
 
@@ -124,9 +125,9 @@ class CheckpointRun:
     """One run of oci_checkpoint."""
 
     def __init__(self, params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT,
-                 driver=None, supervisions=client.Supervision):
+                 driver=None, supervisions=client.Supervision, netns_dir=container_network.NETNS_DIR):
         """`driver` and `supervisions` (a client.Supervision-like class, given the folder) stand in for the
-        runtime and the supervisor (tests)."""
+        runtime and the supervisor, `netns_dir` is where network namespaces are made (tests)."""
         self.params = params
         self.check_mode = check_mode
         self.name = params['name']
@@ -135,6 +136,7 @@ class CheckpointRun:
         self.supervisions = supervisions
         self.supervisor_root = supervisor_root
         self.lib_root = lib_root
+        self.netns_dir = netns_dir
         self.supervision = self._supervision(self.name)
         self.image_path = os.path.abspath(params['image_path']) if params.get('image_path') else None
         self.actions = []
@@ -220,6 +222,7 @@ class CheckpointRun:
             # runc dumps into the folder itself: an older record must not vouch for half-overwritten files.
             # (The vendored runtime dumps beside an older checkpoint and swaps it in only on success.)
             os.unlink(os.path.join(self.image_path, RECORD))
+        network = self.network_record()
         started = time.monotonic()
         try:
             self.driver.checkpoint(self.name, self.image_path, leave_running=leave_running,
@@ -240,6 +243,8 @@ class CheckpointRun:
             'leave_running': leave_running,
             'duration': round(duration, 3),
         }
+        if network is not None:
+            record['network'] = network
         write_record(self.image_path, record)
         if supervised:
             # The supervisor reaps the dumped init and exits; its folder (settings, log path) stays for the restore.
@@ -266,7 +271,8 @@ class CheckpointRun:
                                      % (self.name, bundle))
         if self.act('export'):
             manifest = {key: record.get(key) for key in ('id', 'checkpoint_id', 'config_digest', 'criu_version',
-                                                         'checkpointed', 'runtime')}
+                                                         'checkpointed', 'runtime', 'network')
+                        if key in record}
             with about('export'):
                 self.result['archive_size'] = archive.write(path, manifest, self.image_path, bundle)
 
@@ -308,6 +314,7 @@ class CheckpointRun:
         restored_from = ((self.supervision.settings() or {}).get('restored_from') or {}).get('checkpoint_id')
         decision = restore_decision(self.name, status, restored_from, checkpoint_id, params.get('force'))
         if decision != 'keep':
+            moving = self.moving((record or {}).get('network'), (record or {}).get('id'))
             version = self.criu_version()
             self.diff['before'] = {'container': status or 'absent', 'restored_from': restored_from}
             self.diff['after'] = {'container': 'running', 'restored_from': checkpoint_id}
@@ -315,7 +322,7 @@ class CheckpointRun:
                 self.remove_container()
             if self.act('restore'):
                 started = time.monotonic()
-                self.restore(bundle, config, record, checkpoint_id)
+                self.restore(bundle, config, record, checkpoint_id, moving)
                 self.result['duration'] = round(time.monotonic() - started, 3)
             self.result['criu_version'] = version
         state = self.driver.state(self.name) or {}
@@ -332,10 +339,62 @@ class CheckpointRun:
             self.supervision.stop(timeout + 15)
         self.driver.delete(self.name, force=True)
 
-    def restore(self, bundle, config, record, checkpoint_id):
+    def container_network(self):
+        """The container's network side on this host (records under the network_root option)."""
+        return container_network.ContainerNetwork(self.name, self.params.get('network_root'), self.netns_dir)
+
+    def network_record(self):
+        """What another host needs to put the container on its networks again, kept in the checkpoint's record:
+        {moved: network/attach.py's moved_record, options: its networks, ports and dns as oci_container recorded
+        them}; None when it is on no network."""
+        recorded = (self.supervision.settings() or {}).get('record') or {}
+        if not recorded.get('networks'):
+            return None
+        from ..network import attach  # pylint: disable=import-outside-toplevel
+        here = container_network.ContainerNetwork(self.name, recorded.get('network_root'), self.netns_dir)
+        moved = attach.moved_record(here.store, self.name)
+        if moved is None:
+            return None
+        return {'moved': moved, 'options': {key: recorded.get(key) for key in ('networks', 'ports', 'dns')}}
+
+    def moving(self, network, checkpointed_name):
+        """The checkpoint's network record when this restore must put the container on its networks here (it
+        was checkpointed on another host, or removed here since), after checking that it can: a network missing
+        here is a ConfigError naming it before anything changes. None when the container is on no network, or
+        its network namespace is kept here for it (the checkpointed container itself)."""
+        if not network:
+            return None
+        if ((self.supervision.settings() or {}).get('record') or {}).get('networks'):
+            return None
+        if checkpointed_name != self.name:
+            raise errors.ConfigError('name', 'the checkpointed container %s was on networks: restore it under its '
+                                             'own name (its addresses and host ports go with the name)'
+                                     % checkpointed_name)
+        if not isinstance(network, dict) or not isinstance(network.get('moved'), dict) or \
+                not isinstance(network.get('options'), dict):
+            raise errors.ConfigError('image_path', 'the network record in %s/%s is damaged: checkpoint the '
+                                                   'container again' % (self.image_path, RECORD))
+        self.container_network().plan_move(network['moved'])
+        return network
+
+    def restore(self, bundle, config, record, checkpoint_id, moving=None):
+        """Restore the container; with `moving` (see moving()) first put its namespace on its networks here."""
+        settings = self.supervisor_settings(bundle, config, record, moving)
+        network = None
+        if moving is not None:
+            network = self.container_network()
+            moved_in = network.move_in(moving['moved'], config, bundle)
+            self.result.update(network.describe(), readdressed=moved_in['readdressed'])
+        try:
+            self._restore(settings, checkpoint_id)
+        except BaseException:
+            if network is not None:
+                network.detach()
+            raise
+
+    def _restore(self, settings, checkpoint_id):
         params = self.params
         restored_from = {'image_path': self.image_path, 'checkpoint_id': checkpoint_id}
-        settings = self.supervisor_settings(bundle, config, record)
         if not params.get('supervise', True):
             self.driver.restore(self.name, settings['bundle'], self.image_path,
                                 tcp_established=params.get('tcp_established'), file_locks=params.get('file_locks'))
@@ -358,17 +417,21 @@ class CheckpointRun:
         if before:
             self.supervision.write_settings(before)
 
-    def supervisor_settings(self, bundle, config, record):
+    def supervisor_settings(self, bundle, config, record, moving=None):
         """The supervisor's settings, as oci_container would write them, keeping those of the checkpointed container.
 
         A restore under the same name keeps its log file, restart policy and
         stop settings; a clone takes the policies of its source (if it lives
-        on this host) and a log file of its own.
+        on this host) and a log file of its own. A container `moving` here is
+        put on the networks the checkpoint's record names, under this host's
+        network_root.
         """
         own = self.supervision.settings()
         source = own or self._supervision((record or {}).get('id') or self.name).settings() or {}
         recorded = source.get('record') or {}
-        if recorded.get('networks') and not own:
+        if moving is not None:
+            recorded = dict(recorded, network_root=self.container_network().network_root, **moving['options'])
+        if recorded.get('networks') and not own and moving is None:
             raise errors.ConfigError('name', 'the checkpointed container %s was on networks %s: restore it under its '
                                              'own name (its network namespace and addresses are kept for it)'
                                      % ((record or {}).get('id'), ', '.join(item['name'] for item in recorded['networks'])))
@@ -383,7 +446,7 @@ class CheckpointRun:
             'dns_options': (recorded.get('dns') or {}).get('options'), 'network_root': recorded.get('network_root'),
         }
         converger = Converger(converger_params, supervisor_root=self.supervisor_root, lib_root=self.lib_root,
-                              driver=self.driver, supervisions=self.supervisions)
+                              driver=self.driver, supervisions=self.supervisions, netns_dir=self.netns_dir)
         _config, rootfs_digest = read_bundle(bundle)
         settings = converger.settings(converger.wanted(config, rootfs_digest), start=True)
         settings['runtime'] = self.driver.command()
@@ -401,6 +464,8 @@ class CheckpointRun:
         except archive.CheckpointArchiveError as exc:
             raise errors.ConfigError('import', str(exc))
         self.result['import'] = path
+        # A container on networks moving here: a network missing here is an error before anything is unpacked.
+        self.moving(manifest.get('network'), manifest.get('id'))
         found = image_state(self.image_path)
         record = read_record(self.image_path) if found == 'checkpoint' else None
         if found == 'other' or (found == 'checkpoint' and (record or {}).get('checkpoint_id') != manifest['checkpoint_id']

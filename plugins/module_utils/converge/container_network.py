@@ -180,6 +180,29 @@ class ContainerNetwork:
                 self.detach()
             raise
 
+    def plan_move(self, moved):
+        """What moving the container here would do (network/attach.py reattach in check mode): a network of
+        `moved` (its moved_record on the host it was checkpointed on) missing here is a ConfigError naming it,
+        before anything changes."""
+        from ..network import attach  # pylint: disable=import-outside-toplevel
+        self.last = attach.reattach(self.store, self.name, self.path, moved, check_mode=True)
+        return self.last
+
+    def move_in(self, moved, config, bundle):
+        """Make the namespace, put it on the networks `moved` names with the addresses and host ports it had
+        where it was checkpointed (where free here), write the run bundle; reattach's result. A failure
+        leaves no namespace or records."""
+        from ..network import attach, netns  # pylint: disable=import-outside-toplevel
+        path, created = netns.create(self.name, self.netns_dir)
+        try:
+            self.last = attach.reattach(self.store, self.name, path, moved)
+            self.write_bundle(config, bundle, self.last['mounts'])
+        except BaseException:
+            if created:
+                self.detach()
+            raise
+        return self.last
+
     def write_bundle(self, config, bundle, mounts):
         """Write the run bundle's config.json (only when it differs); its folder."""
         folder = self.bundle_dir()

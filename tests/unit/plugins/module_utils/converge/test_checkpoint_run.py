@@ -147,3 +147,36 @@ def test_export_then_import_elsewhere_and_restore(host, tmp_path, running):
     assert (target / 'bundle' / 'rootfs' / 'bin' / 'counter').read_text() == '#!/bin/sh\n'
     assert run(other, target, state='restored', bundle=str(target / 'bundle'), image_path=str(target / 'image'),
                **{'import': path})['changed'] is False
+
+
+NETWORK = {'moved': {'name': 'web', 'networks': [{'name': 'front', 'ipv4_address': '10.9.0.2', 'aliases': []}],
+                     'ports': [], 'dns': {}},
+           'options': {'networks': [{'name': 'front'}], 'ports': [], 'dns': None}}
+
+
+def moving_run(host, tmp_path, name='web'):
+    given = {'name': name, 'state': 'restored', 'image_path': str(tmp_path / 'image'),
+             'network_root': str(tmp_path / 'network')}
+    return ck.CheckpointRun(given, supervisor_root=str(tmp_path / 'supervisors'), lib_root=str(tmp_path / 'lib'),
+                            driver=host.driver, supervisions=host.supervisions, netns_dir=str(tmp_path / 'netns'))
+
+
+def test_a_container_on_no_network_or_with_its_namespace_kept_here_is_no_move(host, tmp_path):
+    assert moving_run(host, tmp_path).moving(None, 'web') is None
+    kept = moving_run(host, tmp_path)
+    kept.supervision.write_settings({'record': {'networks': [{'name': 'front'}]}})
+    assert kept.moving(NETWORK, 'web') is None
+
+
+def test_a_move_is_refused_under_another_name_or_with_a_damaged_record(host, tmp_path):
+    with pytest.raises(errors.ConfigError, match='^name: the checkpointed container web was on networks'):
+        moving_run(host, tmp_path, name='copy').moving(NETWORK, 'web')
+    with pytest.raises(errors.ConfigError, match='^image_path: the network record in .* is damaged'):
+        moving_run(host, tmp_path).moving({'moved': 'front'}, 'web')
+
+
+def test_a_move_to_a_host_without_the_network_names_it_and_makes_nothing(host, tmp_path):
+    with pytest.raises(errors.ConfigError, match=r'^moved.networks\[0\].name: network front does not exist on this '
+                                                 'host: create it here'):
+        moving_run(host, tmp_path).moving(NETWORK, 'web')
+    assert not (tmp_path / 'netns').exists() and not (tmp_path / 'network' / 'containers').exists()
