@@ -12,7 +12,7 @@ later with a less helpful error.
 import difflib
 
 from ..runtime.security.capabilities import NAMES as CAPABILITY_NAMES
-from ..runtime.spec.config import RLIMITS
+from ..runtime.spec.config import RLIMITS, unsafe_input_problems
 
 # sysctls that live in the IPC namespace (ipc_namespaces(7)); fs.mqueue.* too.
 _IPC_SYSCTLS = frozenset(('kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall',
@@ -67,6 +67,9 @@ def semantic_errors(config):
     problems.extend(_names(config, namespaces))
     problems.extend(_devices(config))
     problems.extend(_resources(_get(config, 'linux', 'resources')))
+    # The runtime's own rules (NUL bytes, mounts into /proc, cgroupsPath), so that
+    # a bundle oci_bundle accepts is one `create` accepts.
+    problems.extend(unsafe_input_problems(config))
     return problems
 
 

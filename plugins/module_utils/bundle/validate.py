@@ -15,6 +15,7 @@ import json
 import re
 
 from ..runtime.errors import ConfigError
+from ..runtime.spec.config import field_name
 from . import checks
 from .schema import runtime_spec_schema
 
@@ -32,16 +33,8 @@ def _schema(strict):
 
 
 def json_path(parts):
-    """'process.rlimits[0].hard' from ('process', 'rlimits', 0, 'hard')."""
-    text = ''
-    for part in parts:
-        if isinstance(part, int):
-            text += '[%d]' % part
-        elif re.match(r'^[A-Za-z_][A-Za-z0-9_]*$', part):
-            text += ('.' if text else '') + part
-        else:
-            text += '[%s]' % json.dumps(part)
-    return text or '$'
+    """'process.rlimits[0].hard' from ('process', 'rlimits', 0, 'hard'): the runtime's field names."""
+    return field_name(parts)
 
 
 def _type_name(value):

@@ -12,6 +12,7 @@ import time
 
 from .. import cgroups, errors, hooks, log, state as statemod
 from ..linux import consts as c
+from ..linux import syscalls
 from ..process import finalize, init, main
 from ..rootfs import securejoin
 from ..rootfs.mount import RootfsContext
@@ -30,36 +31,77 @@ def oci_state(container_id, status, pid, bundle, annotations=None, oci_version=N
 
 
 def check_bundle(bundle):
-    """Checks that need the rootfs but change nothing: mount destinations stay inside it.
+    """Checks that need the rootfs or the host but change nothing.
 
-    Returns the resolved capability sets and `linux` with its seccomp profile
-    compiled (the filter the container's init loads).
+    Mount destinations resolve inside the rootfs and not into /proc,
+    namespace paths are namespaces of their type. Returns the resolved
+    capability sets and `linux` with its seccomp profile compiled (the
+    filter the container's init loads).
     """
     for index, mount in enumerate(bundle.config.get('mounts') or []):
-        try:
-            securejoin.check_in_root(bundle.rootfs, mount['destination'])
-        except securejoin.EscapeError as exc:
-            raise errors.ConfigError('mounts[%d].destination' % index, exc.strerror)
+        _check_mount_target(bundle, mount, 'mounts[%d].destination' % index)
+    for _kind, fd in _open_namespaces(bundle):
+        os.close(fd)
     caps = capabilities.resolve(bundle.process.get('capabilities'))
     lsm.validate(bundle.process, bundle.linux)
     return caps, finalize.with_compiled_seccomp(bundle.linux)
 
 
+def _check_mount_target(bundle, mount, field):
+    destination = mount['destination']
+    try:
+        resolved = securejoin.resolve_in_root(bundle.rootfs, destination)
+    except securejoin.EscapeError as exc:
+        raise errors.ConfigError(field, exc.strerror)
+    except OSError as exc:
+        raise errors.ConfigError(field, 'cannot resolve %s in the rootfs %s: %s'
+                                 % (destination, bundle.rootfs, errors.describe(exc)))
+    source_is_procfs = None
+    if resolved == '/proc' and specconfig.is_bind(mount):
+        source = os.path.join(bundle.path, mount.get('source') or '')
+        try:
+            source_is_procfs = syscalls.fs_type(source) == c.PROC_SUPER_MAGIC
+        except OSError:
+            source_is_procfs = None  # a missing source is reported when it is mounted
+    problem = specconfig.mount_target_problem(mount, resolved, source_is_procfs)
+    if problem:
+        raise errors.ConfigError(field, problem)
+
+
 def _open_namespaces(bundle):
+    """[(type, fd)] of the namespaces to join, each checked to be a namespace of its type."""
     joins = []
     try:
         for index, (kind, path) in enumerate(bundle.namespaces()):
             if path:
+                field = 'linux.namespaces[%d].path' % index
                 try:
-                    joins.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
+                    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
                 except OSError as exc:
-                    raise errors.ConfigError('linux.namespaces[%d].path' % index,
-                                             'cannot open %s: %s' % (path, exc.strerror))
+                    raise errors.ConfigError(field, 'cannot open %s: %s' % (path, exc.strerror))
+                joins.append((kind, fd))
+                _check_namespace_file(fd, kind, path, field)
     except BaseException:
         for _kind, fd in joins:
             os.close(fd)
         raise
     return joins
+
+
+def _check_namespace_file(fd, kind, path, field):
+    """ConfigError unless `fd` is a namespace of type `kind` (setns would only say "invalid argument")."""
+    proc_name = specconfig.NAMESPACE_PROC_NAMES[kind]
+    try:
+        found = syscalls.namespace_type(fd)
+    except OSError as exc:
+        raise errors.ConfigError(field, 'cannot inspect %s: %s' % (path, exc.strerror))
+    if found is None:
+        raise errors.ConfigError(field, '%s is not a namespace file: give a file such as /proc/<pid>/ns/%s (or '
+                                        'one bind-mounted from it)' % (path, proc_name))
+    if found and found != specconfig.NAMESPACE_FLAGS[kind]:
+        names = {flag: name for name, flag in specconfig.NAMESPACE_FLAGS.items()}
+        raise errors.ConfigError(field, '%s is a %s namespace, not a %s namespace'
+                                 % (path, names.get(found, hex(found)), kind))
 
 
 def cgroup_binds(hierarchies, dirs):
@@ -84,6 +126,7 @@ def cgroup_setup(bundle, container_id, rootless):
     path = cgroups.clean_path(bundle.linux.get('cgroupsPath')) or container_id
     manager = Manager.for_path(path, hierarchies)
     log.debug('cgroup %s: %s' % (manager.path, ', '.join(sorted(set(manager.dirs.values())))))
+    _refuse_occupied(manager, bundle.linux.get('cgroupsPath'))
     resources = bundle.linux.get('resources') or {}
     for warning in manager.validate(resources, bundle.linux.get('devices')) or []:
         log.warning(warning)
@@ -101,6 +144,23 @@ def cgroup_setup(bundle, container_id, rootless):
                for hierarchy in hierarchies for key in hierarchy.subsystems or ('',)}
         return None, cgroup_binds(hierarchies, own), unified
     return manager, cgroup_binds(hierarchies, manager.dirs), unified
+
+
+def _refuse_occupied(manager, cgroups_path):
+    """A cgroup that already holds processes is not the container's: refuse it (as runc 1.2 does).
+
+    Every process in the container's cgroup is killed when the container is
+    deleted or its create fails, so joining another's cgroup (or the root,
+    through linux.cgroupsPath) would kill what runs there.
+    """
+    pids = manager.pids()
+    if not pids:
+        return
+    message = ('cgroup %s already holds %d process(es) (%s): a container needs a cgroup of its own'
+               % (manager.path, len(pids), ', '.join(str(pid) for pid in sorted(pids)[:5])))
+    if cgroups_path:
+        raise errors.ConfigError('linux.cgroupsPath', message)
+    raise errors.CgroupError(message)
 
 
 def _limits_requested(bundle):

@@ -121,16 +121,54 @@ def check_in_root(root, path):
     Missing components are fine (they would be created); this is the check
     that runs before anything is changed on the host.
     """
+    resolve_in_root(root, path)
+
+
+def resolve_in_root(root, path):
+    """The container path ('/proc/sys') that `path` names inside `root`, symlinks followed as open_in_root does.
+
+    Touches nothing: from the first component that is missing (or not a
+    directory) on, the rest is taken as written. EscapeError if it would
+    climb out of `root`; OSError(ELOOP) for a symlink loop.
+    """
     if _climbs_above(0, path):
         raise EscapeError(path, "'..'")
-    try:
-        os.close(open_in_root(root, path))
-    except (FileNotFoundError, NotADirectoryError):
-        pass
-    except OSError as exc:
-        if exc.errno == errno.ENOTDIR:
-            return
-        raise
+    names = []
+    pending = _components(path)
+    links = 0
+    while pending:
+        name = pending.pop(0)
+        if name == '..':
+            if not names:
+                raise EscapeError(path, "'..'")
+            names.pop()
+            continue
+        try:
+            info = os.lstat(os.path.join(root, *(names + [name])))
+        except (FileNotFoundError, NotADirectoryError):
+            info = None
+        if info is None or not stat.S_ISLNK(info.st_mode):
+            names.append(name)
+            if info is None or not stat.S_ISDIR(info.st_mode):
+                break
+            continue
+        links += 1
+        if links > MAX_SYMLINKS:
+            raise OSError(errno.ELOOP, 'too many levels of symbolic links resolving %s' % path)
+        target = os.readlink(os.path.join(root, *(names + [name])))
+        if target.startswith('/'):
+            names = []
+        elif _climbs_above(len(names), target):
+            raise EscapeError(path, 'symlink %s -> %s' % (name, target))
+        pending = _components(target) + pending
+    for name in pending:
+        if name == '..':
+            if not names:
+                raise EscapeError(path, "'..'")
+            names.pop()
+        else:
+            names.append(name)
+    return '/' + '/'.join(names)
 
 
 def fd_path(fd):

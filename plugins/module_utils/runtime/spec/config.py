@@ -8,6 +8,7 @@ that passed `load_bundle`, so later code can trust types and required fields.
 """
 
 import os
+import posixpath
 
 from .. import errors, jsonc
 
@@ -32,6 +33,18 @@ PROPAGATIONS = ('', 'private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared
 
 _UINT32_MAX = 0xffffffff
 _UINT64_MAX = 0xffffffffffffffff
+
+# What a mount may cover inside /proc: the files lxcfs emulates (runc's
+# list). Anything else there would let a bind of the host's /proc/sys or the
+# like bypass linux.readonlyPaths and maskedPaths (CVE-2019-16884,
+# CVE-2019-19921). runc 1.1 also lists /proc/net/dev, which never matched:
+# /proc/net is a symlink to self/net, so the mount point resolves to
+# /proc/<pid>/net/dev (runc 1.2 dropped it and added fips_enabled).
+PROC_MOUNTS_ALLOWED = frozenset((
+    '/proc/cpuinfo', '/proc/diskstats', '/proc/meminfo', '/proc/stat', '/proc/swaps', '/proc/uptime',
+    '/proc/loadavg', '/proc/slabinfo', '/proc/sys/kernel/ns_last_pid', '/proc/sys/crypto/fips_enabled'))
+_IDENTIFIER_START = frozenset('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_')
+_IDENTIFIER = _IDENTIFIER_START | frozenset('0123456789')
 
 
 class Bundle:
@@ -89,15 +102,36 @@ def load_bundle(bundle_dir):
         rootfs = os.path.join(path, rootfs)
     rootfs = os.path.realpath(rootfs)
     if not os.path.isdir(rootfs):
+        if os.path.exists(rootfs):
+            raise errors.ConfigError('root.path', 'rootfs (%s) is not a directory: point root.path at the folder '
+                                     'that holds the container\'s files' % rootfs)
         raise errors.ConfigError('root.path', 'rootfs (%s) does not exist' % rootfs)
     return Bundle(path, rootfs, config)
 
 
+def field_name(parts):
+    """'process.rlimits[0].hard' from ('process', 'rlimits', 0, 'hard'); keys that are no identifier in ["..."]."""
+    text = ''
+    for part in parts:
+        if isinstance(part, int):
+            text += '[%d]' % part
+        elif part[:1] in _IDENTIFIER_START and _IDENTIFIER.issuperset(part):
+            text += ('.' if text else '') + part
+        else:
+            text += '[%s]' % jsonc.dumps(part)
+    return text or '$'
+
+
+def _show(value):
+    text = jsonc.dumps(value)
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
 def _expect(value, types, field, what):
     if isinstance(value, bool) and bool not in types:
-        raise errors.ConfigError(field, 'must be %s, not %s' % (what, jsonc.dumps(value)))
+        raise errors.ConfigError(field, 'must be %s, not %s' % (what, _show(value)))
     if not isinstance(value, types):
-        raise errors.ConfigError(field, 'must be %s, not %s' % (what, jsonc.dumps(value)))
+        raise errors.ConfigError(field, 'must be %s, not %s' % (what, _show(value)))
     return value
 
 
@@ -118,6 +152,8 @@ def _string_list(value, field):
 def validate(config):
     """Check the fields the runtime acts on; raise ConfigError at the first fault."""
     _expect(config, (dict,), 'config.json', 'a JSON object')
+    for parts, message in unsafe_input_problems(config):
+        raise errors.ConfigError(field_name(parts), message)
     _expect(config.get('ociVersion'), (str,), 'ociVersion', 'a version string such as "1.0.2"')
     root = config.get('root')
     if root is None:
@@ -204,9 +240,8 @@ def _validate_mounts(mounts):
             raise errors.ConfigError(field + '.destination', 'mount destination %s not absolute' % destination)
         _expect(mount.get('type', ''), (str,), field + '.type', 'a string')
         _expect(mount.get('source', ''), (str,), field + '.source', 'a string')
-        options = _string_list(mount.get('options') or [], field + '.options')
-        is_bind = mount.get('type') == 'bind' or 'bind' in options or 'rbind' in options
-        if is_bind and not mount.get('source'):
+        _string_list(mount.get('options') or [], field + '.options')
+        if is_bind(mount) and not mount.get('source'):
             raise errors.ConfigError(field + '.source', 'a bind mount needs a source path on the host')
 
 
@@ -388,6 +423,117 @@ def _validate_device(device, field):
     for part in ('uid', 'gid'):
         if part in device:
             _uint(device[part], '%s.%s' % (field, part))
+
+
+def unsafe_input_problems(config):
+    """[(path tuple, message)] for input no kernel interface can take safely.
+
+    Text with a NUL byte or a lone surrogate anywhere (the kernel would cut
+    the string short, Python would fail when it encodes it), a mount into
+    /proc outside PROC_MOUNTS_ALLOWED, and a linux.cgroupsPath that climbs
+    with "..". Shared with oci_bundle's validation (bundle/checks.py), so both
+    reach the same verdict.
+    """
+    problems = list(_text_problems(config))
+    mounts = config.get('mounts')
+    for index, mount in enumerate(mounts if isinstance(mounts, list) else []):
+        destination = mount.get('destination') if isinstance(mount, dict) else None
+        if isinstance(destination, str) and destination.startswith('/'):
+            message = proc_mount_problem(normalize(destination), mount)
+            if message:
+                problems.append((('mounts', index, 'destination'), message))
+    linux = config.get('linux')
+    cgroups_path = linux.get('cgroupsPath') if isinstance(linux, dict) else None
+    if isinstance(cgroups_path, str):
+        if '..' in cgroups_path.split('/'):
+            problems.append((('linux', 'cgroupsPath'), 'must not contain ".." (%s would leave the cgroup tree it '
+                                                       'names): write the path without it' % _show(cgroups_path)))
+        elif cgroups_path.startswith('/') and not cgroups_path.strip('/'):
+            problems.append((('linux', 'cgroupsPath'), 'must name a cgroup below the root of the hierarchy, not "/"'))
+    return problems
+
+
+def _text_problems(config):
+    """NUL bytes and lone surrogates in any key or string (annotations are opaque and exempt)."""
+    stack = [((), config)]
+    while stack:
+        parts, value = stack.pop()
+        if isinstance(value, str):
+            message = _text_problem(value)
+            if message:
+                yield parts, message
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                message = _text_problem(key)
+                if message:
+                    yield parts + (key,), 'key ' + message
+                elif parts + (key,) != ('annotations',):
+                    stack.append((parts + (key,), item))
+        elif isinstance(value, list):
+            stack.extend((parts + (index,), item) for index, item in enumerate(value))
+
+
+def _text_problem(text):
+    if '\x00' in text:
+        return 'contains a NUL byte (%s): the kernel would cut it short there; remove it' % _show(text)
+    if not text.isascii():
+        try:
+            text.encode('utf-8')
+        except UnicodeEncodeError:
+            return 'is not valid UTF-8 text (%s has a lone surrogate)' % _show(text)
+    return None
+
+
+def normalize(path):
+    """An absolute container path with ".", ".." and doubled slashes resolved lexically."""
+    return '/' + posixpath.normpath('/' + path).lstrip('/')
+
+
+def is_bind(mount):
+    """The mount is a bind mount (type "bind", or option bind or rbind)."""
+    options = mount.get('options')
+    options = options if isinstance(options, list) else []
+    return mount.get('type') == 'bind' or 'bind' in options or 'rbind' in options
+
+
+def mount_target_problem(mount, resolved, source_is_procfs=None):
+    """Why `mount` may not go where its destination resolves inside the rootfs (`resolved`), or None.
+
+    Besides the /proc rules: a proc or sysfs mount goes on a directory of the
+    rootfs as written, never through a symlink of the image (runc and crun
+    refuse that too).
+    """
+    fstype = mount.get('type')
+    if fstype in ('proc', 'sysfs') and not is_bind(mount) and resolved != normalize(mount['destination']):
+        return ('%s resolves to %s through a symlink in the rootfs: a %s file system must be mounted on a real '
+                'directory' % (mount['destination'], resolved, fstype))
+    problem = proc_mount_problem(resolved, mount, source_is_procfs)
+    if problem and resolved != normalize(mount['destination']):
+        return '%s resolves to %s through a symlink in the rootfs: %s' % (mount['destination'], resolved, problem)
+    return problem
+
+
+def proc_mount_problem(destination, mount, source_is_procfs=None):
+    """Why `mount` may not be mounted at `destination` (normalised, symlinks resolved), or None.
+
+    As runc: on /proc itself only a procfs (type proc, or a bind whose source
+    is one: `source_is_procfs`, None when not known yet); inside /proc only
+    PROC_MOUNTS_ALLOWED.
+    """
+    if destination == '/proc':
+        if is_bind(mount):
+            if source_is_procfs is False:
+                return ('/proc must be a procfs: the bind source %s is not one (mount type "proc" there, or bind '
+                        'a procfs)' % _show(mount.get('source')))
+            return None
+        if mount.get('type') == 'proc':
+            return None
+        return ('/proc must be a procfs: mount type "proc" there, not %s (a /proc without a procfs breaks the '
+                'container\'s own set-up and linux.maskedPaths)' % _show(mount.get('type')))
+    if not destination.startswith('/proc/') or destination in PROC_MOUNTS_ALLOWED:
+        return None
+    return ('%s is inside /proc: a mount there could bypass linux.readonlyPaths and maskedPaths, so only the '
+            'files lxcfs emulates may be covered (%s)' % (destination, ', '.join(sorted(PROC_MOUNTS_ALLOWED))))
 
 
 _ID_CHARACTERS = frozenset('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.')

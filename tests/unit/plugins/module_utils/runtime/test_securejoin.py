@@ -83,3 +83,29 @@ def test_file_in_the_middle_is_not_a_directory(root):
     with pytest.raises(OSError) as caught:
         securejoin.open_in_root(str(root), '/etc/passwd/x')
     assert caught.value.errno == errno.ENOTDIR
+
+
+@pytest.mark.parametrize('path, resolved', [
+    ('/data', '/srv/data'),
+    ('/data/new/../x', '/srv/data/x'),
+    ('/srv/etc-link/passwd', '/etc/passwd'),
+    ('/nope/deeper', '/nope/deeper'),
+    ('/etc/passwd/under-a-file', '/etc/passwd/under-a-file'),
+    ('//etc/./', '/etc'),
+])
+def test_resolve_in_root_names_what_open_in_root_opens(root, path, resolved):
+    assert securejoin.resolve_in_root(str(root), path) == resolved
+
+
+def test_resolve_in_root_into_proc_through_an_image_symlink(root):
+    """A symlink in the image must not hide that a mount would land in /proc."""
+    os.symlink('/proc/sys', str(root / 'psys'))
+    assert securejoin.resolve_in_root(str(root), '/psys/vm') == '/proc/sys/vm'
+
+
+def test_resolve_in_root_refuses_what_open_in_root_refuses(root):
+    with pytest.raises(securejoin.EscapeError):
+        securejoin.resolve_in_root(str(root), '/evil/x')
+    with pytest.raises(OSError) as caught:
+        securejoin.resolve_in_root(str(root), '/loop1/x')
+    assert caught.value.errno == errno.ELOOP
