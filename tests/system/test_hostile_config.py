@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+"""Hostile or broken config.json: a clear error at `create` naming the field, and nothing left behind.
+
+Each case used to pass `create` and fail at `start` with a bare system error
+("embedded null byte", "setns: Invalid argument"), to blame the wrong field,
+to raise a Python traceback, or to go through silently. Each is compared with
+runc 1.1.5: the exit code must match; the message need not, but ours names
+the field.
+"""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from systemlib import cgroup_dirs, error_message, leftovers_of, new_id
+
+
+def _create_both(pair, bundle_for, field):
+    """`create` under both runtimes: [(runtime, returncode, our message or None)], checking ours names `field`."""
+    outcomes = []
+    for runtime in pair:
+        bundle = bundle_for()
+        container_id = new_id()
+        result = runtime.cmd('create', '--bundle', bundle.path, container_id)
+        if runtime.name == 'runcible':
+            assert result.returncode == 1, result.stderr
+            message = error_message(result.stderr)
+            assert message.startswith('runcible create failed: %s: ' % field), result.stderr
+            assert 'Traceback' not in result.stderr
+            assert leftovers_of(runtime, container_id, bundle.rootfs) == []
+        outcomes.append((runtime, container_id, result))
+    return outcomes
+
+
+def _configured(make_bundle, change, args=('true',)):
+    def factory():
+        bundle = make_bundle()
+        change(bundle)
+        bundle.write(list(args) if args else None)
+        return bundle
+    return factory
+
+
+@pytest.mark.parametrize('where, value, field', [
+    ('env', 'TERM=x\x00y', 'process.env[2]'),
+    ('args', 'x\x00y', 'process.args[2]'),
+])
+def test_nul_byte_in_env_or_args_is_refused_at_create(pair, make_bundle, where, value, field):
+    """Before: create passed and start failed with only "embedded null byte".
+
+    runc refuses a NUL in the environment at create too; one in an argument
+    passes its create and the program then fails to execute after `start`
+    (which still exits 0; `runc run` says "exec: invalid argument"): we say
+    which entry at create.
+    """
+    def change(bundle):
+        bundle.config['process']['args'] = ['echo', 'y']
+        bundle.config['process'][where].append(value)
+    outcomes = _create_both(pair, _configured(make_bundle, change, args=None), field)
+    assert outcomes[1][2].returncode == (1 if where == 'env' else 0)
+
+
+def _namespace_path(path):
+    def change(bundle):
+        bundle.config['linux']['namespaces'] = [
+            {'type': 'network', 'path': path} if ns['type'] == 'network' else ns
+            for ns in bundle.config['linux']['namespaces']]
+    return change
+
+
+def test_namespace_path_that_is_not_a_namespace(pair, make_bundle, tmp_path):
+    """Before: "setns: Invalid argument" from the init; runc and crun say no more. We say which path and why."""
+    plain = tmp_path / 'not-a-namespace'
+    plain.write_text('')
+    outcomes = _create_both(pair, _configured(make_bundle, _namespace_path(str(plain))), 'linux.namespaces[1].path')
+    assert [result.returncode for _runtime, _id, result in outcomes] == [1, 1]
+    assert 'is not a namespace file' in error_message(outcomes[0][2].stderr)
+
+
+def test_namespace_path_of_another_type(pair, make_bundle):
+    outcomes = _create_both(pair, _configured(make_bundle, _namespace_path('/proc/self/ns/uts')),
+                            'linux.namespaces[1].path')
+    assert [result.returncode for _runtime, _id, result in outcomes] == [1, 1]
+    assert 'is a uts namespace, not a network namespace' in error_message(outcomes[0][2].stderr)
+
+
+def test_rootfs_that_is_a_file(pair, make_bundle):
+    """Before: "rootfs ... does not exist". runc: "fork/exec /proc/self/exe: not a directory"."""
+    def change(bundle):
+        subprocess.run(['rm', '-rf', bundle.rootfs], check=True)
+        with open(bundle.rootfs, 'w') as handle:
+            handle.write('')
+    outcomes = _create_both(pair, _configured(make_bundle, change), 'root.path')
+    assert [result.returncode for _runtime, _id, result in outcomes] == [1, 1]
+    assert 'is not a directory' in error_message(outcomes[0][2].stderr)
+
+
+def test_absolute_symlink_loop_in_the_image_under_a_mount(pair, make_bundle):
+    """rootfs/etc -> /etc with a tmpfs on /etc. Before: a Python traceback (OSError ELOOP from securejoin)."""
+    def change(bundle):
+        subprocess.run(['rm', '-rf', os.path.join(bundle.rootfs, 'etc')], check=True)
+        os.symlink('/etc', os.path.join(bundle.rootfs, 'etc'))
+        bundle.config['mounts'].append({'destination': '/etc', 'type': 'tmpfs', 'source': 'tmpfs'})
+    outcomes = _create_both(pair, _configured(make_bundle, change), 'mounts[7].destination')
+    assert [result.returncode for _runtime, _id, result in outcomes] == [1, 1]
+    assert 'too many levels of symbolic links' in error_message(outcomes[0][2].stderr)
+
+
+def test_cgroups_path_climbing_out_is_refused(pair, make_bundle):
+    """runc clamps "../../../x" to <hierarchy>/x and runs; we refuse it, naming the field (README's differences)."""
+    name = new_id('climb')
+    def change(bundle):
+        bundle.config['linux']['cgroupsPath'] = '../../../' + name
+    outcomes = _create_both(pair, _configured(make_bundle, change), 'linux.cgroupsPath')
+    runc, container_id, result = outcomes[1]
+    assert result.returncode == 0
+    assert cgroup_dirs(name), 'runc no longer clamps: update README'
+    runc.cmd('delete', '--force', container_id)
+    assert cgroup_dirs(name) == []
+
+
+def test_cgroup_that_already_holds_processes_is_refused(runcible, make_bundle):
+    """A container joining an occupied cgroup (another's, or the root through cgroupsPath) would kill its
+    processes when it is deleted or its create fails. Before: create joined it. runc 1.1 warns and joins;
+    runc 1.2 refuses, as we do."""
+    from runtime import cgroups
+    from runtime.cgroups.manager import Manager
+    name = new_id('occupied')
+    manager = Manager.for_path(name, cgroups.discover())
+    manager.create()
+    bystander = subprocess.Popen(['sleep', '300'])
+    try:
+        manager.apply(bystander.pid)
+        def change(bundle):
+            bundle.config['linux']['cgroupsPath'] = name
+        bundle = _configured(make_bundle, change)()
+        container_id = new_id()
+        result = runcible.cmd('create', '--bundle', bundle.path, container_id)
+        assert result.returncode == 1
+        assert error_message(result.stderr).startswith('runcible create failed: linux.cgroupsPath: cgroup '), \
+            result.stderr
+        assert 'already holds 1 process(es) (%d)' % bystander.pid in error_message(result.stderr)
+        assert bystander.poll() is None, 'the failed create killed a process it did not make'
+        assert not os.path.exists(os.path.join(runcible.root, container_id))
+    finally:
+        bystander.kill()
+        bystander.wait()
+        for _attempt in range(100):
+            if not manager.pids():
+                break
+            time.sleep(0.02)
+        manager.destroy()
