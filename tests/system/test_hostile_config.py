@@ -152,3 +152,22 @@ def test_cgroup_that_already_holds_processes_is_refused(runcible, make_bundle):
                 break
             time.sleep(0.02)
         manager.destroy()
+
+
+def test_hook_that_does_not_read_its_stdin(pair, bundle):
+    """A hook may exit without reading the state on its stdin (podman's configs run /bin/true-like hooks).
+
+    Before: the runtime died of SIGPIPE writing to it (exit 141, no message,
+    the container left behind). A state larger than a pipe's buffer (a big
+    annotation) makes the broken pipe certain. runc ignores it, as we now do.
+    """
+    hook = {'path': '/bin/true', 'args': ['true']}
+    bundle.write(['echo', 'ran'], hooks={'prestart': [hook], 'poststart': [hook], 'poststop': [hook]},
+                 annotations={'org.example/big': 'x' * 300000})
+    outcomes = []
+    for runtime in pair:
+        container_id = new_id()
+        result = runtime.cmd('run', '--bundle', bundle.path, container_id)
+        outcomes.append((result.returncode, result.stdout))
+        assert leftovers_of(runtime, container_id, bundle.rootfs) == []
+    assert outcomes == [(0, 'ran\n'), (0, 'ran\n')]

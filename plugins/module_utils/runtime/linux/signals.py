@@ -8,6 +8,8 @@ every runcible command milliseconds of start-up; the C module has the same
 functions and integer constants.
 """
 
+import os
+
 try:
     import _signal as _impl
 except ImportError:  # pragma: no cover - interpreters without the C module
@@ -24,6 +26,8 @@ SIGCHLD = _impl.SIGCHLD
 SIGWINCH = _impl.SIGWINCH
 SIGURG = _impl.SIGURG
 
+SIGPIPE = _impl.SIGPIPE
+
 signal = _impl.signal
 pthread_sigmask = _impl.pthread_sigmask
 valid_signals = _impl.valid_signals
@@ -36,3 +40,22 @@ def number(name):
         return None
     value = getattr(_impl, name, None)
     return value if isinstance(value, int) else None
+
+
+def write_to_peer(fd, data):
+    """os.write to a pipe whose reader may be gone: BrokenPipeError, never death by SIGPIPE.
+
+    The command line keeps SIGPIPE's default action, as runc (Go) has it for
+    stdout and stderr, so that `runcible list | head` ends quietly. A hook
+    that exits without reading its stdin, or an init that dies mid-message,
+    must instead be an error the runtime reports. Go writes to other fds this
+    way; here SIGPIPE is blocked for the write and a pending one drained.
+    """
+    previous = pthread_sigmask(SIG_BLOCK, [SIGPIPE])
+    try:
+        return os.write(fd, data)
+    except BrokenPipeError:
+        _impl.sigtimedwait([SIGPIPE], 0)
+        raise
+    finally:
+        pthread_sigmask(SIG_SETMASK, previous)

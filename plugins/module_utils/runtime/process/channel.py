@@ -11,6 +11,7 @@ runtime sees end-of-file, which is how it learns the init went away.
 import os
 
 from .. import errors, jsonc
+from ..linux import signals
 
 
 class ChannelClosed(errors.SetupError):
@@ -39,7 +40,10 @@ class Channel:
         fields['type'] = message_type
         data = jsonc.dumps(fields).encode() + b'\n'
         while data:
-            written = os.write(self.write_fd, data)
+            try:
+                written = signals.write_to_peer(self.write_fd, data)
+            except BrokenPipeError:
+                raise ChannelClosed()
             data = data[written:]
 
     def recv(self):
