@@ -19,7 +19,7 @@ import os
 import time
 
 from . import errors, jsonc
-from .spec.config import validate_id
+from .spec.config import validate_id, validate_recorded
 
 STATE_FILE = 'state.json'
 EXEC_FIFO = 'exec.fifo'
@@ -92,12 +92,63 @@ class ContainerState:
 
     @classmethod
     def from_json(cls, raw):
+        """The state in `raw`; ValueError naming the field when it is not what this runtime writes.
+
+        Later commands act on it (signal the pid, kill the processes of the
+        cgroup directories, run the recorded hooks), so a damaged record is
+        refused rather than half-used.
+        """
         data = jsonc.loads(raw)
-        return cls(**{k: v for k, v in data.items() if k in cls.FIELDS})
+        if not isinstance(data, dict):
+            raise ValueError('not a JSON object')
+        values = {name: data.get(name) for name in cls.FIELDS}
+        for name, kinds in _FIELD_TYPES.items():
+            value = values[name]
+            if value is not None and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+                raise ValueError('%s: must be %s, not %s' % (name, kinds[0].__name__, type(value).__name__))
+        if values['pid'] is not None and values['pid'] < 0:
+            raise ValueError('pid: must not be negative')
+        _check_strings(values['annotations'], 'annotations')
+        _check_strings(values['external_descriptors'], 'external_descriptors')
+        _check_cgroup(values['cgroup'])
+        try:
+            validate_recorded(values['config'] or {})
+        except errors.ConfigError as exc:
+            raise ValueError('config.%s' % exc.message)
+        return cls(**values)
 
     def init_alive(self):
         """The recorded init is still this container's (same PID and start time)."""
-        return bool(self.pid) and process_start_time(self.pid) == self.init_start
+        return bool(self.pid) and self.init_start is not None and process_start_time(self.pid) == self.init_start
+
+
+_FIELD_TYPES = {
+    'id': (str,), 'pid': (int,), 'init_start': (int,), 'bundle': (str,), 'rootfs': (str,), 'created': (str,),
+    'annotations': (dict,), 'config': (dict,), 'cgroup': (dict,), 'started': (bool,), 'rootless': (bool,),
+    'external_descriptors': (list,),
+}
+_CGROUP_ROOT = '/sys/fs/cgroup/'
+
+
+def _check_strings(value, field):
+    items = value.items() if isinstance(value, dict) else enumerate(value or ())
+    for key, item in items:
+        if not isinstance(key, (str, int)) or not isinstance(item, str):
+            raise ValueError('%s: must hold strings' % field)
+
+
+def _check_cgroup(cgroup):
+    """The recorded cgroup directories lie below /sys/fs/cgroup, and none is a hierarchy's root (a mount point)."""
+    if cgroup is None:
+        return
+    dirs, created = cgroup.get('dirs'), cgroup.get('created') or []
+    if not isinstance(cgroup.get('path'), str) or not isinstance(dirs, dict) or not isinstance(created, list) \
+            or not isinstance(cgroup.get('v2_root') or '', str):
+        raise ValueError('cgroup: must have a path, dirs, created and v2_root as this runtime writes them')
+    for directory in list(dirs.values()) + created:
+        if not isinstance(directory, str) or os.path.normpath(directory) != directory \
+                or not directory.startswith(_CGROUP_ROOT) or os.path.ismount(directory):
+            raise ValueError('cgroup: %r is not a container\'s cgroup directory' % (directory,))
 
 
 class ContainerDir:
@@ -184,11 +235,14 @@ class ContainerDir:
     def load(self):
         try:
             with open(self.state_file, 'rb') as handle:
-                return ContainerState.from_json(handle.read())
+                state = ContainerState.from_json(handle.read())
+            if state.id != self.id:
+                raise ValueError('id: %r is not the folder\'s' % (state.id,))
+            return state
         except FileNotFoundError:
             raise errors.ContainerNotExist(self.id)
-        except ValueError:
-            raise errors.StateError('state of container %s is corrupt: %s' % (self.id, self.state_file))
+        except ValueError as exc:
+            raise errors.StateError('state of container %s is corrupt (%s): %s' % (self.id, exc, self.state_file))
 
     def save(self, state):
         atomic_write(self.state_file, state.to_json())

@@ -228,6 +228,30 @@ def validate_process(process):
             raise errors.ConfigError('process.oomScoreAdj', 'must be between -1000 and 1000, not %d' % score)
 
 
+def validate_recorded(config):
+    """Check the parts of a config recorded in state.json that later commands read, for shape only.
+
+    The whole config passed validate() at create; this tells a damaged
+    state.json from a good one (process for exec, hooks for start and
+    delete, namespaces for exec, resources for update) without applying
+    rules added since.
+    """
+    _expect(config.get('ociVersion', ''), (str,), 'ociVersion', 'a string')
+    if config.get('process') is not None:
+        _expect(config['process'], (dict,), 'process', 'an object')
+        _string_list(config['process'].get('args') or [], 'process.args')
+        _string_list(config['process'].get('env') or [], 'process.env')
+    _validate_hooks(config.get('hooks'))
+    linux = _expect(config.get('linux') or {}, (dict,), 'linux', 'an object')
+    _expect(linux.get('resources') or {}, (dict,), 'linux.resources', 'an object')
+    for index, ns in enumerate(_expect(linux.get('namespaces') or [], (list,), 'linux.namespaces', 'a list')):
+        field = 'linux.namespaces[%d]' % index
+        _expect(ns, (dict,), field, 'an object with a type')
+        if ns.get('type') not in NAMESPACE_FLAGS:
+            raise errors.ConfigError(field + '.type', 'unknown namespace type')
+        _expect(ns.get('path') or '', (str,), field + '.path', 'a path')
+
+
 def _validate_mounts(mounts):
     _expect(mounts, (list,), 'mounts', 'a list')
     for index, mount in enumerate(mounts):

@@ -1,4 +1,5 @@
 # -*- coding: utf-8 -*-
+import json
 import os
 import subprocess
 
@@ -73,3 +74,62 @@ def test_corrupt_state_is_reported(tmp_path):
     with pytest.raises(errors.StateError) as caught:
         directory.load()
     assert 'corrupt' in caught.value.message
+
+
+def _good_record():
+    return {'id': 'c', 'pid': 4242, 'init_start': 77, 'bundle': '/b', 'rootfs': '/b/rootfs', 'created': 'now',
+            'annotations': {'a': 'b'}, 'started': True, 'rootless': False, 'external_descriptors': ['/dev/null'],
+            'config': {'ociVersion': '1.0.2', 'process': {'args': ['sh'], 'env': ['A=1']},
+                       'hooks': {'poststop': [{'path': '/bin/true'}]},
+                       'linux': {'namespaces': [{'type': 'pid'}], 'resources': {}}},
+            'cgroup': {'path': 'c', 'dirs': {'memory': '/sys/fs/cgroup/memory/c', '': '/sys/fs/cgroup/unified/c'},
+                       'v2_root': '/sys/fs/cgroup/unified', 'created': []}}
+
+
+@pytest.mark.parametrize('change, words', [
+    (lambda r: r.update(pid='1'), 'pid: must be int'),
+    (lambda r: r.update(pid=-1), 'pid: must not be negative'),
+    (lambda r: r.update(started='yes'), 'started: must be bool'),
+    (lambda r: r.update(init_start=True), 'init_start: must be int'),
+    (lambda r: r.update(config=[]), 'config: must be dict'),
+    (lambda r: r.update(annotations={'a': 1}), 'annotations: must hold strings'),
+    (lambda r: r['config'].update(process={'args': 'sh'}), 'config.process.args'),
+    (lambda r: r['config'].update(hooks={'poststop': [{'path': 3}]}), 'config.hooks.poststop[0].path'),
+    (lambda r: r['config']['linux'].update(namespaces=[{'type': 'bogus'}]), 'config.linux.namespaces[0].type'),
+    (lambda r: r['cgroup'].update(dirs=[]), 'cgroup: must have'),
+    # The root of a hierarchy: delete would kill every process on the host in it.
+    (lambda r: r['cgroup']['dirs'].update(memory='/sys/fs/cgroup/memory'), "'/sys/fs/cgroup/memory' is not"),
+    (lambda r: r['cgroup']['dirs'].update(memory='/sys/fs/cgroup/memory/../memory'), 'is not'),
+    (lambda r: r['cgroup']['dirs'].update(memory='/'), 'is not'),
+    (lambda r: r['cgroup'].update(created=['/etc']), "'/etc' is not"),
+    (lambda r: r.update(id='other'), "id: 'other' is not the folder's"),
+])
+def test_a_damaged_state_record_is_corrupt_and_says_where(tmp_path, change, words):
+    """Valid JSON of the wrong shape: before, commands failed with AttributeError or TypeError tracebacks."""
+    directory = state.ContainerDir(str(tmp_path), 'c')
+    directory.make()
+    record = _good_record()
+    with open(directory.state_file, 'w') as handle:
+        json.dump(record, handle)
+    assert directory.load().pid == 4242
+    change(record)
+    with open(directory.state_file, 'w') as handle:
+        json.dump(record, handle)
+    with pytest.raises(errors.StateError) as caught:
+        directory.load()
+    assert 'corrupt' in caught.value.message and words in caught.value.message
+
+
+@pytest.mark.parametrize('text', ['null', '[]', '"x"', '{"id": "c", "pid": 1' + ']' * 3])
+def test_state_that_is_no_object_is_corrupt(tmp_path, text):
+    directory = state.ContainerDir(str(tmp_path), 'c')
+    directory.make()
+    with open(directory.state_file, 'w') as handle:
+        handle.write(text)
+    with pytest.raises(errors.StateError):
+        directory.load()
+
+
+def test_a_recorded_start_time_of_none_is_never_alive():
+    record = state.ContainerState(pid=999999999, init_start=None)
+    assert not record.init_alive()
