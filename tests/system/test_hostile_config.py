@@ -171,3 +171,24 @@ def test_hook_that_does_not_read_its_stdin(pair, bundle):
         outcomes.append((result.returncode, result.stdout))
         assert leftovers_of(runtime, container_id, bundle.rootfs) == []
     assert outcomes == [(0, 'ran\n'), (0, 'ran\n')]
+
+
+def test_seccomp_profile_that_denies_the_user_switch(pair, make_bundle):
+    """Without noNewPrivileges the filter is loaded before the user switch (runc's order too), so a profile
+    that does not allow setgroups stops the runtime itself. Found by test_fuzz.py; before, the error blamed
+    linux.uidMappings although the container has no user namespace."""
+    def change(bundle):
+        bundle.config['process']['noNewPrivileges'] = False
+        bundle.config['linux']['seccomp'] = {
+            'defaultAction': 'SCMP_ACT_ALLOW',
+            'syscalls': [{'names': ['setgroups'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 38}]}
+    outcomes = []
+    for runtime in pair:
+        bundle = _configured(make_bundle, change)()
+        container_id = new_id()
+        result = runtime.cmd('create', '--bundle', bundle.path, container_id)
+        outcomes.append(result.returncode)
+        if runtime.name == 'runcible':
+            assert 'check linux.seccomp' in error_message(result.stderr), result.stderr
+            assert leftovers_of(runtime, container_id, bundle.rootfs) == []
+    assert outcomes == [1, 1]
