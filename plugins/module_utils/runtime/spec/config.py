@@ -152,8 +152,9 @@ def _string_list(value, field):
 def validate(config):
     """Check the fields the runtime acts on; raise ConfigError at the first fault."""
     _expect(config, (dict,), 'config.json', 'a JSON object')
-    for parts, message in unsafe_input_problems(config):
-        raise errors.ConfigError(field_name(parts), message)
+    problems = unsafe_input_problems(config)
+    if problems:
+        raise errors.ConfigError(field_name(problems[0][0]), problems[0][1])
     _expect(config.get('ociVersion'), (str,), 'ociVersion', 'a version string such as "1.0.2"')
     root = config.get('root')
     if root is None:
