@@ -181,7 +181,7 @@ def drive(python, commands):
 _FIELD = re.compile(r'(^|: )(\$|[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\]|\["[^"]*"\])*): '
                     r'|\b(process|linux|mounts|hooks|root|hostname|domainname|annotations)(\.[A-Za-z_]|\[\d)')
 _NAMED = ('config.json', 'state.json', 'container does not exist', 'container not running',
-          'container with given ID already exists', 'is not paused', 'is not running', 'that is not stopped',
+          'container with given ID already exists', 'is not paused', 'container not paused', 'is not running', 'that is not stopped',
           'cannot start', 'cannot allocate tty', 'state of container', 'is not created', 'is paused', 'stopped')
 
 
@@ -292,7 +292,7 @@ def _hierarchy_dirs(name):
 def _cgroups_path(data):
     try:
         return json.loads(data)['linux']['cgroupsPath']
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
 
 

@@ -127,6 +127,11 @@ def _show(value):
     return text if len(text) <= 60 else text[:57] + '...'
 
 
+def _known(name, names):
+    """`name` is one of `names` (a JSON value of any type: a list must not make the lookup fail)."""
+    return isinstance(name, str) and name in names
+
+
 def _expect(value, types, field, what):
     if isinstance(value, bool) and bool not in types:
         raise errors.ConfigError(field, 'must be %s, not %s' % (what, _show(value)))
@@ -187,7 +192,9 @@ def validate_process(process):
     if not args:
         raise errors.ConfigError('process.args', 'args must not be empty: give the program to run')
     _string_list(args, 'process.args')
-    _string_list(process.get('env') or [], 'process.env')
+    for index, item in enumerate(_string_list(process.get('env') or [], 'process.env')):
+        if not item.partition('=')[0] or '=' not in item:
+            raise errors.ConfigError('process.env[%d]' % index, 'must be NAME=value, not %s' % _show(item))
     cwd = process.get('cwd')
     if not isinstance(cwd, str) or not cwd:
         raise errors.ConfigError('process.cwd', 'cwd property must not be empty: use "/" or another absolute path')
@@ -207,7 +214,7 @@ def validate_process(process):
         field = 'process.rlimits[%d]' % index
         _expect(rlimit, (dict,), field, 'an object with type, soft and hard')
         kind = rlimit.get('type')
-        if kind not in RLIMITS:
+        if not _known(kind, RLIMITS):
             raise errors.ConfigError(field + '.type', 'unknown rlimit %r: use one of %s'
                                      % (kind, ', '.join(sorted(RLIMITS))))
         if kind in seen:
@@ -248,7 +255,7 @@ def validate_recorded(config):
     for index, ns in enumerate(_expect(linux.get('namespaces') or [], (list,), 'linux.namespaces', 'a list')):
         field = 'linux.namespaces[%d]' % index
         _expect(ns, (dict,), field, 'an object with a type')
-        if ns.get('type') not in NAMESPACE_FLAGS:
+        if not _known(ns.get('type'), NAMESPACE_FLAGS):
             raise errors.ConfigError(field + '.type', 'unknown namespace type')
         _expect(ns.get('path') or '', (str,), field + '.path', 'a path')
 
@@ -302,7 +309,7 @@ def _validate_linux(config):
         field = 'linux.namespaces[%d]' % index
         _expect(ns, (dict,), field, 'an object with a type')
         kind = ns.get('type')
-        if kind not in NAMESPACE_FLAGS:
+        if not _known(kind, NAMESPACE_FLAGS):
             raise errors.ConfigError(field + '.type', 'namespace type %r is not one of %s'
                                      % (kind, ', '.join(sorted(NAMESPACE_FLAGS))))
         if kind in seen:
@@ -403,7 +410,7 @@ def _validate_personality(personality):
     if personality is None:
         return
     _expect(personality, (dict,), 'linux.personality', 'an object with a domain')
-    if personality.get('domain') not in PERSONALITY_DOMAINS:
+    if not _known(personality.get('domain'), PERSONALITY_DOMAINS):
         raise errors.ConfigError('linux.personality.domain', 'must be LINUX or LINUX32, not %r'
                                  % personality.get('domain'))
     if personality.get('flags'):

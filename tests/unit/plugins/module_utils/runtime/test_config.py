@@ -303,3 +303,25 @@ def test_long_values_are_shortened_in_messages():
 ])
 def test_field_names(parts, text):
     assert config.field_name(parts) == text
+
+
+@pytest.mark.parametrize('path, value, field', [
+    # Found by tests/system/test_fuzz.py: a list where a name belongs raised "unhashable type: 'list'".
+    (('linux', 'namespaces'), [{'type': 'mount'}, {'type': ['pid']}], 'linux.namespaces[1].type'),
+    (('process', 'rlimits'), [{'type': ['RLIMIT_NOFILE'], 'soft': 1, 'hard': 1}], 'process.rlimits[0].type'),
+    (('linux', 'personality'), {'domain': ['LINUX']}, 'linux.personality.domain'),
+    # ...and an environment entry the init could not export failed at start ("illegal environment variable name").
+    (('process', 'env'), ['PATH=/bin', ''], 'process.env[1]'),
+    (('process', 'env'), ['=value'], 'process.env[0]'),
+    (('process', 'env'), ['NOVALUE'], 'process.env[0]'),
+])
+def test_fuzzed_faults_name_their_field(path, value, field):
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(_set(_spec(), path, value))
+    assert caught.value.field == field
+
+
+def test_recorded_config_with_a_list_for_a_namespace_type():
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate_recorded({'linux': {'namespaces': [{'type': ['pid']}]}})
+    assert caught.value.field == 'linux.namespaces[0].type'
