@@ -192,3 +192,25 @@ def test_seccomp_profile_that_denies_the_user_switch(pair, make_bundle):
             assert 'check linux.seccomp' in error_message(result.stderr), result.stderr
             assert leftovers_of(runtime, container_id, bundle.rootfs) == []
     assert outcomes == [1, 1]
+
+
+def test_seccomp_profile_that_denies_execve(pair, make_bundle):
+    """The filter is in force when the program is executed at `start`. Found by test_fuzz.py: `start` said
+    only "/bin/true: Function not implemented". runc's `start` exits 0 and the program never runs."""
+    def change(bundle):
+        bundle.config['linux']['seccomp'] = {
+            'defaultAction': 'SCMP_ACT_ALLOW',
+            'syscalls': [{'names': ['execve'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 38}]}
+    outcomes = []
+    for runtime in pair:
+        bundle = _configured(make_bundle, change)()
+        container_id = new_id()
+        created = runtime.cmd('create', '--bundle', bundle.path, container_id)
+        started = runtime.cmd('start', container_id)
+        outcomes.append((created.returncode, started.returncode))
+        if runtime.name == 'runcible':
+            message = error_message(started.stderr)
+            assert 'exec /bin/true: function not implemented (check linux.seccomp' in message, started.stderr
+        runtime.cmd('delete', '--force', container_id)
+        assert leftovers_of(runtime, container_id, bundle.rootfs) == []
+    assert outcomes == [(0, 1), (0, 0)]

@@ -10,6 +10,7 @@ no_new_privs) seccomp as late as possible, and the PATH lookup, so that a
 missing program is an error of create/exec rather than a silent exit.
 """
 
+import errno
 import os
 import stat
 
@@ -57,7 +58,13 @@ def execute(prepared, process, linux):
         from ..spec.config import PERSONALITY_DOMAINS
         syscalls.personality(PERSONALITY_DOMAINS[personality['domain']])
     reset_signals()
-    os.execve(prepared.executable, prepared.args, prepared.env)
+    try:
+        os.execve(prepared.executable, prepared.args, prepared.env)
+    except OSError as exc:
+        hint = ''
+        if linux.get('seccomp') and exc.errno in (errno.ENOSYS, errno.EPERM):
+            hint = ' (check linux.seccomp: the filter is in force from here on and must allow execve)'
+        raise errors.SetupError('exec %s: %s%s' % (prepared.executable, errors.strerror(exc), hint))
 
 
 def with_compiled_seccomp(linux):
