@@ -162,15 +162,9 @@ def test_hook_that_does_not_read_its_stdin(pair, bundle):
     annotation) makes the broken pipe certain. runc ignores it, as we now do.
     """
     hook = {'path': '/bin/true', 'args': ['true']}
-    bundle.write(['echo', 'ran'], hooks={'prestart': [hook], 'poststart': [hook], 'poststop': [hook]},
-                 annotations={'org.example/big': 'x' * 300000})
-    outcomes = []
-    for runtime in pair:
-        container_id = new_id()
-        result = runtime.cmd('run', '--bundle', bundle.path, container_id)
-        outcomes.append((result.returncode, result.stdout))
-        assert leftovers_of(runtime, container_id, bundle.rootfs) == []
-    assert outcomes == [(0, 'ran\n'), (0, 'ran\n')]
+    results = run_both_plain(pair, bundle, hooks={'prestart': [hook], 'poststart': [hook], 'poststop': [hook]},
+                             annotations={'org.example/big': 'x' * 300000})
+    assert results == [(0, 'ran\n'), (0, 'ran\n')]
 
 
 def test_seccomp_profile_that_denies_the_user_switch(pair, make_bundle):
@@ -214,3 +208,22 @@ def test_seccomp_profile_that_denies_execve(pair, make_bundle):
         runtime.cmd('delete', '--force', container_id)
         assert leftovers_of(runtime, container_id, bundle.rootfs) == []
     assert outcomes == [(0, 1), (0, 0)]
+
+
+def test_hooks_null(pair, bundle):
+    """"hooks": null is no hooks. Found by test_fuzz.py: `start` failed with "'NoneType' object has no
+    attribute 'get'" (the init looked up startContainer hooks in it)."""
+    results = run_both_plain(pair, bundle, hooks=None)
+    assert results == [(0, 'ran\n'), (0, 'ran\n')]
+
+
+def run_both_plain(pair, bundle, **changes):
+    """`run` of `echo ran` in `bundle` (with top-level `changes`) under both runtimes: [(rc, stdout)]."""
+    bundle.write(['echo', 'ran'], **changes)
+    results = []
+    for runtime in pair:
+        container_id = new_id()
+        result = runtime.cmd('run', '--bundle', bundle.path, container_id)
+        results.append((result.returncode, result.stdout))
+        assert leftovers_of(runtime, container_id, bundle.rootfs) == []
+    return results

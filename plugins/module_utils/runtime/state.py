@@ -106,6 +106,8 @@ class ContainerState:
             value = values[name]
             if value is not None and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
                 raise ValueError('%s: must be %s, not %s' % (name, kinds[0].__name__, type(value).__name__))
+        if values['config'] is None:
+            raise ValueError('config: missing')
         if values['pid'] is not None and values['pid'] < 0:
             raise ValueError('pid: must not be negative')
         _check_strings(values['annotations'], 'annotations')

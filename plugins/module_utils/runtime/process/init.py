@@ -193,7 +193,7 @@ def _run_init(plan, channel):
     fifo = os.open('exec.fifo', os.O_WRONLY | os.O_CLOEXEC, dir_fd=plan.state_dir_fd)
     os.write(fifo, b'0')
     os.close(plan.state_dir_fd)
-    if config.get('hooks', {}).get('startContainer'):
+    if (config.get('hooks') or {}).get('startContainer'):
         state = {'ociVersion': config['ociVersion'], 'id': plan.container_id, 'status': 'created',
                  'pid': os.getpid(), 'bundle': bundle.path}
         hooks.run(config['hooks'], 'startContainer', state)

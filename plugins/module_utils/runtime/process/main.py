@@ -67,24 +67,38 @@ def spawn(plan, process, cgroup_manager, on_hooks):
         if cgroup_manager is not None:
             cgroup_manager.apply(pid)
         runtime_end.send('go')
-        while True:
-            message = runtime_end.recv()
-            kind = message['type']
-            if kind == 'idmap':
-                write_id_maps(pid, plan.bundle.linux, os.geteuid() != 0)
-                runtime_end.send('idmap-done')
-            elif kind == 'pid':
-                process.pid = message['pid']
-                os.waitpid(pid, 0)
-                process.intermediate_pid = None
-            elif kind == 'hooks':
-                runtime_end.send('hooks-done', state=on_hooks(process.pid))
-            elif kind == 'done':
-                return
-            elif kind == 'error':
-                from .channel import raise_remote
-                raise_remote(message)
-            else:
-                raise errors.SetupError('protocol error: unexpected message %r' % kind)
+        drive(runtime_end, pid, plan.bundle.linux, process, on_hooks)
     finally:
         runtime_end.close()
+
+
+def drive(channel, intermediate, linux, process, on_hooks):
+    """Answer the intermediate and the init over `channel` until the init is done and its PID known.
+
+    The intermediate's "pid" and the init's messages share the channel and
+    may come in either order: the init can ask for its hooks, or be done,
+    before the intermediate got to say which PID it has.
+    """
+    hooks_asked = done = False
+    while not (done and process.pid is not None):
+        message = channel.recv()
+        kind = message['type']
+        if kind == 'idmap':
+            write_id_maps(intermediate, linux, os.geteuid() != 0)
+            channel.send('idmap-done')
+        elif kind == 'pid':
+            process.pid = message['pid']
+            os.waitpid(intermediate, 0)
+            process.intermediate_pid = None
+        elif kind == 'hooks':
+            hooks_asked = True
+        elif kind == 'done':
+            done = True
+        elif kind == 'error':
+            from .channel import raise_remote
+            raise_remote(message)
+        else:
+            raise errors.SetupError('protocol error: unexpected message %r' % kind)
+        if hooks_asked and process.pid is not None:
+            hooks_asked = False
+            channel.send('hooks-done', state=on_hooks(process.pid))

@@ -179,7 +179,7 @@ def validate(config):
     if annotations is not None:
         _expect(annotations, (dict,), 'annotations', 'an object of string values')
         for key, value in annotations.items():
-            _expect(value, (str,), 'annotations.%s' % key, 'a string')
+            _expect(value, (str,), field_name(('annotations', key)), 'a string')
     _validate_linux(config)
 
 

@@ -314,6 +314,8 @@ def test_field_names(parts, text):
     (('process', 'env'), ['PATH=/bin', ''], 'process.env[1]'),
     (('process', 'env'), ['=value'], 'process.env[0]'),
     (('process', 'env'), ['NOVALUE'], 'process.env[0]'),
+    # ...and an annotation with an empty key was named "annotations.".
+    (('annotations',), {'': None}, 'annotations[""]'),
 ])
 def test_fuzzed_faults_name_their_field(path, value, field):
     with pytest.raises(errors.ConfigError) as caught:

@@ -92,6 +92,7 @@ def _good_record():
     (lambda r: r.update(started='yes'), 'started: must be bool'),
     (lambda r: r.update(init_start=True), 'init_start: must be int'),
     (lambda r: r.update(config=[]), 'config: must be dict'),
+    (lambda r: r.update(config=None), 'config: missing'),  # found by test_fuzz.py: update raised AttributeError
     (lambda r: r.update(annotations={'a': 1}), 'annotations: must hold strings'),
     (lambda r: r['config'].update(process={'args': 'sh'}), 'config.process.args'),
     (lambda r: r['config'].update(hooks={'poststop': [{'path': 3}]}), 'config.hooks.poststop[0].path'),
