@@ -22,8 +22,9 @@ The examples are derandomized, so CI runs the same few on every interpreter
 (RUNCIBLE_FUZZ_EXAMPLES, default 5 config.json and 2 state.json mutants per
 Python, about a minute in all). For a longer hunt set it higher, and
 RUNCIBLE_FUZZ_SEED to a number so that each interpreter gets other mutants
-(seed + its position in the list); RUNCIBLE_FUZZ_LOG=FILE writes one line
-per mutant there (the commands' exit codes and the first error).
+(seed + its position in the list; a failure is then reported unshrunk);
+RUNCIBLE_FUZZ_LOG=FILE writes one line per mutant there (the commands' exit
+codes, the first error and the problems found).
 """
 
 import copy
@@ -180,9 +181,9 @@ def drive(python, commands):
 # A failure must say what to fix: a field, the file, or the container's state.
 _FIELD = re.compile(r'(^|: )(\$|[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\]|\["[^"]*"\])*): '
                     r'|\b(process|linux|mounts|hooks|root|hostname|domainname|annotations)(\.[A-Za-z_]|\[\d)')
-_NAMED = ('config.json', 'state.json', 'container does not exist', 'container not running',
-          'container with given ID already exists', 'is not paused', 'container not paused', 'is not running', 'that is not stopped',
-          'cannot start', 'cannot allocate tty', 'state of container', 'is not created', 'is paused', 'stopped')
+_NAMED = ('config.json', 'state.json', 'state of container', 'container does not exist', 'container not running',
+          'container with given ID already exists', 'container not paused', 'is not running', 'that is not stopped',
+          'cannot start', 'cannot allocate tty', 'is paused', 'stopped')
 
 
 def judge(argv, result):
@@ -190,7 +191,7 @@ def judge(argv, result):
     command = argv[2]
     stderr = result['stderr']
     if 'Traceback (most recent call last)' in stderr:
-        return ['%s: traceback:\n%s' % (' '.join(argv[2:3]), stderr[stderr.index('Traceback'):][-2000:])]
+        return ['%s: traceback:\n%s' % (command, stderr[stderr.index('Traceback'):][-2000:])]
     allowed = (0, 1, 255) if command == 'exec' else (0, 1)
     if result['rc'] not in allowed:
         return ['%s: exit code %r, stderr %r' % (command, result['rc'], stderr[-500:])]
@@ -206,7 +207,7 @@ def judge(argv, result):
     return []
 
 
-def record(version, kind, mutant, commands, results):
+def record(version, kind, mutant, commands, results, problems):
     """One line about a mutant in RUNCIBLE_FUZZ_LOG, when set."""
     if not LOG:
         return
@@ -214,7 +215,7 @@ def record(version, kind, mutant, commands, results):
                        '')
     line = {'python': version, 'kind': kind, 'mutant': mutant[:300].decode('utf-8', 'replace'), 'size': len(mutant),
             'codes': ' '.join('%s=%s' % (argv[2], result['rc']) for (argv, _t), result in zip(commands, results)),
-            'error': first_error[first_error.find('msg=') + 4:][:300]}
+            'error': first_error[first_error.find('msg=') + 4:][:300], 'problems': [p[:500] for p in problems]}
     with open(LOG, 'a') as handle:
         handle.write(json.dumps(line) + '\n')
 
@@ -298,8 +299,10 @@ def _cgroups_path(data):
 
 def _fuzzing(count, version):
     """Hypothesis settings (and a seed, with RUNCIBLE_FUZZ_SEED) for `count` examples on Python `version`."""
-    configured = settings(max_examples=count, derandomize=SEED is None, deadline=None, database=None,
-                          phases=[Phase.explicit, Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
+    # A hunt by hand (with a seed) reports its first failure as found: shrinking one takes minutes here.
+    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if SEED is None else [])
+    configured = settings(max_examples=count, derandomize=SEED is None, deadline=None, database=None, phases=phases,
+                          suppress_health_check=list(HealthCheck))
     if SEED is None:
         return configured
     offset = [known for known, _path in PYTHONS].index(version)
@@ -330,7 +333,6 @@ def test_config_json_mutants(fuzz_bundle, version, python):
             spec_file = os.path.join(spec_dir, 'config.json')
             if os.path.exists(spec_file):
                 os.remove(spec_file)
-        record(version, 'config', data, commands, results)
         problems = []
         for (argv, _timeout), result in zip(commands, results):
             problems.extend(judge(argv, result))
@@ -340,6 +342,7 @@ def test_config_json_mutants(fuzz_bundle, version, python):
             if left:
                 problems.append('left behind by %s: %s' % (container_id, sorted(left)))
                 _clean(python, root, container_id)
+        record(version, 'config', data, commands, results, problems)
         assert not problems, 'Python %s, mutant %r:\n%s' % (version, data[:3000], '\n'.join(problems))
 
     check()
@@ -393,10 +396,10 @@ def test_state_json_mutants(fuzz_bundle, version, python):
             with open(state_file, 'wb') as handle:
                 handle.write(original)
             _clean(python, root, container_id)
-        record(version, 'state', mutated, commands, results)
         problems = []
         for (argv, _timeout), result in zip(commands, results):
             problems.extend(problem for problem in judge(argv, result) if 'names no field' not in problem)
+        record(version, 'state', mutated, commands, results, problems)
         left = leftovers_of(_Root(root), container_id, os.path.join(bundle, 'rootfs'))
         assert not left and not processes_with_cgroup(container_id), left
         assert not problems, 'Python %s, state.json %r:\n%s' % (version, mutated[:3000], '\n'.join(problems))

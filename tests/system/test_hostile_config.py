@@ -217,9 +217,9 @@ def test_hooks_null(pair, bundle):
     assert results == [(0, 'ran\n'), (0, 'ran\n')]
 
 
-def run_both_plain(pair, bundle, **changes):
-    """`run` of `echo ran` in `bundle` (with top-level `changes`) under both runtimes: [(rc, stdout)]."""
-    bundle.write(['echo', 'ran'], **changes)
+def run_both_plain(pair, bundle, args=('echo', 'ran'), **changes):
+    """`run` of `args` in `bundle` (with top-level `changes`) under both runtimes: [(rc, stdout)]."""
+    bundle.write(list(args), **changes)
     results = []
     for runtime in pair:
         container_id = new_id()
@@ -227,3 +227,33 @@ def run_both_plain(pair, bundle, **changes):
         results.append((result.returncode, result.stdout))
         assert leftovers_of(runtime, container_id, bundle.rootfs) == []
     return results
+
+
+def test_unlimited_and_missing_rlimit_values(pair, bundle):
+    """18446744073709551615 is how configs (podman's --ulimit x=-1) say "unlimited", and a missing soft limit
+    reads as 0. Found by test_fuzz.py: create failed with "Python int too large to convert to C long", and
+    with "'soft'" when it was missing."""
+    process = dict(bundle.config['process'], args=['sh', '-c', 'ulimit -f; ulimit -c; ulimit -n'], rlimits=[
+        {'type': 'RLIMIT_FSIZE', 'soft': 18446744073709551615, 'hard': 18446744073709551615},
+        {'type': 'RLIMIT_CORE', 'hard': 18446744073709551615},
+        {'type': 'RLIMIT_NOFILE', 'soft': 512, 'hard': 1024}])
+    results = run_both_plain(pair, bundle, process['args'], process=process)
+    assert results == [(0, 'unlimited\n0\n512\n'), (0, 'unlimited\n0\n512\n')]
+
+
+def test_seccomp_profile_that_denies_close(pair, make_bundle):
+    """A profile may refuse calls the runtime still makes once the filter is loaded (here close(2), which
+    podman's list allows: a fuzzed profile dropped it). Found by test_fuzz.py: `start` said only "Function not
+    implemented". Which calls remain is issue 14's first point; whichever fails, the error names linux.seccomp."""
+    def change(bundle):
+        bundle.config['process']['noNewPrivileges'] = False
+        bundle.config['linux']['seccomp'] = {
+            'defaultAction': 'SCMP_ACT_ALLOW',
+            'syscalls': [{'names': ['close'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 38}]}
+    bundle = _configured(make_bundle, change)()
+    runtime = pair[0]
+    container_id = new_id()
+    result = runtime.cmd('run', '--bundle', bundle.path, container_id)
+    if result.returncode != 0:
+        assert 'check linux.seccomp' in error_message(result.stderr), result.stderr
+    assert leftovers_of(runtime, container_id, bundle.rootfs) == []

@@ -67,6 +67,25 @@ def execute(prepared, process, linux):
         raise errors.SetupError('exec %s: %s%s' % (prepared.executable, errors.strerror(exc), hint))
 
 
+def explain(exc):
+    """`exc` as the init or an exec process reports it: naming linux.seccomp when its filter refused a call.
+
+    Once the filter is in force, ENOSYS and EPERM from the runtime's own
+    remaining calls (closing an fd, writing the exec FIFO...) come from the
+    profile; without this the error would be the bare errno text.
+    """
+    if not isinstance(exc, OSError) or exc.errno not in (errno.ENOSYS, errno.EPERM):
+        return exc
+    try:
+        filtered = syscalls.prctl(c.PR_GET_SECCOMP) == 2
+    except OSError:
+        filtered = True  # prctl itself refused: only a filter does that
+    if not filtered:
+        return exc
+    return errors.SetupError('%s (a call the runtime makes after loading the filter was refused: check '
+                             'linux.seccomp)' % errors.describe(exc))
+
+
 def with_compiled_seccomp(linux):
     """`linux` with its seccomp profile compiled to a filter, for a plan made before fork.
 

@@ -61,6 +61,7 @@ class InitPlan:
 
 
 def _die_with(channel, exc, error_fd=None):
+    exc = finalize.explain(exc)
     try:
         if channel.write_fd is not None:
             channel.send_error(exc)

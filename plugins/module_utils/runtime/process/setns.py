@@ -37,6 +37,7 @@ class ExecPlan:
 
 
 def _die_with(channel, exc):
+    exc = finalize.explain(exc)
     try:
         channel.send_error(exc)
     finally:
