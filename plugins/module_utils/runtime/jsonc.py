@@ -42,6 +42,8 @@ _encoder = _json.make_encoder(None, None, _json.encode_basestring_ascii, None, '
                               False, False, True) if _json is not None else None
 _compact_encoder = _json.make_encoder(None, None, _json.encode_basestring_ascii, None, ':', ',',
                                       False, False, True) if _json is not None else None
+_unicode_encoder = _json.make_encoder(None, None, _json.encode_basestring, None, ':', ',',
+                                      False, False, True) if _json is not None else None
 
 
 def loads(text):
@@ -119,6 +121,22 @@ def dumps(value, indent=None, compact=False):
         import json
         return json.dumps(value, separators=(',', ':') if compact else None)
     return ''.join((_compact_encoder if compact else _encoder)(value, 0))
+
+
+def clean_text(value):
+    """No string in `value` (keys included) holds a NUL byte or a lone surrogate; one pass of the C encoder."""
+    if _unicode_encoder is None:
+        import json
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = ''.join(_unicode_encoder(value, 0))
+    if '\\u0000' in text:
+        return False
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _indented(value, indent, level):

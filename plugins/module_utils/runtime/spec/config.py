@@ -466,7 +466,7 @@ def unsafe_input_problems(config):
     with "..". Shared with oci_bundle's validation (bundle/checks.py), so both
     reach the same verdict.
     """
-    problems = list(_text_problems(config))
+    problems = [] if jsonc.clean_text(config) else list(_text_problems(config))
     mounts = config.get('mounts')
     for index, mount in enumerate(mounts if isinstance(mounts, list) else []):
         destination = mount.get('destination') if isinstance(mount, dict) else None

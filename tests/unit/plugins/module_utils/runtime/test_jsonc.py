@@ -83,3 +83,13 @@ def test_bad_documents_give_a_position_on_every_interpreter(python):
 
 def test_nesting_just_under_the_limit_parses():
     assert jsonc.loads('[' * jsonc.MAX_DEPTH + ']' * jsonc.MAX_DEPTH) is not None
+
+
+@pytest.mark.parametrize('value, clean', [
+    ({'a': ['é', '😀', '\\u0000 written out']}, True),
+    ({'a': 'x\x00'}, False),
+    ({'k\x00': 1}, False),
+    ({'a': ['\ud800']}, False),
+])
+def test_clean_text(value, clean):
+    assert jsonc.clean_text(value) is clean
