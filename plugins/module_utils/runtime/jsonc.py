@@ -130,8 +130,13 @@ def clean_text(value):
         text = json.dumps(value, ensure_ascii=False)
     else:
         text = ''.join(_unicode_encoder(value, 0))
-    if '\\u0000' in text:
-        return False
+    index = text.find('\\u0000')
+    while index >= 0:
+        # A NUL is escaped as \u0000; a backslash and "u0000" as \\u0000.
+        before = text[:index]
+        if (len(before) - len(before.rstrip('\\'))) % 2 == 0:
+            return False
+        index = text.find('\\u0000', index + 1)
     try:
         text.encode('utf-8')
     except UnicodeEncodeError:
