@@ -19,7 +19,7 @@ has, and each run must end the way a user can act on:
   state is tested with those commands).
 
 The examples are derandomized, so CI runs the same few on every interpreter
-(RUNCIBLE_FUZZ_EXAMPLES, default 5 config.json and 2 state.json mutants per
+(RUNCIBLE_FUZZ_EXAMPLES, default 4 config.json and 2 state.json mutants per
 Python, about a minute in all). For a longer hunt set it higher, and
 RUNCIBLE_FUZZ_SEED to a number so that each interpreter gets other mutants
 (seed + its position in the list; a failure is then reported unshrunk);
@@ -44,7 +44,7 @@ from systemlib import BUSYBOX, REPO, default_config, leftovers_of, new_id, proce
 HERE = os.path.dirname(os.path.abspath(__file__))
 DRIVER = os.path.join(HERE, 'fuzzdriver.py')
 MODULE_UTILS = os.path.join(REPO, 'plugins', 'module_utils')
-EXAMPLES = int(os.environ.get('RUNCIBLE_FUZZ_EXAMPLES', '5'))
+EXAMPLES = int(os.environ.get('RUNCIBLE_FUZZ_EXAMPLES', '4'))
 STATE_EXAMPLES = max(2, EXAMPLES * 3 // 8)
 SEED = os.environ.get('RUNCIBLE_FUZZ_SEED')
 LOG = os.environ.get('RUNCIBLE_FUZZ_LOG')
