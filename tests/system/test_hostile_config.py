@@ -111,6 +111,7 @@ def test_absolute_symlink_loop_in_the_image_under_a_mount(pair, make_bundle):
 def test_cgroups_path_climbing_out_is_refused(pair, make_bundle):
     """runc clamps "../../../x" to <hierarchy>/x and runs; we refuse it, naming the field (README's differences)."""
     name = new_id('climb')
+
     def change(bundle):
         bundle.config['linux']['cgroupsPath'] = '../../../' + name
     outcomes = _create_both(pair, _configured(make_bundle, change), 'linux.cgroupsPath')
@@ -133,6 +134,7 @@ def test_cgroup_that_already_holds_processes_is_refused(runcible, make_bundle):
     bystander = subprocess.Popen(['sleep', '300'])
     try:
         manager.apply(bystander.pid)
+
         def change(bundle):
             bundle.config['linux']['cgroupsPath'] = name
         bundle = _configured(make_bundle, change)()
