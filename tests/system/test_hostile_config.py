@@ -169,18 +169,23 @@ def test_hook_that_does_not_read_its_stdin(pair, bundle):
     assert results == [(0, 'ran\n'), (0, 'ran\n')]
 
 
+def _seccomp_denying(name, no_new_privileges=True):
+    """A change to a bundle: a profile that answers system call `name` with ENOSYS and allows the rest."""
+    def change(bundle):
+        bundle.config['process']['noNewPrivileges'] = no_new_privileges
+        bundle.config['linux']['seccomp'] = {
+            'defaultAction': 'SCMP_ACT_ALLOW',
+            'syscalls': [{'names': [name], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 38}]}
+    return change
+
+
 def test_seccomp_profile_that_denies_the_user_switch(pair, make_bundle):
     """Without noNewPrivileges the filter is loaded before the user switch (runc's order too), so a profile
     that does not allow setgroups stops the runtime itself. Found by test_fuzz.py; before, the error blamed
     linux.uidMappings although the container has no user namespace."""
-    def change(bundle):
-        bundle.config['process']['noNewPrivileges'] = False
-        bundle.config['linux']['seccomp'] = {
-            'defaultAction': 'SCMP_ACT_ALLOW',
-            'syscalls': [{'names': ['setgroups'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 38}]}
     outcomes = []
     for runtime in pair:
-        bundle = _configured(make_bundle, change)()
+        bundle = _configured(make_bundle, _seccomp_denying('setgroups', no_new_privileges=False))()
         container_id = new_id()
         result = runtime.cmd('create', '--bundle', bundle.path, container_id)
         outcomes.append(result.returncode)
@@ -193,13 +198,9 @@ def test_seccomp_profile_that_denies_the_user_switch(pair, make_bundle):
 def test_seccomp_profile_that_denies_execve(pair, make_bundle):
     """The filter is in force when the program is executed at `start`. Found by test_fuzz.py: `start` said
     only "/bin/true: Function not implemented". runc's `start` exits 0 and the program never runs."""
-    def change(bundle):
-        bundle.config['linux']['seccomp'] = {
-            'defaultAction': 'SCMP_ACT_ALLOW',
-            'syscalls': [{'names': ['execve'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 38}]}
     outcomes = []
     for runtime in pair:
-        bundle = _configured(make_bundle, change)()
+        bundle = _configured(make_bundle, _seccomp_denying('execve'))()
         container_id = new_id()
         created = runtime.cmd('create', '--bundle', bundle.path, container_id)
         started = runtime.cmd('start', container_id)
@@ -247,12 +248,7 @@ def test_seccomp_profile_that_denies_close(pair, make_bundle):
     """A profile may refuse calls the runtime still makes once the filter is loaded (here close(2), which
     podman's list allows: a fuzzed profile dropped it). Found by test_fuzz.py: `start` said only "Function not
     implemented". Which calls remain is issue 14's first point; whichever fails, the error names linux.seccomp."""
-    def change(bundle):
-        bundle.config['process']['noNewPrivileges'] = False
-        bundle.config['linux']['seccomp'] = {
-            'defaultAction': 'SCMP_ACT_ALLOW',
-            'syscalls': [{'names': ['close'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 38}]}
-    bundle = _configured(make_bundle, change)()
+    bundle = _configured(make_bundle, _seccomp_denying('close', no_new_privileges=False))()
     runtime = pair[0]
     container_id = new_id()
     result = runtime.cmd('run', '--bundle', bundle.path, container_id)
