@@ -18,8 +18,11 @@ options:
     required: true
   bundle:
     description:
-      - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle).'
-      - 'Required unless O(state=absent). C(process.terminal) must be false.'
+      - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle). C(process.terminal)
+        must be false.'
+      - 'Needed when the container has to be created. Without it, an existing container is only brought to O(state)
+        (stopped, started, paused, restarted, removed) with the bundle and the settings it was created with; its systemd
+        unit is left as it is. A container that does not exist fails the task, naming O(bundle).'
     type: path
   bundle_options:
     description:
@@ -127,8 +130,12 @@ options:
         required: true
       bundle:
         description:
-          - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle).'
-          - 'Required unless O(containers[].state=absent). C(process.terminal) must be false.'
+          - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle). C(process.terminal)
+            must be false.'
+          - 'Needed when the container has to be created. Without it, an existing container is only brought to
+            O(containers[].state) (stopped, started, paused, restarted, removed) with the bundle and the settings it was
+            created with; its systemd unit is left as it is. A container that does not exist fails the task, naming
+            O(containers[].bundle).'
         type: path
       bundle_options:
         description:
@@ -227,8 +234,12 @@ options:
     suboptions:
       bundle:
         description:
-          - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle).'
-          - 'Required unless O(containers[].state=absent). C(process.terminal) must be false.'
+          - 'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle). C(process.terminal)
+            must be false.'
+          - 'Needed when the container has to be created. Without it, an existing container is only brought to
+            O(containers[].state) (stopped, started, paused, restarted, removed) with the bundle and the settings it was
+            created with; its systemd unit is left as it is. A container that does not exist fails the task, naming
+            O(containers[].bundle).'
         type: path
       bundle_options:
         description:

@@ -133,10 +133,12 @@ EXAMPLES = r'''
     image_path: /var/lib/checkpoints/web
     bundle: /srv/bundles/web
 
+# A folder of its own: a checkpoint already in /var/lib/checkpoints/web (the snapshot above) would count
+# as taken, and the container would go on running here while its old state moves.
 - name: Move a container - on host A
   runcible.oci.oci_checkpoint:
     name: web
-    image_path: /var/lib/checkpoints/web
+    image_path: /var/lib/checkpoints/web-move
     export: /var/tmp/web.ckpt.tar
 
 - name: Move a container - on host B, after copying the archive
@@ -144,7 +146,7 @@ EXAMPLES = r'''
     name: web
     state: restored
     import: /var/tmp/web.ckpt.tar
-    image_path: /var/lib/checkpoints/web
+    image_path: /var/lib/checkpoints/web-move
     bundle: /srv/bundles/web
 '''
 

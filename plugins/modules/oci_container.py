@@ -91,6 +91,16 @@ exit_code:
   description: The exit code of the container's last process, once it has exited (128 + signal when killed).
   returned: always
   type: int
+oom_killed:
+  description:
+    - Whether the kernel's OOM killer ended a process of the container (its memory cgroup reached the memory limit)
+      during the run that gave RV(exit_code); an init killed so exits with 137. V(false) for any other exit, a
+      C(kill -9) included.
+    - Null while the process runs, and when it cannot be told (the kernel has no C(oom_kill) counter, before Linux 4.13).
+    - Read by the supervisor from the container's memory cgroup (C(memory.oom_control) on cgroup v1, C(memory.events)
+      on v2) when the process exits; its log (C(supervisor.log) in its folder) has a line per exit that says so.
+  returned: always
+  type: bool
 started_at:
   description: When the process was last started (RFC 3339).
   returned: always
@@ -135,7 +145,10 @@ bundle_result:
   returned: when O(bundle_options) is given and O(state) is not V(absent)
   type: dict
 supervisor:
-  description: The supervisor's view (state, pid, started_at, finished_at, exit_code, restart_count, error, log_path).
+  description:
+    - The supervisor's view (state, pid, started_at, finished_at, exit_code, last_exit_code, oom_killed,
+      last_oom_killed, restart_count, error, log_path). C(last_exit_code) and C(last_oom_killed) are kept across
+      restarts.
   returned: always
   type: dict
 '''
@@ -153,7 +166,7 @@ from ansible_collections.runcible.oci.plugins.module_utils.supervisor import mai
 def main():
     module = AnsibleModule(
         argument_spec=container_spec.argument_spec(),
-        required_if=[('state', state, ['bundle']) for state in container_spec.STATES if state != 'absent'],
+        required_by={'bundle_options': 'bundle'},
         supports_check_mode=True,
     )
     try:

@@ -35,16 +35,8 @@ options:
   runtime_root:
     description: The runtime's state folder.
     type: path
-attributes:
-  check_mode:
-    support: full
-    description: It only reads, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
-  idempotent:
-    support: full
-    description: It never changes anything.
+extends_documentation_fragment:
+  - runcible.oci.attributes.info
 '''
 
 EXAMPLES = r'''
@@ -86,6 +78,16 @@ containers:
     last_exit_code:
       description: Exit code of the last process that exited, kept across restarts (what made the supervisor restart it).
       type: int
+    oom_killed:
+      description:
+        - Whether the kernel's OOM killer ended a process of the container (its memory limit was reached) in the run
+          that gave RV(containers[].exit_code); V(false) for any other exit, a C(kill -9) included.
+        - Null while it runs, for containers the collection does not supervise, and where the kernel has no OOM kill
+          counter.
+      type: bool
+    last_oom_killed:
+      description: The same for RV(containers[].last_exit_code), kept across restarts (was the last restart caused by an OOM kill).
+      type: bool
     started_at:
       description: Last start (RFC 3339).
       type: str

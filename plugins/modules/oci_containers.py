@@ -71,7 +71,7 @@ containers:
   description:
     - One result per container, in the order of O(containers), then one per container removed by O(exclusive).
     - Each holds C(name) and the return values of M(runcible.oci.oci_container) (C(changed), C(actions), C(status),
-      C(container), C(exit_code), C(started_at), C(finished_at), C(restart_count), C(log_path), C(logs),
+      C(container), C(exit_code), C(oom_killed), C(started_at), C(finished_at), C(restart_count), C(log_path), C(logs),
       C(config_digest), C(supervisor)); a container that failed has C(failed) and C(msg) instead.
   returned: always
   type: list

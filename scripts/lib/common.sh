@@ -4,8 +4,13 @@
 # ansible-test runs on. Sourced, not run: the caller sets REPO and
 # `set -euo pipefail`.
 
-VENV="$REPO/.venv"
-REQUIREMENTS="$REPO/tests/requirements.txt"
+# RUNCIBLE_VENV puts the virtualenv elsewhere (the plain-host stage makes one of its own).
+VENV="${RUNCIBLE_VENV:-$REPO/.venv}"
+# The demo's virtualenv needs only ansible-core; the test suite's (tests/requirements.txt) includes it.
+# shellcheck disable=SC2034  # used by scripts/setup
+DEMO_REQUIREMENTS="$REPO/tests/requirements-demo.txt"
+# shellcheck disable=SC2034  # used by scripts/setup
+TEST_REQUIREMENTS="$REPO/tests/requirements.txt"
 
 # Debian/Ubuntu packages of the demo (scripts/setup demo).
 # shellcheck disable=SC2034  # used by scripts/setup
@@ -28,12 +33,18 @@ TEST_PACKAGES=(
     zstd tar           # zstd-compressed layers; layer archives
     python3-zstandard  # zstd layers under the host's python3, which runs bin/runcible in tests
     openssh-server     # sshd in network namespaces: the "remote" hosts of integration tests
-    iproute2 nftables  # network namespaces, veth pairs, firewall rules
+    iproute2 nftables  # network namespaces, veth pairs, firewall rules (nftables brings libnftables1)
+    python3-pyroute2   # Debian's pyroute2 0.7 under /usr/bin/python3: the network tests run against it and PyPI's 0.9
     procps psmisc      # ps (runcible ps), pkill, fuser
+    strace             # kill -9 at chosen system calls: bench/faults, tests/system/test_faults.py
     util-linux         # setpriv, unshare, nsenter, mount
     gcc libc6-dev      # a system test builds a static helper binary
+    golang-github-containers-common  # podman's default seccomp profile, run by the seccomp system tests
     git                # scripts/test copies the tracked files into ansible-test's tree
     shellcheck         # ansible-test's shellcheck test and the lint of scripts/
+    podman             # a client of the runtime: tests/system/test_podman.py runs podman under runcible and runc
+    catatonit          # podman's pause image for pods is built from it (no registry to pull one from)
+    debootstrap debian-archive-keyring  # the molecule scenario's Debian image (extensions/molecule), built once
 )
 
 # Services Debian starts when their package is installed (where it can start
@@ -95,10 +106,11 @@ install_packages() {
     done
 }
 
-# True when the interpreter $1 runs and is at least Python 3.12 (the oldest
-# controller Python of ansible-core 2.21; with 3.11 pip quietly picks 2.19).
+# True when the interpreter $1 runs and is at least Python 3.11, the oldest
+# controller Python of the ansible-core versions the project uses: 2.21 needs
+# 3.12, so on Debian 12's 3.11 tests/requirements.txt selects 2.19.
 python_is_controller_capable() {
-    "$1" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null
+    "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
 }
 
 # pyenv roots to look in: $PYENV_ROOT, `pyenv root`, ~/.pyenv, and under sudo
@@ -129,12 +141,14 @@ pyenv_python_bin() {
 }
 
 # The interpreter the project's virtualenv is made from: $RUNCIBLE_PYTHON if
-# set, else pyenv's newest 3.13, else a python3.13/python3.12/python3 >= 3.12
-# on PATH. Prints the real executable (not a pyenv shim).
+# set, else pyenv's newest 3.13, else the newest python3.13, python3.12 or
+# python3 (at least 3.11) on PATH: a plain Debian 12 has only its python3 3.11
+# (ansible-core 2.19), Ubuntu 24.04 its 3.12 (ansible-core 2.21). Prints the
+# real executable (not a pyenv shim).
 find_controller_python() {
     local candidate bin
     if [ -n "${RUNCIBLE_PYTHON:-}" ]; then
-        python_is_controller_capable "$RUNCIBLE_PYTHON" || die "RUNCIBLE_PYTHON=$RUNCIBLE_PYTHON is not a Python >= 3.12"
+        python_is_controller_capable "$RUNCIBLE_PYTHON" || die "RUNCIBLE_PYTHON=$RUNCIBLE_PYTHON is not a Python >= 3.11"
         "$RUNCIBLE_PYTHON" -c 'import sys; print(sys.executable)'
         return 0
     fi
@@ -153,15 +167,16 @@ find_controller_python() {
     return 1
 }
 
-# Create .venv (when missing or unusable) and install tests/requirements.txt
-# into it (when that file or the interpreter changed since the last install).
+# Create the virtualenv (when missing or unusable) and install the requirements
+# file $1 into it (when that file, one it includes, or the interpreter changed
+# since the last install of that file).
 ensure_venv() {
-    local python stamp want
+    local requirements=$1 python stamp want
     if ! python_is_controller_capable "$VENV/bin/python"; then
-        python=$(find_controller_python) || die "no Python >= 3.12 found for the project's virtualenv.
-ansible-core 2.21 needs Python 3.12 or newer on the controller (Debian 12's python3 is 3.11).
-Install one, e.g. with pyenv: 'pyenv install 3.13', or point RUNCIBLE_PYTHON at one."
-        say "Creating the virtualenv .venv from $python"
+        python=$(find_controller_python) || die "no Python >= 3.11 found for the project's virtualenv.
+Ansible's controller needs Python 3.11 or newer (ansible-core 2.19; 2.21 needs 3.12).
+Install one (apt-get install python3), or point RUNCIBLE_PYTHON at one."
+        say "Creating the virtualenv $VENV from $python"
         rm -rf "$VENV"
         if ! "$python" -c 'import ensurepip' 2>/dev/null; then
             # Debian and Ubuntu split ensurepip out of their python3 package.
@@ -169,11 +184,11 @@ Install one, e.g. with pyenv: 'pyenv install 3.13', or point RUNCIBLE_PYTHON at 
         fi
         "$python" -m venv "$VENV" || die "could not create $VENV with $python"
     fi
-    stamp="$VENV/.requirements.sha256"
-    want="$(sha256sum <"$REQUIREMENTS" | cut -d' ' -f1) $("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')"
+    stamp="$VENV/.$(basename "$requirements" .txt).sha256"
+    want="$(cat "$requirements" "$DEMO_REQUIREMENTS" | sha256sum | cut -d' ' -f1) $("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')"
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        say "Installing tests/requirements.txt into .venv"
-        "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$REQUIREMENTS"
+        say "Installing ${requirements#"$REPO"/} into $VENV"
+        "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$requirements"
         printf '%s\n' "$want" >"$stamp"
     fi
 }
@@ -212,11 +227,12 @@ mount_v1_hierarchies() {
 # ansible-test bootstraps pip into each sanity test's virtualenv with a
 # get-pip.py it downloads from ci-files.testing.ansible.com, which these
 # machines cannot reach. It first looks in its cache, so put our stand-in
-# (ensurepip, then pip from PyPI) there, for the pip version this ansible-test
-# pins. A real get-pip.py already in the cache is left alone.
+# (ensurepip, then pip from PyPI) there, for the pip version the ansible-test of
+# the virtualenv $1 (default: the project's) pins. A real get-pip.py already in
+# the cache is left alone.
 prime_ansible_test_get_pip() {
-    local version cache
-    version=$("$VENV/bin/python" -c '
+    local venv=${1:-$VENV} version cache
+    version=$("$venv/bin/python" -c '
 import types
 from ansible_test._internal.python_requirements import get_venv_packages
 print(get_venv_packages(types.SimpleNamespace(version="3"))["pip"])') ||

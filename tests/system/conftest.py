@@ -60,6 +60,13 @@ def runc(tmp_path):
     runtime.cleanup()
 
 
+@pytest.fixture
+def crun(tmp_path):
+    runtime = runtime_factory('crun', str(tmp_path / 'crun-root'))
+    yield runtime
+    runtime.cleanup()
+
+
 @pytest.fixture(params=['runcible', 'runc'])
 def any_runtime(request, tmp_path):
     runtime = runtime_factory(request.param, str(tmp_path / (request.param + '-root')))

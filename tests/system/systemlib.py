@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -119,13 +120,32 @@ class Runtime:
             self.cmd('delete', '-f', container_id)
 
 
-def runtime_factory(name, root):
+def runtime_factory(name, root, prefix=()):
+    """The runtime `name` with --root `root`; `prefix` runs it through a command (nsenter ...)."""
     if name == 'runcible':
-        return Runtime('runcible', [PYTHON, RUNCIBLE], root)
+        return Runtime('runcible', list(prefix) + [PYTHON, RUNCIBLE], root)
     binary = shutil.which(name)
     if binary is None:
         pytest.skip('%s is not installed' % name)
-    return Runtime(name, [binary], root)
+    if name == 'crun':
+        reason = crun_unusable_reason()
+        if reason:
+            pytest.skip(reason)
+    return Runtime(name, list(prefix) + [binary], root)
+
+
+def crun_unusable_reason():
+    """Why Debian's crun 1.8 cannot run containers here, or None (ENVIRONMENT.md)."""
+    try:
+        with open('/sys/fs/cgroup/unified/cgroup.controllers') as handle:
+            controllers = handle.read().split()
+    except OSError:
+        return None
+    if controllers:
+        return ('crun 1.8 refuses a hybrid host whose cgroup v2 tree holds controllers (%s): mount them as v1 '
+                'hierarchies first (scripts/lib/common.sh mount_v1_hierarchies; scripts/test system does it)'
+                % ' '.join(controllers))
+    return None
 
 
 def error_message(stderr):
@@ -191,3 +211,39 @@ def leftovers_of(runtime, container_id, rootfs=None, cgroups_path=None):
             found.extend('mount %s' % line.split()[4] for line in handle
                          if line.split()[4].startswith(rootfs.rstrip('/') + '/'))
     return found
+class ScratchMountNamespace:
+    """A mount namespace of the test's own, held by a sleeping process, that runtimes can run in.
+
+    A runtime run through `prefix` (nsenter) treats it as the host's: what it
+    mounts there never reaches the machine, and the namespace goes with the
+    holder. `propagation` ("private" or "shared") is what its "/" gets.
+    """
+
+    def __init__(self, propagation='private'):
+        self.holder = subprocess.Popen(['unshare', '--mount', '--propagation', propagation, 'sleep', '600'],
+                                       stdin=subprocess.DEVNULL)
+        own = os.readlink('/proc/self/ns/mnt')
+        for _attempt in range(500):
+            if os.readlink('/proc/%d/ns/mnt' % self.holder.pid) != own:
+                break
+            if self.holder.poll() is not None:
+                raise AssertionError('unshare --mount failed (%s)' % self.holder.returncode)
+            time.sleep(0.01)
+        self.prefix = ['nsenter', '-t', str(self.holder.pid), '-m', '--']
+
+    def runtime(self, name, root):
+        return runtime_factory(name, root, prefix=self.prefix)
+
+    def run(self, *argv):
+        """Run a command in the namespace (mount, umount): the CompletedProcess."""
+        return subprocess.run(self.prefix + list(argv), capture_output=True, text=True, timeout=60, check=False)
+
+    def mounts_under(self, path):
+        """Mount points at or below `path` in the namespace."""
+        with open('/proc/%d/mountinfo' % self.holder.pid) as handle:
+            points = [line.split()[4] for line in handle]
+        return [p for p in points if p == path or p.startswith(path.rstrip('/') + '/')]
+
+    def close(self):
+        self.holder.kill()
+        self.holder.wait()

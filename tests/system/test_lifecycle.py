@@ -229,6 +229,20 @@ def test_failing_poststart_hook_only_warns(runcible, bundle, tmp_path):
     assert runcible.state(container_id)['status'] == 'running'
 
 
+def test_hook_that_does_not_read_the_state_does_not_kill_the_runtime(pair, bundle):
+    """A hook may exit without reading its stdin: the runtime gets EPIPE, not SIGPIPE, and goes on (as runc).
+
+    The annotations make the state larger than a pipe holds, so the runtime
+    is still writing when the hook has gone.
+    """
+    bundle.config['hooks'] = {'createRuntime': [{'path': '/bin/true'}], 'poststop': [{'path': '/bin/true'}]}
+    bundle.config['annotations'] = {'org.example.filler': 'x' * (256 << 10)}
+    bundle.write(['true'])
+    for runtime in pair:
+        result = runtime.cmd('run', '--bundle', bundle.path, new_id())
+        assert (runtime.name, result.returncode) == (runtime.name, 0), result.stderr
+
+
 def test_failed_create_leaves_nothing(runcible, bundle):
     bundle.write(['/no/such/program'])
     container_id = new_id()

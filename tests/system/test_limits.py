@@ -102,6 +102,34 @@ def test_update_changes_a_live_limit(pair, make_bundle):
     assert seen[0][1] == ['80']
 
 
+def _kernel_tcp_file(pid):
+    with open('/proc/%d/cgroup' % pid) as handle:
+        path = [line.rstrip('\n').split(':', 2)[2] for line in handle if ':memory:' in line][0]
+    directory = os.path.join('/sys/fs/cgroup/memory', path.lstrip('/'))
+    with open(os.path.join(directory, 'memory.kmem.tcp.limit_in_bytes')) as handle:
+        return handle.read().strip()
+
+
+@pytest.mark.skipif(not os.path.exists('/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes'),
+                    reason='needs cgroup v1 memory with kernel memory accounting (memory.kmem.tcp.limit_in_bytes)')
+def test_kernel_tcp_limit_is_written_as_crun_writes_it(runcible, crun, make_bundle):
+    """memory.kernelTCP, at create and by `update --kernel-memory-tcp`: the cgroup file holds it.
+
+    crun writes memory.kmem.tcp.limit_in_bytes; runc 1.1 ignores kernelTCP with
+    "Kernel memory settings are ignored" (the kernel itself ignores only
+    memory.kmem.limit_in_bytes). runcible does as crun, without that warning.
+    """
+    seen = {}
+    for runtime in (runcible, crun):
+        container_id = _detached(runtime, make_bundle(), ['sleep', '60'], {'memory': {'kernelTCP': 2 << 20}})
+        pid = runtime.state(container_id)['pid']
+        at_create = _kernel_tcp_file(pid)
+        assert at_create == str(2 << 20), runtime.name
+        result = runtime.cmd('update', '--kernel-memory-tcp', str(4 << 20), container_id, check=True)
+        seen[runtime.name] = (at_create, _kernel_tcp_file(pid), 'Kernel memory' in result.stderr)
+    assert seen['runcible'] == seen['crun'] == (str(2 << 20), str(4 << 20), False), seen
+
+
 def test_pause_freezes_a_counter_and_resume_continues_it(pair, make_bundle):
     script = 'i=0; while true; do i=$((i+1)); echo $i > /dev/shm/count; sleep 0.05; done'
     for runtime in pair:

@@ -12,7 +12,7 @@ later with a less helpful error.
 import difflib
 
 from ..runtime.security.capabilities import NAMES as CAPABILITY_NAMES
-from ..runtime.spec.config import RLIMITS, unsafe_input_problems
+from ..runtime.spec.config import DEVICE_TYPE_BITS, RLIMITS, device_file_mode_problem, unsafe_input_problems
 
 # sysctls that live in the IPC namespace (ipc_namespaces(7)); fs.mqueue.* too.
 _IPC_SYSCTLS = frozenset(('kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall',
@@ -222,6 +222,11 @@ def _devices(config):
                 if key not in device:
                     problems.append((('linux', 'devices', index, key), 'is required for a %s device'
                                      % {'c': 'character', 'b': 'block', 'u': 'character'}[device['type']]))
+        mode = device.get('fileMode')
+        if device.get('type') in DEVICE_TYPE_BITS and isinstance(mode, int):
+            problem = device_file_mode_problem(mode, device['type'])
+            if problem:
+                problems.append((('linux', 'devices', index, 'fileMode'), problem))
     return problems
 
 

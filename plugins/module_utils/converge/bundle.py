@@ -55,18 +55,29 @@ def ensure_bundle(params, check_mode=False, diff=False):
         return _remove(bundle, check_mode, diff)
     store = Store(params['store'])
     recorded = read_state(bundle).get('rootfs') or {}
+    options = _library_options(params)
     with _source(store, params, check_mode) as source:
         with about('image'):
-            rootfs = ensure_rootfs(bundle, source.layout, digest=source.digest, mode=params['rootfs_mode'],
-                                   layer_cache=params.get('layer_cache'), check_mode=check_mode)
             image = OCILayout(source.layout).image(digest=source.digest)
-        unpacked = not (check_mode and rootfs.changed)
-        with _user_lookup_root(source.layout, image, rootfs.path, unpacked) as users_root:
-            config = generate_config(image.config, users_root, _library_options(params))
-    _check(config)
-    with about('path'):
-        volumes = prepare_volumes(bundle, config, rootfs.path, check_mode=check_mode)
-        config_changed, before, after = write_config(bundle, config, check_mode=check_mode)
+            planned = _ensure_rootfs(bundle, source, params, check_mode=True)
+        # The config is made and validated before the rootfs is touched: bad settings (or a user the image lacks)
+        # cost no unpack and leave no half-made bundle. Users come from the image's layers when the rootfs is to be
+        # (re)made, as in check mode, which predicts the config a real run writes.
+        with _user_lookup_root(source.layout, image, planned.path, not planned.changed) as users_root:
+            config = _generate(image.config, users_root, options)
+        _check(config)
+        with _undone_on_failure(bundle, active=not check_mode):
+            rootfs = planned
+            if not check_mode:
+                with about('image'):
+                    rootfs = _ensure_rootfs(bundle, source, params)
+                if rootfs.changed:
+                    # The unpacked rootfs has the last word (an overlay's kept upper directory may differ).
+                    config = _generate(image.config, rootfs.path, options)
+                    _check(config)
+            with about('path'):
+                volumes = prepare_volumes(bundle, config, rootfs.path, check_mode=check_mode)
+                config_changed, before, after = write_config(bundle, config, check_mode=check_mode)
     result = {
         'changed': rootfs.changed or config_changed or bool(volumes),
         'path': bundle,
@@ -85,6 +96,50 @@ def ensure_bundle(params, check_mode=False, diff=False):
     if diff:
         result['diff'] = _diff(bundle, before, after, recorded, rootfs, source)
     return result
+
+
+def _ensure_rootfs(bundle, source, params, check_mode=False):
+    return ensure_rootfs(bundle, source.layout, digest=source.digest, mode=params['rootfs_mode'],
+                         layer_cache=params.get('layer_cache'), check_mode=check_mode)
+
+
+@contextlib.contextmanager
+def _undone_on_failure(bundle, active=True):
+    """On a failure, remove what this run added to the bundle folder (the folder itself if it made it).
+
+    What was there before the run is never removed; the settings are validated before anything is written, so
+    what can still fail here is the host (disk full, a mount refused), not the input.
+    """
+    if not active:
+        yield
+        return
+    existed = set(os.listdir(bundle)) if os.path.isdir(bundle) else None
+    try:
+        yield
+    except BaseException:
+        if existed is None:
+            if os.path.isdir(bundle):
+                remove_rootfs(bundle)
+                overlay.remove_dir(bundle)
+        else:
+            made = set(os.listdir(bundle)) - existed if os.path.isdir(bundle) else set()
+            if 'rootfs' in made:
+                remove_rootfs(bundle)
+            for name in made:
+                if os.path.lexists(os.path.join(bundle, name)):
+                    overlay.remove_dir(os.path.join(bundle, name))
+        raise
+
+
+def _generate(image_config, users_root, options):
+    """generate_config, its errors naming the option (resources.memory.limit) rather than the config.json field."""
+    try:
+        return generate_config(image_config, users_root, options)
+    except ConfigError as exc:
+        option = option_path(exc.field)
+        if option == exc.field:
+            raise
+        raise ConfigError(option, exc.reason)
 
 
 def _check(config):

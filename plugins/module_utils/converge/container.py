@@ -89,6 +89,12 @@ def discard(driver, name, supervision, with_logs=False):
     supervision.remove(with_logs=with_logs)
 
 
+def missing_bundle(name, wanted_state, field='bundle'):
+    """The error for a container declared without a bundle that does not exist, so must be created."""
+    return errors.ConfigError(field, 'container %s does not exist, and state %s creates it: give the bundle folder '
+                                     'to create it from' % (name, wanted_state))
+
+
 def split_resources(config):
     """(config without linux.resources, linux.resources)."""
     stripped = dict(config)
@@ -126,15 +132,18 @@ class Converger:
         self.unit_path = None
         self.unit_dirs = unit_dirs or {}
         self.warnings = []
+        # Declared without a bundle: the container is taken as it is and only moved to the wanted state.
+        self.as_is = not params.get('bundle') and params.get('bundle_options') is None
+        self.kept_log_path = None
 
     # -- what is wanted ----------------------------------------------------
 
-    def wanted(self, config, rootfs_digest):
+    def wanted(self, config, rootfs_digest, bundle=None):
         params = self.params
         stripped, resources = split_resources(config)
         policy, limit = parse_restart_policy(params.get('restart_policy'))
         return {
-            'bundle': os.path.abspath(params['bundle']),
+            'bundle': os.path.abspath(bundle or params['bundle']),
             'config_digest': canonical_digest(stripped),
             'resources': resources,
             'rootfs_digest': rootfs_digest,
@@ -152,7 +161,7 @@ class Converger:
             'id': self.name,
             'bundle': record['bundle'],
             'runtime': self.driver.command(),
-            'log_path': self.params.get('log_path') or os.path.join(LOG_ROOT, '%s.log' % self.name),
+            'log_path': self.params.get('log_path') or self.kept_log_path or os.path.join(LOG_ROOT, '%s.log' % self.name),
             'log_max_size': record['log_max_size'],
             'log_max_files': record['log_max_files'],
             'restart_policy': policy,
@@ -201,6 +210,9 @@ class Converger:
                 if self.act('delete'):
                     self.remove(state, with_logs=True)
             return
+        if self.as_is:
+            self.converge_as_is(state, record, wanted_state)
+            return
         config, rootfs_digest = self.bundle_config()
         wanted = self.wanted(config, rootfs_digest)
         self.wanted_record = wanted
@@ -223,11 +235,8 @@ class Converger:
         if resources_changed and not recreate and not self._live_update_possible(record, wanted):
             recreate = True
         status_now = state['status']
-        if recreate or (self.params.get('restart') and wanted_state in ('running', 'paused', 'present')):
-            if self.act('recreate' if recreate else 'restart'):
-                self.remove(state)
-                self.create(wanted, wanted_state if wanted_state != 'present' else status_now
-                            if status_now in STATES else 'running')
+        if recreate or self._restart_asked(wanted_state):
+            self.replace(state, wanted, wanted_state, 'recreate' if recreate else 'restart')
             return
         if resources_changed and self.act('update'):
             self.driver.update(self.name, wanted['resources'])
@@ -238,11 +247,36 @@ class Converger:
         self.transition(status_now, wanted_state, wanted)
         return
 
+    def converge_as_is(self, state, record, wanted_state):
+        """No bundle declared: move an existing container to `wanted_state` with the bundle and settings it has."""
+        if state is None:
+            raise missing_bundle(self.name, wanted_state)
+        self.kept_log_path = (self.supervision.settings() or {}).get('log_path')
+        # A container made by hand has no record: should it need creating again, it is made from its own bundle.
+        wanted = dict(record) if record else None
+        if self.params.get('recreate') or self._restart_asked(wanted_state):
+            self.replace(state, wanted, wanted_state, 'recreate' if self.params.get('recreate') else 'restart')
+            return
+        self.transition(state['status'], wanted_state, wanted)
+
+    def _restart_asked(self, wanted_state):
+        return bool(self.params.get('restart')) and wanted_state in ('running', 'paused', 'present')
+
+    def replace(self, state, wanted, wanted_state, action):
+        """Delete the container and create it again (`action`: recreate or restart), in the state wanted."""
+        if self.act(action):
+            status_now = state['status']
+            self.remove(state)
+            self.create(wanted, wanted_state if wanted_state != 'present' else status_now
+                        if status_now in STATES else 'running')
+
     def converge_unit(self):
         """Write, update or remove the container's systemd unit (systemd_unit.py) as `systemd_unit` says."""
         from . import systemd_unit
         unit = systemd_unit.Unit(self.name, **self.unit_dirs)
         wanted = self.wanted_record
+        if self.as_is and self.params.get('state') != 'absent':
+            return
         if not self.params.get('systemd_unit') or wanted is None:
             if unit.exists() and (unit.ours() or not os.path.exists(unit.path)):
                 self.diff['before']['systemd_unit'] = unit.path
@@ -331,6 +365,9 @@ class Converger:
             self.driver.start(self.name)
 
     def create(self, wanted, wanted_state):
+        if wanted is None:
+            bundle = self.found['bundle']
+            wanted = self.wanted(*read_bundle(bundle), bundle=bundle)
         start = wanted_state in ('running', 'paused', 'present')
         if wanted_state == 'stopped':
             start = False
@@ -404,6 +441,7 @@ class Converger:
             'container': state or {},
             'status': (state or {}).get('status', 'absent'),
             'exit_code': status.get('exit_code'),
+            'oom_killed': status.get('oom_killed'),
             'started_at': status.get('started_at'),
             'finished_at': status.get('finished_at'),
             'restart_count': status.get('restart_count', 0),

@@ -26,8 +26,11 @@ STATES = ('present', 'created', 'running', 'paused', 'stopped', 'absent')
 OPTIONS = (
     ('name', {'type': 'str', 'required': True}, ['The container ID (letters, digits, C(_+-.)).']),
     ('bundle', {'type': 'path'}, [
-        'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle).',
-        'Required unless O(state=absent). C(process.terminal) must be false.']),
+        'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle). '
+        'C(process.terminal) must be false.',
+        'Needed when the container has to be created. Without it, an existing container is only brought to O(state) '
+        '(stopped, started, paused, restarted, removed) with the bundle and the settings it was created with; its '
+        'systemd unit is left as it is. A container that does not exist fails the task, naming O(bundle).']),
     ('bundle_options', {'type': 'dict'}, [
         'Make the bundle in the same task: the options of M(runcible.oci.oci_bundle) (O(runcible.oci.oci_bundle#module:image) '
         'or O(runcible.oci.oci_bundle#module:rootfs), O(runcible.oci.oci_bundle#module:rootfs_mode), '

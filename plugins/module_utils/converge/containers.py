@@ -24,7 +24,7 @@ from .. import driver as drivers
 from ..driver import persist
 from ..supervisor import client
 from . import container_spec
-from .container import Converger
+from .container import Converger, missing_bundle
 
 
 class Group:
@@ -63,19 +63,23 @@ class Group:
         return found
 
 
-def _checked(items):
-    """Validate what Ansible's argument spec cannot: names unique per runtime root, bundles where needed."""
-    for index, item in enumerate(items):
-        if item['state'] != 'absent' and not item.get('bundle'):
-            raise errors.ConfigError('containers[%d].bundle' % index, 'container %s has state %s, which needs a '
-                                     'bundle: give its bundle folder' % (item['name'], item['state']))
+def _check_bundle(index, item, group, supervisor_root):
+    """A bundle is needed to create a container (or to make one with bundle_options): fail before anything is done."""
+    if item['state'] == 'absent' or item.get('bundle'):
+        return
+    if item.get('bundle_options') is not None:
+        raise errors.ConfigError('containers[%d].bundle' % index, 'container %s has bundle_options, which make the '
+                                 'bundle at bundle: give its folder' % item['name'])
+    # Its supervisor may be between delete and create of a restart: its folder says the container is there.
+    if item['name'] not in group.listed() and not client.Supervision(
+            client.folder_for(group.driver.root, item['name'], supervisor_root)).exists():
+        raise missing_bundle(item['name'], item['state'], 'containers[%d].bundle' % index)
 
 
 def converge_all(params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT):
     """The oci_containers result: one result per container, `changed`, `removed`, a diff list and failures."""
     defaults = params.get('defaults') or {}
     items = [container_spec.resolve(item, defaults) for item in params.get('containers') or []]
-    _checked(items)
     groups = {}
     declared = {}
     placed = []
@@ -87,6 +91,7 @@ def converge_all(params, check_mode=False, supervisor_root=client.SUPERVISOR_ROO
                                      '%s (also containers[%d]): give each container one item'
                                      % (item['name'], group.key, names[item['name']]))
         names[item['name']] = index
+        _check_bundle(index, item, group, supervisor_root)
         placed.append((item, group))
     results, failures = [], []
     for item, group in placed:

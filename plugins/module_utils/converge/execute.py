@@ -105,6 +105,8 @@ def describe(driver, name, supervisor_root=client.SUPERVISOR_ROOT, log_lines=20)
         'annotations': state.get('annotations') or {},
         'exit_code': status.get('exit_code'),
         'last_exit_code': status.get('last_exit_code'),
+        'oom_killed': status.get('oom_killed'),
+        'last_oom_killed': status.get('last_oom_killed'),
         'started_at': status.get('started_at'),
         'finished_at': status.get('finished_at'),
         'restart_count': status.get('restart_count', 0),

@@ -3,4 +3,4 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The vendored OCI runtime (see docs/architecture.md)."""
 
-VERSION = '0.1.0'
+VERSION = '0.2.0'

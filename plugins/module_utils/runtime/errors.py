@@ -64,6 +64,13 @@ class ContainerNotRunning(StateError):
         super().__init__('container not running')
 
 
+class ContainerCreating(StateError):
+    """The container's create has not returned yet: it has no init to signal or join."""
+
+    def __init__(self):
+        super().__init__('container is still being created: try again once its create has returned')
+
+
 class SetupError(RuntimeErrorBase):
     """Creating the container failed on the host (a mount, a namespace, a hook...)."""
 

@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Container state kept under the root directory, one folder per container.
 
+<root>/<id>/cleanup.json what `delete --force` needs when state.json is missing
+                         or damaged: the cgroups, the init's PID, the bundle
 <root>/<id>/state.json   what the runtime knows about the container
 <root>/<id>/exec.fifo    exists from create until start (the init waits on it)
 <root>/<id>/init.error   why the init failed after create returned, if it did
@@ -11,6 +13,13 @@ Writes are atomic (temporary file, fsync, rename). Commands that change a
 container hold an exclusive flock on its folder. The status is never stored:
 it is derived from the init process (alive, and the same process by its start
 time), the exec FIFO and the freezer.
+
+A command killed at any moment leaves something `delete --force` can remove:
+create locks the folder it made and records cleanup.json, then state.json,
+before it makes anything else (the cgroups, the FIFO, a process), and removing
+a container deletes those two files last. A folder without them therefore
+holds nothing else, and every folder named like an ID is a container, listed
+even when half-made.
 """
 
 import errno
@@ -22,6 +31,7 @@ from . import errors, jsonc
 from .spec.config import validate_id, validate_recorded
 
 STATE_FILE = 'state.json'
+CLEANUP_FILE = 'cleanup.json'
 EXEC_FIFO = 'exec.fifo'
 INIT_ERROR = 'init.error'
 
@@ -78,79 +88,101 @@ def atomic_write(path, data, mode=0o600):
 
 
 class ContainerState:
-    """What state.json holds about one container."""
+    """What state.json holds about one container.
 
+    Never saved: `damage` says why state.json could not be used when the
+    state was read from cleanup.json or is only the ID (ContainerDir.load_remains),
+    `damaged_files` which of the two files exist but are unusable.
+    """
+
+    # host_mounts: for a container without a mount namespace of its own, the
+    # mounts under its rootfs before create (rootfs/hostmounts.py).
     FIELDS = ('id', 'pid', 'init_start', 'bundle', 'rootfs', 'created', 'annotations',
-              'config', 'cgroup', 'started', 'rootless', 'external_descriptors')
+              'config', 'cgroup', 'started', 'rootless', 'external_descriptors', 'host_mounts')
+    # What cleanup.json keeps: enough to find the container's processes, cgroups and mounts.
+    CLEANUP_FIELDS = ('id', 'pid', 'init_start', 'bundle', 'rootfs', 'created', 'cgroup', 'rootless',
+                      'host_mounts')
 
     def __init__(self, **values):
         for name in self.FIELDS:
             setattr(self, name, values.get(name))
+        self.damage = None
+        self.damaged_files = ()
 
-    def to_json(self):
-        return jsonc.dumps({name: getattr(self, name) for name in self.FIELDS}).encode()
+    def to_json(self, fields=FIELDS):
+        return jsonc.dumps({name: getattr(self, name) for name in fields}).encode()
 
     @classmethod
-    def from_json(cls, raw):
-        """The state in `raw`; ValueError naming the field when it is not what this runtime writes.
+    def from_json(cls, raw, container_id=None, fields=FIELDS):
+        """The state in `raw`; ValueError saying what is wrong when it is not a state (of `container_id`).
 
         Later commands act on it (signal the pid, kill the processes of the
-        cgroup directories, run the recorded hooks), so a damaged record is
-        refused rather than half-used.
+        cgroup directories, run the recorded hooks), so a record of the wrong
+        shape is refused rather than half-used. `fields`: what the file
+        holds (CLEANUP_FIELDS for cleanup.json, which has no config).
         """
-        data = jsonc.loads(raw)
+        try:
+            data = jsonc.loads(raw)
+        except ValueError as exc:
+            raise ValueError('not valid JSON: %s' % exc)
         if not isinstance(data, dict):
             raise ValueError('not a JSON object')
-        values = {name: data.get(name) for name in cls.FIELDS}
-        for name, kinds in _FIELD_TYPES.items():
-            value = values[name]
-            if value is not None and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
-                raise ValueError('%s: must be %s, not %s' % (name, kinds[0].__name__, type(value).__name__))
-        if values['config'] is None:
-            raise ValueError('config: missing')
-        if values['pid'] is not None and values['pid'] < 0:
-            raise ValueError('pid: must not be negative')
-        _check_strings(values['annotations'], 'annotations')
-        _check_strings(values['external_descriptors'], 'external_descriptors')
-        _check_cgroup(values['cgroup'])
-        try:
-            validate_recorded(values['config'] or {})
-        except errors.ConfigError as exc:
-            raise ValueError('config.%s' % exc.message)
-        return cls(**values)
+        state = cls(**{name: data.get(name) for name in fields})
+        problem = state.type_problem(container_id)
+        if not problem and 'config' in fields and state.config is None:
+            problem = 'config is missing'
+        if problem:
+            raise ValueError(problem)
+        return state
+
+    def type_problem(self, container_id=None):
+        """What makes these values unusable as a state (None when nothing does)."""
+        if container_id is not None and self.id != container_id:
+            return 'id is %r, not %r' % (self.id, container_id)
+        for name in ('pid', 'init_start'):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+                return '%s is %r, not a positive number' % (name, value)
+        for name, kind in (('bundle', str), ('rootfs', str), ('created', str), ('config', dict),
+                           ('annotations', dict), ('external_descriptors', list), ('host_mounts', dict),
+                           ('started', bool), ('rootless', bool)):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), kind):
+                return '%s is not a %s' % (name, {str: 'string', bool: 'boolean'}.get(kind, 'JSON ' + kind.__name__))
+        for name, items in (('annotations', (self.annotations or {}).items()),
+                            ('external_descriptors', enumerate(self.external_descriptors or ()))):
+            if not all(isinstance(key, (str, int)) and isinstance(item, str) for key, item in items):
+                return '%s holds something other than strings' % name
+        if self.config is not None:
+            try:
+                validate_recorded(self.config)
+            except errors.ConfigError as exc:
+                return 'config.%s' % exc.message
+        return _cgroup_problem(self.cgroup)
 
     def init_alive(self):
         """The recorded init is still this container's (same PID and start time)."""
         return bool(self.pid) and self.init_start is not None and process_start_time(self.pid) == self.init_start
 
 
-_FIELD_TYPES = {
-    'id': (str,), 'pid': (int,), 'init_start': (int,), 'bundle': (str,), 'rootfs': (str,), 'created': (str,),
-    'annotations': (dict,), 'config': (dict,), 'cgroup': (dict,), 'started': (bool,), 'rootless': (bool,),
-    'external_descriptors': (list,),
-}
 _CGROUP_ROOT = '/sys/fs/cgroup/'
 
 
-def _check_strings(value, field):
-    items = value.items() if isinstance(value, dict) else enumerate(value or ())
-    for key, item in items:
-        if not isinstance(key, (str, int)) or not isinstance(item, str):
-            raise ValueError('%s: must hold strings' % field)
-
-
-def _check_cgroup(cgroup):
-    """The recorded cgroup directories lie below /sys/fs/cgroup, and none is a hierarchy's root (a mount point)."""
+def _cgroup_problem(cgroup):
+    """None when `cgroup` is absent or a record delete can act on (Manager.to_state)."""
     if cgroup is None:
-        return
+        return None
+    bad = 'cgroup is not a cgroup record (a path, absolute dirs and created folders)'
+    if not isinstance(cgroup, dict) or not isinstance(cgroup.get('path'), str):
+        return bad
     dirs, created = cgroup.get('dirs'), cgroup.get('created') or []
-    if not isinstance(cgroup.get('path'), str) or not isinstance(dirs, dict) or not isinstance(created, list) \
-            or not isinstance(cgroup.get('v2_root') or '', str):
-        raise ValueError('cgroup: must have a path, dirs, created and v2_root as this runtime writes them')
+    if not isinstance(dirs, dict) or not dirs or not isinstance(created, list):
+        return bad
     for directory in list(dirs.values()) + created:
+        # Delete kills every process below these: never a hierarchy's root (a mount point) or a path outside.
         if not isinstance(directory, str) or os.path.normpath(directory) != directory \
                 or not directory.startswith(_CGROUP_ROOT) or os.path.ismount(directory):
-            raise ValueError('cgroup: %r is not a container\'s cgroup directory' % (directory,))
+            return 'cgroup holds %r, which is not a container\'s cgroup directory' % (directory,)
+    return None
 
 
 class ContainerDir:
@@ -168,6 +200,10 @@ class ContainerDir:
         return os.path.join(self.path, STATE_FILE)
 
     @property
+    def cleanup_file(self):
+        return os.path.join(self.path, CLEANUP_FILE)
+
+    @property
     def fifo(self):
         return os.path.join(self.path, EXEC_FIFO)
 
@@ -183,12 +219,24 @@ class ContainerDir:
             return ''
 
     def make(self):
-        """Create the folder; ContainerExists if it is there already."""
+        """Create the folder and lock it (returns self); ContainerExists if it is there already."""
         ensure_root(self.root)
-        try:
-            os.mkdir(self.path, 0o711)
-        except FileExistsError:
-            raise errors.ContainerExists(self.id)
+        # A `delete --force` may remove the new folder before it is locked (it holds
+        # nothing yet): make it again. Another create may then have made it first.
+        for _attempt in range(3):
+            try:
+                os.mkdir(self.path, 0o711)
+            except FileExistsError:
+                raise errors.ContainerExists(self.id)
+            try:
+                self.lock()
+            except errors.ContainerNotExist:
+                continue
+            if os.listdir(self.path):
+                self.unlock()
+                raise errors.ContainerExists(self.id)
+            return self
+        raise errors.ContainerExists(self.id)
 
     def lock(self):
         """Hold an exclusive lock on the folder; ContainerNotExist if it vanished."""
@@ -234,36 +282,100 @@ class ContainerDir:
     def __exit__(self, *exc):
         self.unlock()
 
-    def load(self):
+    def _read(self, path):
+        """The ContainerState in `path`: FileNotFoundError, or ValueError saying what is wrong."""
         try:
-            with open(self.state_file, 'rb') as handle:
-                state = ContainerState.from_json(handle.read())
-            if state.id != self.id:
-                raise ValueError('id: %r is not the folder\'s' % (state.id,))
-            return state
+            with open(path, 'rb') as handle:
+                raw = handle.read()
         except FileNotFoundError:
-            raise errors.ContainerNotExist(self.id)
+            raise
+        except OSError as exc:
+            raise ValueError(errors.strerror(exc))
+        if not raw:
+            raise ValueError('empty')
+        fields = ContainerState.CLEANUP_FIELDS if path == self.cleanup_file else ContainerState.FIELDS
+        return ContainerState.from_json(raw, self.id, fields)
+
+    def load(self):
+        """The container's state; ContainerNotExist without a folder, StateError without a usable state."""
+        try:
+            return self._read(self.state_file)
+        except FileNotFoundError:
+            if not os.path.isdir(self.path):
+                raise errors.ContainerNotExist(self.id)
+            if self.locked_by_other():
+                # Its create has only just begun (or a delete is about to end).
+                raise errors.ContainerCreating()
+            damage = '%s is missing' % STATE_FILE
         except ValueError as exc:
-            raise errors.StateError('state of container %s is corrupt (%s): %s' % (self.id, exc, self.state_file))
+            damage = '%s is damaged (%s)' % (STATE_FILE, exc)
+        raise errors.StateError(self.damage_message(damage))
+
+    def damage_message(self, damage):
+        """What to tell a user about a container whose state is `damage`, and the fix."""
+        return ('container %s has no usable state: %s (a create or delete was interrupted, or the file was '
+                'damaged); `delete --force %s` removes what is left of it' % (self.id, damage, self.id))
+
+    def load_remains(self):
+        """What is known of the container even when state.json is missing or damaged.
+
+        Then the state comes from cleanup.json, or is only the ID when that is
+        unusable too, and its `damage` says what is wrong. ContainerNotExist
+        only when there is no folder.
+        """
+        problems = []
+        damaged = []
+        state = None
+        for path in (self.state_file, self.cleanup_file):
+            try:
+                state = self._read(path)
+                break
+            except FileNotFoundError:
+                if not problems and not os.path.isdir(self.path):
+                    raise errors.ContainerNotExist(self.id)
+                problems.append('%s is missing' % os.path.basename(path))
+            except ValueError as exc:
+                problems.append('%s is damaged (%s)' % (os.path.basename(path), exc))
+                damaged.append(os.path.basename(path))
+        if not problems:
+            return state
+        state = state or ContainerState(id=self.id)
+        state.damage = ', '.join(problems)
+        state.damaged_files = tuple(damaged)
+        return state
 
     def save(self, state):
         atomic_write(self.state_file, state.to_json())
 
+    def record(self, state):
+        """Save cleanup.json, then state.json: what `delete --force` needs is on disk first."""
+        atomic_write(self.cleanup_file, state.to_json(ContainerState.CLEANUP_FIELDS))
+        self.save(state)
+
     def remove(self):
-        """Remove the folder and everything in it."""
+        """Remove the folder and everything in it, state.json and then cleanup.json last."""
         try:
             names = os.listdir(self.path)
         except FileNotFoundError:
             return
-        for name in names:
+        last = [name for name in (STATE_FILE, CLEANUP_FILE) if name in names]
+        for name in [name for name in names if name not in last] + last:
+            path = os.path.join(self.path, name)
             try:
-                os.unlink(os.path.join(self.path, name))
+                if os.path.isdir(path) and not os.path.islink(path):
+                    os.rmdir(path)
+                else:
+                    os.unlink(path)
             except FileNotFoundError:
                 pass
+            except OSError as exc:
+                raise errors.StateError('cannot remove %s: %s' % (path, errors.strerror(exc)))
         try:
             os.rmdir(self.path)
         except FileNotFoundError:
             pass
+        except OSError as exc:
+            raise errors.StateError('cannot remove %s: %s' % (self.path, errors.strerror(exc)))
 
 
 def ensure_root(root):
@@ -274,12 +386,21 @@ def ensure_root(root):
 
 
 def list_ids(root):
-    """The container IDs under `root` (folders with a state file)."""
+    """The container IDs under `root`: every folder named like an ID, half-made ones included."""
     try:
         names = sorted(os.listdir(root))
     except FileNotFoundError:
         return []
-    return [n for n in names if os.path.exists(os.path.join(root, n, STATE_FILE))]
+    found = []
+    for name in names:
+        try:
+            validate_id(name)
+        except errors.InvalidContainerID:
+            continue
+        path = os.path.join(root, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            found.append(name)
+    return found
 
 
 def status(state, container_dir, cgroup_manager=None):
@@ -293,11 +414,29 @@ def status(state, container_dir, cgroup_manager=None):
         return 'creating' if container_dir.locked_by_other() else 'stopped'
     if not state.init_alive():
         return 'stopped'
-    if os.path.exists(container_dir.fifo):
-        return 'created'
+    # Frozen first, as runc: a created container can be paused too.
     if cgroup_manager is not None and cgroup_frozen(cgroup_manager):
         return 'paused'
+    if init_holds_fifo(container_dir.fifo):
+        return 'created'
     return 'running'
+
+
+def init_holds_fifo(fifo):
+    """The init still holds the exec FIFO: it has not exec'd the program yet.
+
+    Not whether the FIFO exists: a `start` killed after it released the init
+    leaves it behind.
+    """
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ENXIO, errno.ENOENT):
+            return False
+        # Not ours to open (a `state` by another user): the FIFO's presence is all we can see.
+        return os.path.exists(fifo)
+    os.close(fd)
+    return True
 
 
 def cgroup_frozen(manager):

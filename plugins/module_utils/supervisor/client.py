@@ -5,11 +5,12 @@
 
 import hashlib
 import os
+import select
 import shutil
 import time
 
 from ..runtime import errors
-from ..runtime.linux import signals
+from ..runtime.linux import signals, syscalls
 from . import logs, main
 
 SUPERVISOR_ROOT = '/run/runcible-supervisor'
@@ -97,13 +98,30 @@ class Supervision:
         return self.wait(lambda s: s and s.get('state') != 'created', timeout)
 
     def stop(self, timeout):
-        """Ask the supervisor to stop the container and exit; waits for it."""
-        if not self.signal(signals.SIGTERM):
-            return self.status()
+        """Ask the supervisor to stop the container and exit; waits (at most `timeout` seconds) for it."""
+        status = self.status()
+        if not self.alive(status):
+            return status
+        # Opened before the signal, so the wait is for this process even if its PID is recycled later.
+        pidfd = _pidfd(status['supervisor_pid'])
+        try:
+            if self.signal(signals.SIGTERM):
+                self._wait_exit(pidfd, timeout)
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+        return self.status()
+
+    def _wait_exit(self, pidfd, timeout):
+        """Return once the supervisor has exited, zombie or reaped (a pidfd polls readable then), or after `timeout`."""
+        if pidfd is not None:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            poller.poll(int(timeout * 1000))
+            return
         deadline = time.monotonic() + timeout
         while self.alive() and time.monotonic() < deadline:
             time.sleep(0.02)
-        return self.status()
 
     def reload(self, settings):
         self.write_settings(settings)
@@ -126,6 +144,14 @@ class Supervision:
         if not path:
             return []
         return logs.tail(path, count, settings.get('log_max_files') or 3)
+
+
+def _pidfd(pid):
+    """A pidfd of `pid`, or None (the process is gone, or the kernel predates pidfd_open: Linux 5.3)."""
+    try:
+        return syscalls.pidfd_open(pid)
+    except OSError:
+        return None
 
 
 def spawn_detached(argv, output):
@@ -156,4 +182,5 @@ def describe(status):
     if not status:
         return {}
     return {key: status.get(key) for key in ('state', 'pid', 'started_at', 'finished_at', 'exit_code',
-                                             'last_exit_code', 'restart_count', 'error', 'log_path')}
+                                             'last_exit_code', 'oom_killed', 'last_oom_killed', 'restart_count',
+                                             'error', 'log_path')}

@@ -65,13 +65,20 @@ def read_json(path):
 
 
 def start_time(pid):
-    """Field 22 of /proc/<pid>/stat (None when gone): tells a recycled PID apart."""
+    """Field 22 of /proc/<pid>/stat: tells a recycled PID apart.
+
+    None when the process is gone or has exited and waits, a zombie, for its
+    parent to reap it: a detached supervisor's parent is init, which may reap late.
+    """
     try:
         with open('/proc/%d/stat' % pid, 'rb') as handle:
             data = handle.read()
     except OSError:
         return None
-    return int(data[data.rindex(b')') + 2:].split()[19])
+    fields = data[data.rindex(b')') + 2:].split()
+    if fields[0] in (b'Z', b'X', b'x'):
+        return None
+    return int(fields[19])
 
 
 class Supervisor:
@@ -81,8 +88,8 @@ class Supervisor:
         self.settings = read_json(os.path.join(directory, SETTINGS))
         self.status = {'supervisor_pid': os.getpid(), 'supervisor_start': start_time(os.getpid()),
                        'state': 'starting', 'pid': None, 'started_at': None, 'finished_at': None,
-                       'exit_code': None, 'last_exit_code': None, 'restart_count': 0, 'error': None,
-                       'log_path': self.settings['log_path']}
+                       'exit_code': None, 'last_exit_code': None, 'oom_killed': None, 'last_oom_killed': None,
+                       'restart_count': 0, 'error': None, 'log_path': self.settings['log_path']}
         self.stopping = False
         self.want_start = False
         self.reload = False
@@ -90,6 +97,8 @@ class Supervisor:
         self.quick_failures = 0
         self.run_began = None
         self.restore_pending = bool(self.settings.get('restore_args'))
+        self.oom_file = None
+        self.oom_before = None
 
     # -- status and settings -------------------------------------------------
 
@@ -128,7 +137,8 @@ class Supervisor:
                                                       % (self.settings['runtime'][0], code)))
         with open(pid_file) as handle:
             pid = int(handle.read().strip())
-        self.save(state='created', pid=pid, exit_code=None, finished_at=None, error=None)
+        self.watch_oom(pid)
+        self.save(state='created', pid=pid, exit_code=None, oom_killed=None, finished_at=None, error=None)
         if settings.get('start', True):
             self.start()
 
@@ -145,8 +155,10 @@ class Supervisor:
                                                        % (self.settings['runtime'][0], code)))
         with open(pid_file) as handle:
             pid = int(handle.read().strip())
+        self.watch_oom(pid)
         self.run_began = time.monotonic()
-        self.save(state='running', pid=pid, started_at=now(), exit_code=None, finished_at=None, error=None)
+        self.save(state='running', pid=pid, started_at=now(), exit_code=None, oom_killed=None, finished_at=None,
+                  error=None)
 
     def start(self):
         code, message = self.runtime('start', self.settings['id'])
@@ -156,24 +168,61 @@ class Supervisor:
         self.run_began = time.monotonic()
         self.save(state='running', started_at=now())
 
+    def watch_oom(self, pid):
+        """Find the memory cgroup of the container's init and its OOM kill count now (its cgroup is new, but
+        linux.cgroupsPath may name one that exists)."""
+        from ..runtime.cgroups import oom
+        try:
+            self.oom_file = oom.counter_file(pid)
+        except (OSError, ValueError):
+            # The host's cgroup layout could not be read: the exits are reported without it.
+            self.oom_file = None
+        self.oom_before = oom.kills(self.oom_file)
+
+    def oom_killed(self):
+        """Did the kernel's OOM killer end a process of the container since it was launched? None: cannot tell."""
+        if self.oom_before is None:
+            return None
+        from ..runtime.cgroups import oom
+        count = oom.kills(self.oom_file)
+        return None if count is None else count > self.oom_before
+
     def on_exit(self, wait_status):
         code = 128 + os.WTERMSIG(wait_status) if os.WIFSIGNALED(wait_status) else os.WEXITSTATUS(wait_status)
+        # Read before anything else: a restart deletes the container and its cgroup, and the count with it.
+        oom_killed = self.oom_killed()
         self.drain()
         ran = time.monotonic() - self.run_began if self.run_began else 0.0
         self.quick_failures = self.quick_failures + 1 if ran < QUICK_EXIT else 0
+        exited = dict(exit_code=code, last_exit_code=code, oom_killed=oom_killed, last_oom_killed=oom_killed,
+                      finished_at=now(), pid=None)
         if os.path.exists(os.path.join(self.directory, CHECKPOINT_MARK)):
-            self.save(state='checkpointed', exit_code=code, last_exit_code=code, finished_at=now(), pid=None)
+            self.save(state='checkpointed', **exited)
             return False
         if self.stopping:
-            self.save(state='stopped', exit_code=code, last_exit_code=code, finished_at=now(), pid=None)
+            self.report_exit(code, oom_killed, 'stopped on request, not restarted')
+            self.save(state='stopped', **exited)
             return False
         if self.should_restart(code):
             delay = min(0.1 * (2 ** max(self.quick_failures - 1, 0)), MAX_BACKOFF)
             self.restart_at = time.monotonic() + delay
-            self.save(state='restarting', exit_code=code, last_exit_code=code, finished_at=now(), pid=None)
+            self.report_exit(code, oom_killed, 'restart %d in %.1f s' % (self.status['restart_count'] + 1, delay))
+            self.save(state='restarting', **exited)
             return True
-        self.save(state='exited', exit_code=code, last_exit_code=code, finished_at=now(), pid=None)
+        self.report_exit(code, oom_killed, 'not restarted')
+        self.save(state='exited', **exited)
         return False
+
+    def report_exit(self, code, oom_killed, decision):
+        """One line in the supervisor's log (its stderr) per exit: the code, why if known, what the policy did."""
+        policy = self.settings.get('restart_policy') or 'no'
+        if self.settings.get('restart_max'):
+            policy += ':%d' % self.settings['restart_max']
+        sys.stderr.write('%s container %s exited with code %d%s; restart policy %s: %s\n' % (
+            now(), self.settings['id'], code,
+            ' (killed by the kernel\'s OOM killer: the container reached its memory limit)' if oom_killed else '',
+            policy, decision))
+        sys.stderr.flush()
 
     def should_restart(self, code):
         policy = self.settings.get('restart_policy') or 'no'

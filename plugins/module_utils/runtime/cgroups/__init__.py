@@ -16,7 +16,7 @@ parses `runc update` flags. See docs/cgroups.md.
 import os
 
 from .. import errors
-from ..linux import consts, syscalls
+from ..linux import consts, mountinfo, syscalls
 
 CGROUP_ROOT = '/sys/fs/cgroup'
 
@@ -47,10 +47,6 @@ class Hierarchy:
         return os.path.normpath(os.path.join(self.mountpoint, relative.lstrip('/')))
 
 
-def _unescape(field):
-    return field.replace('\\040', ' ').replace('\\011', '\t').replace('\\012', '\n').replace('\\134', '\\')
-
-
 def _own_cgroups():
     """{subsystem-or-'': path} from /proc/self/cgroup."""
     own = {}
@@ -76,8 +72,8 @@ def discover():
             fstype = fields[sep + 1]
             if fstype not in ('cgroup', 'cgroup2'):
                 continue
-            mountpoint = _unescape(fields[4])
-            mount_root = _unescape(fields[3])
+            mountpoint = mountinfo.unescape(fields[4])
+            mount_root = mountinfo.unescape(fields[3])
             if fstype == 'cgroup2':
                 key = ('',)
                 subsystems = ()

@@ -48,6 +48,23 @@ def set_cpuset(files, directory, resources):
             write_field(files, directory, name, value, '%s.%s' % (CPU, key))
 
 
+# The TCP buffer limit (linux.resources.memory.kernelTCP): cgroup v1 only,
+# on kernels built with kernel memory accounting. crun writes it; runc 1.1
+# ignores it with its kernel memory warning.
+KMEM_TCP = 'memory.kmem.tcp.limit_in_bytes'
+KMEM_TCP_MISSING = ('memory.kernelTCP is ignored: this kernel has no %s (no kernel memory accounting)' % KMEM_TCP)
+
+
+def kernel_tcp_supported(files, directory):
+    """Whether the memory cgroup `directory` (or, before it exists, an ancestor) has KMEM_TCP."""
+    while not files.exists(directory, KMEM_TCP):
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return False
+        directory = parent
+    return True
+
+
 def set_memory(files, directory, resources):
     memory = get(resources, 'memory') or {}
     _set_memory_and_swap(files, directory, memory.get('limit') or 0, memory.get('swap') or 0)
@@ -57,6 +74,8 @@ def set_memory(files, directory, resources):
         write_field(files, directory, 'memory.oom_control', '1', MEMORY + '.disableOOMKiller')
     if memory.get('swappiness') is not None:
         write_field(files, directory, 'memory.swappiness', memory['swappiness'], MEMORY + '.swappiness')
+    if memory.get('kernelTCP') and files.exists(directory, KMEM_TCP):
+        write_field(files, directory, KMEM_TCP, memory['kernelTCP'], MEMORY + '.kernelTCP')
     if memory.get('useHierarchy') is not None:
         # Kernels since 5.19 are always hierarchical and refuse 0.
         write_field(files, directory, 'memory.use_hierarchy', '1' if memory['useHierarchy'] else '0',

@@ -36,6 +36,7 @@ IGNORED = (
     (('memory', 'disableOOMKiller'), lambda v: v, 'memory.disableOOMKiller is not supported by cgroup v2 and is ignored'),
     (('memory', 'useHierarchy'), lambda v: v is False, 'cgroup v2 is always hierarchical: memory.useHierarchy=false is ignored'),
     (('blockIO', 'leafWeight'), lambda v: v, 'blockIO.leafWeight is not supported by cgroup v2 and is ignored'),
+    (('memory', 'kernelTCP'), lambda v: v, 'memory.kernelTCP is not supported by cgroup v2 and is ignored'),
 )
 
 

@@ -136,6 +136,20 @@ class Manager:
         if resources and 'cpu' in self.dirs and not self.unified_only:
             fs1.set_realtime(self.files, self.dirs['cpu'], resources)
 
+    def plan_created(self):
+        """Count every directory create() may make as made by it (parents included).
+
+        Recorded before create() runs, so that a command killed while it runs
+        leaves no cgroup delete cannot find; destroy() removes parents only
+        while they are empty, so one another container made since is kept.
+        """
+        for directory in self._unique_dirs():
+            missing = []
+            while not os.path.isdir(directory) and os.path.dirname(directory) != directory:
+                missing.append(directory)
+                directory = os.path.dirname(directory)
+            self.created.extend(path for path in reversed(missing) if path not in self.created)
+
     def apply(self, pid):
         """Move process `pid` into the container's cgroups."""
         for directory in self._unique_dirs():
@@ -203,6 +217,9 @@ class Manager:
             warnings.extend(self._check_v2(resources))
         else:
             self._check_v1(resources)
+            if (resources.get('memory') or {}).get('kernelTCP') and \
+                    not fs1.kernel_tcp_supported(self.files, self.dirs['memory']):
+                warnings.append(fs1.KMEM_TCP_MISSING)
         return warnings
 
     def _check_v1(self, resources):

@@ -111,7 +111,8 @@ def _check_memory(memory, field):
     for key in ('disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate'):
         _optional(memory, key, field, _bool)
     check_swap(memory.get('limit'), memory.get('swap'), field)
-    if memory.get('kernel') is not None or memory.get('kernelTCP') is not None:
+    # Kernels ignore memory.kmem.limit_in_bytes; kernelTCP is the Manager's to judge (fs1.KMEM_TCP).
+    if memory.get('kernel') is not None:
         return [KERNEL_MEMORY_WARNING]
     return []
 

@@ -50,8 +50,9 @@ def resources_from_update_flags(flags):
     """A partial linux.resources from `runc update` flags ({"memory": "100m", "cpu-quota": "50000", ...}).
 
     Flags missing or given as "" are not changed. --kernel-memory and
-    --kernel-memory-tcp are carried into memory.kernel/kernelTCP, which the
-    Manager ignores with runc's warning; the Intel RDT flags are refused.
+    --kernel-memory-tcp are carried into memory.kernel/kernelTCP: the
+    Manager ignores the first with runc's warning and writes the second
+    where cgroup v1 has the file (as crun); the Intel RDT flags are refused.
     """
     unknown = sorted(set(flags) - KNOWN_FLAGS)
     if unknown:

@@ -28,6 +28,8 @@ GLOBAL_FLAGS = [
     Flag(['help', 'h'], help_text='show help'),
     Flag(['version', 'v'], help_text='print the version'),
 ]
+# Every command takes --help/-h, as runc's do: podman asks `checkpoint --help` whether checkpoints work.
+_COMMAND_HELP_FLAG = Flag(['help', 'h'], help_text='show help')
 
 
 def _bundle_flag():
@@ -180,6 +182,12 @@ def cmd_resume(ctx, opts):
 _UPDATE_FLAGS = ('blkio-weight', 'cpu-period', 'cpu-quota', 'cpu-share', 'cpu-rt-period', 'cpu-rt-runtime',
                  'cpuset-cpus', 'cpuset-mems', 'memory', 'memory-reservation', 'memory-swap', 'pids-limit',
                  'l3-cache-schema', 'mem-bw-schema')
+# runc keeps these as hidden, obsolete flags; crun writes the TCP one, and so does runcible.
+_KERNEL_MEMORY_FLAGS = (
+    ('kernel-memory', 'kernel memory limit: ignored, as by runc (the kernel ignores it)'),
+    ('kernel-memory-tcp', 'kernel memory limit for TCP buffers (in bytes; cgroup v1 only, as crun)'),
+)
+_ALL_UPDATE_FLAGS = _UPDATE_FLAGS + tuple(name for name, _text in _KERNEL_MEMORY_FLAGS)
 
 
 def cmd_update(ctx, opts):
@@ -197,7 +205,7 @@ def cmd_update(ctx, opts):
             raise errors.UsageError('--resources %s: %s' % (opts.resources, errors.describe(exc)))
     else:
         changes = resources_from_update_flags({name: getattr(opts, name.replace('-', '_'))
-                                               for name in _UPDATE_FLAGS})
+                                               for name in _ALL_UPDATE_FLAGS})
     update.update(ctx.root, opts.args[0], changes)
     return 0
 
@@ -328,7 +336,8 @@ COMMANDS = [
     Command('update', 'update container resource constraints', '[command options] <container-id>',
             [Flag(['resources', 'r'], True, help_text="path to the file containing the resources to update or '-' "
                                                       "to read from the standard input")]
-            + [Flag([name], True, help_text='see runc update --help') for name in _UPDATE_FLAGS],
+            + [Flag([name], True, help_text='see runc update --help') for name in _UPDATE_FLAGS]
+            + [Flag([name], True, help_text=text) for name, text in _KERNEL_MEMORY_FLAGS],
             1, 1, func=cmd_update),
     Command('events', 'display container events such as OOM notifications, cpu, memory, and IO usage statistics',
             '[command options] <container-id>',
@@ -376,9 +385,27 @@ def _usage_text(program):
              '   %s [global options] command [command options] [arguments...]' % program, '',
              'VERSION:', '   ' + VERSION, '', 'COMMANDS:']
     lines += ['   %-10s %s' % (c.name, c.summary) for c in COMMANDS]
+    lines += ['   %-10s %s' % ('help, h', 'Shows a list of commands or help for one command')]
     lines += ['', 'GLOBAL OPTIONS:']
     lines += ['   --%-18s %s' % (f.names[0] + (' value' if f.takes_value else ''), f.help) for f in GLOBAL_FLAGS]
     return '\n'.join(lines) + '\n'
+
+
+def _no_help_topic(name):
+    log.error("No help topic for '%s'\n" % name)
+    return 3
+
+
+def _help(program, topics):
+    """`help [COMMAND]`: the usage, or one command's help."""
+    if not topics:
+        sys.stdout.write(_usage_text(program))
+        return 0
+    command = _find(topics[0])
+    if command is None:
+        return _no_help_topic(topics[0])
+    sys.stdout.write(parser.command_help(program, command))
+    return 0
 
 
 def _version_text(program):
@@ -408,17 +435,20 @@ def main(argv=None):
     if not top.args or top.help:
         sys.stdout.write(_usage_text(program))
         return 0
-    name = top.args[0]
-    command = _find(name)
+    if top.args[0] in ('help', 'h'):
+        return _help(program, top.args[1:])
+    command = _find(top.args[0])
     if command is None:
-        log.error("No help topic for '%s'\n" % name)
-        return 3
+        return _no_help_topic(top.args[0])
     try:
-        opts = parser.parse(command.flags, top.args[1:])
+        opts = parser.parse(list(command.flags) + [_COMMAND_HELP_FLAG], top.args[1:])
     except errors.UsageError as exc:
         sys.stdout.write('Incorrect Usage: %s\n\n' % exc.message + parser.command_help(program, command))
         log.error(exc.message)
         return 1
+    if opts.help:
+        sys.stdout.write(parser.command_help(program, command))
+        return 0
     if not command.min_args <= len(opts.args) <= max(command.max_args, command.min_args):
         sys.stdout.write('Incorrect Usage.\n\n' + parser.command_help(program, command))
         log.error(_count_message(sys.argv[0] if sys.argv and sys.argv[0] else program, command, len(opts.args)))

@@ -14,7 +14,7 @@ from .. import cgroups, errors, hooks, log, state as statemod
 from ..linux import consts as c
 from ..linux import syscalls
 from ..process import finalize, init, main
-from ..rootfs import securejoin
+from ..rootfs import hostmounts, securejoin
 from ..rootfs.mount import RootfsContext
 from ..security import capabilities, lsm
 from ..spec import config as specconfig
@@ -113,37 +113,53 @@ def cgroup_binds(hierarchies, dirs):
     return binds
 
 
-def cgroup_setup(bundle, container_id, rootless):
-    """The container's cgroup Manager (created), the binds for its cgroup mount, and the layout.
+class CgroupPlan:
+    """The container's cgroups before they exist: the Manager (its future directories
+    counted as made by it, so that a record of it finds them) and the host's hierarchies."""
 
-    Rootless, as runc: when the caller may not create cgroups, the container
-    stays in the caller's own cgroups (Manager None), unless it asks for
-    resource limits, which need a delegated cgroup.
-    """
-    from ..cgroups.manager import Manager
-    hierarchies = cgroups.discover()
-    unified = cgroups.layout() == 'unified'
-    path = cgroups.clean_path(bundle.linux.get('cgroupsPath')) or container_id
-    manager = Manager.for_path(path, hierarchies)
-    log.debug('cgroup %s: %s' % (manager.path, ', '.join(sorted(set(manager.dirs.values())))))
-    _refuse_occupied(manager, bundle.linux.get('cgroupsPath'))
-    resources = bundle.linux.get('resources') or {}
-    for warning in manager.validate(resources, bundle.linux.get('devices')) or []:
-        log.warning(warning)
-    try:
-        manager.create(resources)
-    except errors.CgroupError as exc:
-        if not rootless:
-            raise
-        if _limits_requested(bundle):
-            raise errors.CgroupError('%s; a rootless container with linux.resources needs a cgroup its user may '
-                                     'write (delegate one and point linux.cgroupsPath at it, or drop the limits)'
-                                     % exc.message)
-        log.debug('rootless: staying in the caller\'s cgroups (%s)' % exc)
-        own = {key: hierarchy.directory(hierarchy.own_path)
-               for hierarchy in hierarchies for key in hierarchy.subsystems or ('',)}
-        return None, cgroup_binds(hierarchies, own), unified
-    return manager, cgroup_binds(hierarchies, manager.dirs), unified
+    def __init__(self, bundle, container_id):
+        from ..cgroups.manager import Manager
+        self.hierarchies = cgroups.discover()
+        self.unified = cgroups.layout() == 'unified'
+        path = cgroups.clean_path(bundle.linux.get('cgroupsPath')) or container_id
+        self.manager = Manager.for_path(path, self.hierarchies)
+        log.debug('cgroup %s: %s' % (self.manager.path, ', '.join(sorted(set(self.manager.dirs.values())))))
+        # Before plan_created: a refused cgroup is not the container's to remove.
+        _refuse_occupied(self.manager, bundle.linux.get('cgroupsPath'))
+        for warning in self.manager.validate(bundle.linux.get('resources') or {}, bundle.linux.get('devices')) or []:
+            log.warning(warning)
+        self.manager.plan_created()
+
+    def make(self, bundle, rootless):
+        """Create the cgroups: (Manager or None, the binds for a cgroup mount, unified layout).
+
+        Rootless, as runc: when the caller may not create cgroups, the
+        container stays in the caller's own cgroups (Manager None), unless it
+        asks for resource limits, which need a delegated cgroup.
+        """
+        manager = self.manager
+        try:
+            manager.create(bundle.linux.get('resources') or {})
+        except errors.CgroupError as exc:
+            if not rootless:
+                raise
+            if _limits_requested(bundle):
+                raise errors.CgroupError('%s; a rootless container with linux.resources needs a cgroup its user '
+                                         'may write (delegate one and point linux.cgroupsPath at it, or drop the '
+                                         'limits)' % exc.message)
+            log.debug('rootless: staying in the caller\'s cgroups (%s)' % exc)
+            own = {key: hierarchy.directory(hierarchy.own_path)
+                   for hierarchy in self.hierarchies for key in hierarchy.subsystems or ('',)}
+            return None, cgroup_binds(self.hierarchies, own), self.unified
+        return manager, cgroup_binds(self.hierarchies, manager.dirs), self.unified
+
+
+def new_state(container_id, bundle, manager, rootless, started):
+    """The state a create or restore records before it makes anything: no init yet."""
+    return statemod.ContainerState(
+        id=container_id, pid=None, init_start=None, bundle=bundle.path, rootfs=bundle.rootfs,
+        created=statemod.rfc3339_nano(time.time_ns()), annotations=bundle.config.get('annotations'),
+        config=bundle.config, cgroup=manager.to_state() if manager else None, started=started, rootless=rootless)
 
 
 def _refuse_occupied(manager, cgroups_path):
@@ -202,25 +218,30 @@ def create(root, container_id, bundle_dir, pid_file=None, preserve_fds=0, consol
 
 
 def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, console, rootless, stdio):
-    container_dir = statemod.ContainerDir(root, container_id)
-    container_dir.make()
-    container_dir.lock()
+    container_dir = statemod.ContainerDir(root, container_id).make()
     process = main.InitProcess()
     manager = None
     joins = []
     state_dir_fd = None
+    host_mounts = None
     try:
+        cgroup_plan = CgroupPlan(bundle, container_id)
+        manager = cgroup_plan.manager
+        state = new_state(container_id, bundle, manager, rootless, started=False)
+        # Before anything else exists (see state.py): whenever this process is
+        # killed from here on, `delete --force` finds all it made.
+        container_dir.record(state)
         _make_init_files(container_dir, bundle)
-        manager, binds, unified = cgroup_setup(bundle, container_id, rootless)
-        created_ns = time.time_ns()
+        manager, binds, unified = cgroup_plan.make(bundle, rootless)
+        if manager is None:
+            state.cgroup = None
+            container_dir.record(state)
         annotations = bundle.config.get('annotations')
-        state = statemod.ContainerState(
-            id=container_id, pid=None, init_start=None, bundle=bundle.path, rootfs=bundle.rootfs,
-            created=statemod.rfc3339_nano(created_ns), annotations=annotations, config=bundle.config,
-            cgroup=manager.to_state() if manager else None, started=False, rootless=rootless)
-        # Saved before any process exists, so that a create killed half-way
-        # leaves a state that `delete` can clean up.
-        container_dir.save(state)
+        mount_ns = bundle.has_namespace('mount')
+        if not mount_ns:
+            host_mounts = state.host_mounts = hostmounts.snapshot(bundle.rootfs)
+            container_dir.record(state)
+            _warn_shared_mount_namespace(bundle)
         joins = _open_namespaces(bundle)
         joined = {kind for kind, _fd in joins}
         unshare_flags = 0
@@ -231,7 +252,7 @@ def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, con
         userns = new_userns or 'user' in joined
         state_dir_fd = os.open(container_dir.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         context = RootfsContext(userns=userns, cgroup_binds=binds, cgroup_unified=unified,
-                                cgroupns=bool(unshare_flags & c.CLONE_NEWCGROUP))
+                                cgroupns=bool(unshare_flags & c.CLONE_NEWCGROUP), mount_ns=mount_ns)
         plan = init.InitPlan(bundle, container_id, state_dir_fd, joins, unshare_flags, new_userns,
                              context, caps, linux, preserve_fds=preserve_fds,
                              setgroups_allowed=not (new_userns and os.geteuid() != 0),
@@ -244,23 +265,30 @@ def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, con
             hooks.run(bundle.config.get('hooks'), 'createRuntime', creating)
             return creating
 
+        def record_init(pid):
+            # The init waits for this before it waits for `start`: had we died
+            # before recording it, it exits instead of waiting forever unknown.
+            state.pid = pid
+            state.init_start = statemod.process_start_time(pid)
+            state.external_descriptors = statemod.fd_targets(pid, 3 + preserve_fds)
+            container_dir.record(state)
+
         log.debug('creating %s from %s: rootfs %s, new namespaces %#x, joined %s'
                   % (container_id, bundle.path, bundle.rootfs, unshare_flags, sorted(joined)))
-        main.spawn(plan, process, manager, run_runtime_hooks)
+        main.spawn(plan, process, manager, run_runtime_hooks, record_init)
         if manager is not None:
-            # As runc: limits apply once set-up is over, with the init alone in the cgroup.
-            for warning in manager.set(bundle.linux.get('resources') or {}, bundle.linux.get('devices')) or []:
-                log.warning(warning)
+            # As runc: limits apply once set-up is over, with the init alone in the cgroup. Its
+            # warnings are cgroup_setup's, logged there already.
+            manager.set(bundle.linux.get('resources') or {}, bundle.linux.get('devices'))
         log.debug('container %s created: init pid %s waits on %s' % (container_id, process.pid, container_dir.fifo))
-        state.pid = process.pid
-        state.init_start = statemod.process_start_time(process.pid)
-        state.external_descriptors = statemod.fd_targets(process.pid, 3 + preserve_fds)
-        container_dir.save(state)
         if pid_file:
             write_pid_file(pid_file, process.pid)
         return state
     except BaseException:
         destroy.undo_setup((process.intermediate_pid, process.pid), manager, container_dir, 'create')
+        if host_mounts is not None:
+            for warning in hostmounts.remove_new(bundle.rootfs, host_mounts):
+                log.warning(warning)
         raise
     finally:
         for _kind, fd in joins:
@@ -268,6 +296,15 @@ def _create(root, container_id, bundle, caps, linux, pid_file, preserve_fds, con
         if state_dir_fd is not None:
             os.close(state_dir_fd)
         container_dir.unlock()
+
+
+def _warn_shared_mount_namespace(bundle):
+    """What a container sharing the runtime's mount namespace cannot have (runc and crun ignore both)."""
+    if (bundle.config.get('root') or {}).get('readonly'):
+        log.warning('root.readonly is ignored: the container has no mount namespace of its own, and its root '
+                    'is not a mount of its own to make read-only (add {"type": "mount"} to linux.namespaces)')
+    if bundle.linux.get('rootfsPropagation'):
+        log.warning('linux.rootfsPropagation is ignored: the container has no mount namespace of its own')
 
 
 def host_id_of_root(mappings):

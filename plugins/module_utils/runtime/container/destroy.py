@@ -11,7 +11,7 @@ import time
 from .. import errors, hooks, log
 from ..cgroups.manager import Manager
 from ..linux import signals, syscalls
-from ..state import process_start_time
+from ..state import STATE_FILE, process_start_time
 
 
 def open_pidfd(pid, start_time):
@@ -126,11 +126,21 @@ def destroy(container_dir, state, run_hooks=True):
             manager.destroy()
         except errors.RuntimeErrorBase as exc:
             failure = exc
+    if state.host_mounts is not None:
+        from ..rootfs import hostmounts
+        for warning in hostmounts.remove_new(state.rootfs, state.host_mounts):
+            log.warning(warning)
     if os.path.isdir(os.path.join(container_dir.path, 'criu-root')):
         from ..criu import mountpoints
         mountpoints.remove_leftover_root(container_dir.path)
     container_dir.remove()
     log.debug('container %s destroyed: cgroups and state removed' % state.id)
+    if state.damaged_files and state.cgroup is None and state.pid is None:
+        log.warning('container %s: no record of its cgroups or processes was left; if it ran, look for them '
+                    'in the cgroup its bundle\'s linux.cgroupsPath names (default: its ID)' % state.id)
+    if run_hooks and STATE_FILE in state.damaged_files:
+        log.warning('container %s: its poststop hooks were not run: only its damaged %s recorded them'
+                    % (state.id, STATE_FILE))
     if run_hooks:
         stopped = {'ociVersion': config.get('ociVersion', '1.0.2-dev'), 'id': state.id, 'status': 'stopped',
                    'pid': 0, 'bundle': state.bundle}

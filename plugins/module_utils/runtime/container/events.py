@@ -3,10 +3,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """events: the container's resource usage, once (--stats) or every interval, and OOM kills."""
 
-import os
 import time
 
 from .. import errors, state as statemod
+from ..cgroups import oom
 from ..cgroups.manager import Manager
 from . import query
 
@@ -40,6 +40,8 @@ def stats_event(root, container_id):
     container_dir = statemod.ContainerDir(root, container_id)
     state = container_dir.load()
     status = query.container_status(container_dir, state)
+    if status == 'creating':
+        raise errors.ContainerCreating()
     if status == 'stopped':
         raise errors.StateError('container with id %s is not running' % container_id)
     if not state.cgroup:
@@ -49,21 +51,7 @@ def stats_event(root, container_id):
 
 def oom_kills(manager):
     """How many processes the kernel OOM-killed in the container's memory cgroup so far."""
-    directory = manager.dirs.get('memory')
-    name = 'memory.oom_control'
-    if directory is None and manager.unified_only:
-        directory, name = manager.dirs[''], 'memory.events'
-    if directory is None:
-        return 0
-    try:
-        with open(os.path.join(directory, name)) as handle:
-            for line in handle:
-                key, _sep, value = line.partition(' ')
-                if key == 'oom_kill':
-                    return int(value)
-    except (OSError, ValueError):
-        pass
-    return 0
+    return oom.kills(oom.manager_counter_file(manager)) or 0
 
 
 def stream(root, container_id, interval, emit):

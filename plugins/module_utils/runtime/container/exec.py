@@ -55,12 +55,21 @@ def process_from_flags(base, args, env=(), cwd=None, user=None, additional_gids=
 
 
 def _namespace_fds(state):
-    """Open /proc/<init>/ns/<type> for each namespace the container has."""
+    """Open /proc/<init>/ns/<type> for each namespace the container has.
+
+    A container without a mount namespace of its own gets ("root", fd of
+    /proc/<init>/root) instead: the process is chrooted there, so that it
+    runs the container's programs, not the host's (runc and crun leave it
+    in the host's root).
+    """
     opened = []
     try:
-        for ns in (state.config.get('linux') or {}).get('namespaces') or []:
-            name = specconfig.NAMESPACE_PROC_NAMES[ns['type']]
-            opened.append((ns['type'], os.open('/proc/%d/ns/%s' % (state.pid, name), os.O_RDONLY | os.O_CLOEXEC)))
+        types = [ns['type'] for ns in (state.config.get('linux') or {}).get('namespaces') or []]
+        for kind in types:
+            name = specconfig.NAMESPACE_PROC_NAMES[kind]
+            opened.append((kind, os.open('/proc/%d/ns/%s' % (state.pid, name), os.O_RDONLY | os.O_CLOEXEC)))
+        if 'mount' not in types:
+            opened.append(('root', os.open('/proc/%d/root' % state.pid, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)))
     except OSError as exc:
         for _kind, fd in opened:
             os.close(fd)
@@ -83,6 +92,8 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
     container_dir = statemod.ContainerDir(root, container_id)
     state = container_dir.load()
     status = query.container_status(container_dir, state)
+    if status == 'creating':
+        raise errors.ContainerCreating()
     if status == 'stopped':
         raise errors.StateError('cannot exec in a stopped container')
     if status == 'paused':

@@ -27,9 +27,10 @@ def parse_signal(text):
 
 def kill(root, container_id, signum, all_processes=False):
     container_dir = statemod.ContainerDir(root, container_id)
-    state = container_dir.load()
-    if query.container_status(container_dir, state) == 'stopped':
-        raise errors.ContainerNotRunning()
+    # What cleanup.json recorded finds the init too: a damaged state.json must
+    # not keep a container from being stopped.
+    state = container_dir.load_remains()
+    query.require_init(query.status_of_remains(container_dir, state))
     if all_processes and state.cgroup:
         destroy.kill_cgroup(Manager.from_state(state.cgroup), signum)
         return

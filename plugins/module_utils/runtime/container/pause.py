@@ -20,7 +20,8 @@ def pause(root, container_id):
     container_dir = statemod.ContainerDir(root, container_id)
     with container_dir:
         state, manager = _manager(container_dir)
-        if query.container_status(container_dir, state) != 'running':
+        # As runc: a created container can be paused too (its init is frozen where it waits).
+        if query.container_status(container_dir, state) not in ('running', 'created'):
             raise errors.ContainerNotRunning()
         manager.freeze()
 

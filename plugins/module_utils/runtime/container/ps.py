@@ -13,7 +13,10 @@ def container_pids(root, container_id):
     """PIDs of every process in the container's cgroups (the init alone when it has none of its own)."""
     container_dir = statemod.ContainerDir(root, container_id)
     state = container_dir.load()
-    if query.container_status(container_dir, state) == 'stopped':
+    status = query.container_status(container_dir, state)
+    if status == 'creating':
+        raise errors.ContainerCreating()
+    if status == 'stopped':
         return []
     if state.cgroup:
         return sorted(Manager.from_state(state.cgroup).pids())

@@ -6,12 +6,16 @@
 import os
 import pwd
 
-from .. import state as statemod
+from .. import errors, log, state as statemod
 from ..cgroups.manager import Manager
 
 
 def _manager(state):
     return Manager.from_state(state.cgroup) if state.cgroup else None
+
+
+# What runc shows for a time it does not know (Go's zero time).
+UNKNOWN_TIME = '0001-01-01T00:00:00Z'
 
 
 def oci_state(state, status, owner=''):
@@ -21,9 +25,9 @@ def oci_state(state, status, owner=''):
         'id': state.id,
         'pid': state.pid if status not in ('stopped', 'creating') else 0,
         'status': status,
-        'bundle': state.bundle,
-        'rootfs': state.rootfs,
-        'created': state.created,
+        'bundle': state.bundle or '',
+        'rootfs': state.rootfs or '',
+        'created': state.created or UNKNOWN_TIME,
         'owner': owner,
     }
     if state.annotations:
@@ -35,11 +39,32 @@ def container_status(container_dir, state):
     return statemod.status(state, container_dir, _manager(state))
 
 
+def status_of_remains(container_dir, state):
+    """The status of a state from ContainerDir.load_remains; a warning when it is damaged.
+
+    Once a create or delete has moved past its first or last moments (which
+    lock the folder), a missing or damaged state.json is worth telling.
+    """
+    status = container_status(container_dir, state)
+    if state.damage and status != 'creating':
+        log.warning(container_dir.damage_message(state.damage))
+    return status
+
+
+def require_init(status):
+    """Raise unless a container in `status` has an init to signal or join (created, running, paused)."""
+    if status == 'creating':
+        raise errors.ContainerCreating()
+    if status == 'stopped':
+        raise errors.ContainerNotRunning()
+    return status
+
+
 def get_state(root, container_id):
-    """`state`: the OCI state of one container."""
+    """`state`: the OCI state of one container, of a half-made or damaged one too (with a warning)."""
     container_dir = statemod.ContainerDir(root, container_id)
-    state = container_dir.load()
-    return oci_state(state, container_status(container_dir, state))
+    state = container_dir.load_remains()
+    return oci_state(state, status_of_remains(container_dir, state))
 
 
 def _owner(path):
@@ -54,13 +79,17 @@ def _owner(path):
 
 
 def list_states(root):
-    """`list`: the OCI state of every container, owners filled as runc does."""
+    """`list`: the OCI state of every container, owners filled as runc does.
+
+    Half-made and damaged containers are listed too, with a warning each:
+    hidden, no one would know to delete them.
+    """
     result = []
     for container_id in statemod.list_ids(root):
         container_dir = statemod.ContainerDir(root, container_id)
         try:
-            state = container_dir.load()
-        except Exception:  # pylint: disable=broad-except
+            state = container_dir.load_remains()
+        except errors.ContainerNotExist:
             continue
-        result.append(oci_state(state, container_status(container_dir, state), _owner(container_dir.path)))
+        result.append(oci_state(state, status_of_remains(container_dir, state), _owner(container_dir.path)))
     return result

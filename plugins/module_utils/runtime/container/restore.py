@@ -20,7 +20,6 @@ made: processes, cgroups, state folder.
 import contextlib
 import copy
 import os
-import time
 
 from .. import errors, hooks, log, state as statemod
 from ..criu import binary, externals, image, messages, mountpoints, swrk
@@ -95,7 +94,7 @@ def restore(root, container_id, bundle_dir, options, criu='criu', detach=False, 
             status = runmod.wait_for(state.pid)
         container_dir = statemod.ContainerDir(root, container_id)
         with container_dir:
-            destroy.destroy(container_dir, container_dir.load())
+            destroy.destroy(container_dir, container_dir.load_remains())
         return runmod.exit_code(status)
     finally:
         forwarding.close()
@@ -209,24 +208,22 @@ def _request(bundle, options, image_fd, work_fd, criu_root, ext_mnt, inherit, jo
 
 
 def _restore(root, container_id, bundle, options, tool, descriptors, terminal, pid_file, stdio):
-    container_dir = statemod.ContainerDir(root, container_id)
-    container_dir.make()
-    container_dir.lock()
+    container_dir = statemod.ContainerDir(root, container_id).make()
     manager = session = None
     opened = []
     stack = contextlib.ExitStack()
     notices = _Notifications(container_id, bundle, terminal)
     criu_root = os.path.join(container_dir.path, mountpoints.CRIU_ROOT)
     try:
-        manager, binds, unified = create.cgroup_setup(bundle, container_id, False)
+        cgroup_plan = create.CgroupPlan(bundle, container_id)
+        manager = cgroup_plan.manager
+        state = create.new_state(container_id, bundle, manager, False, started=True)
+        # Before anything else exists (see state.py): a restore killed from here
+        # on leaves a state `delete --force` cleans up.
+        container_dir.record(state)
+        manager, binds, unified = cgroup_plan.make(bundle, False)
         for warning in manager.set(bundle.linux.get('resources') or {}, bundle.linux.get('devices')) or []:
             log.warning(warning)
-        state = statemod.ContainerState(
-            id=container_id, pid=None, init_start=None, bundle=bundle.path, rootfs=bundle.rootfs,
-            created=statemod.rfc3339_nano(time.time_ns()), annotations=bundle.config.get('annotations'),
-            config=bundle.config, cgroup=manager.to_state(), started=True, rootless=False)
-        # Saved before any process exists: a restore killed half-way leaves a state `delete` cleans up.
-        container_dir.save(state)
         cgroupns = any(kind == 'cgroup' and not path for kind, path in bundle.namespaces())
         destinations = externals.cgroup_bind_destinations(bundle.config, binds, unified, cgroupns)
         ext_mnt = externals.restore_mounts(bundle, destinations)
@@ -259,7 +256,7 @@ def _restore(root, container_id, bundle, options, tool, descriptors, terminal, p
         state.init_start = statemod.process_start_time(pid)
         state.external_descriptors = statemod.fd_targets(pid, len(descriptors))
         state.config = _with_time_namespace(bundle.config, pid)
-        container_dir.save(state)
+        container_dir.record(state)
         if pid_file:
             create.write_pid_file(pid_file, pid)
         log.debug('container %s restored: init pid %d' % (container_id, pid))

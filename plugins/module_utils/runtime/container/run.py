@@ -111,7 +111,7 @@ def run(root, container_id, bundle_dir, detach=False, pid_file=None, preserve_fd
     if not keep:
         container_dir = statemod.ContainerDir(root, container_id)
         with container_dir:
-            destroy.destroy(container_dir, container_dir.load())
+            destroy.destroy(container_dir, container_dir.load_remains())
     return exit_code(status)
 
 

@@ -28,7 +28,8 @@ def is_bind(mount):
 
 def destination_in_root(rootfs, destination):
     """The mount destination as the container sees it: symlinks in the rootfs resolved inside it."""
-    clean = os.path.normpath('/' + destination)
+    # One leading slash: normpath keeps two ('//dev/shm'), a key CRIU would never match.
+    clean = os.path.normpath('/' + destination.lstrip('/'))
     try:
         fd = securejoin.open_in_root(rootfs, clean)
     except OSError:

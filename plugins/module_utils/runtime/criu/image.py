@@ -106,19 +106,34 @@ _FIELDS = ('process.args', 'process.cwd', 'process.user', 'process.terminal', 'r
 def mismatch(recorded, config):
     """(field, in the checkpoint, in this config) of the first difference, or None.
 
-    For mounts, the two sides are the mounts only one of them has.
+    For mounts, the two sides are the mounts only one of them has. Their order does not
+    count: CRIU finds each by its mount point, and podman lists them in another order
+    when it restores a checkpoint into a new container (restore --import --name).
     """
     current = fingerprint(config)
     for field in _FIELDS:
         if field not in recorded or jsonc.dumps(recorded[field]) == jsonc.dumps(current[field]):
             continue
         if field == 'mounts':
-            theirs = [tuple(m) for m in recorded[field]]
-            ours = [tuple(m) for m in current[field]]
-            return (field, ['%s (%s)' % m for m in theirs if m not in ours] or 'the same mounts in another order',
-                    ['%s (%s)' % m for m in ours if m not in theirs] or 'the same mounts in another order')
+            theirs = sorted(tuple(m) for m in recorded[field])
+            ours = sorted(tuple(m) for m in current[field])
+            if theirs == ours:
+                continue
+            return field, _only_in(theirs, ours), _only_in(ours, theirs)
         return field, recorded[field], current[field]
     return None
+
+
+def _only_in(mounts, others):
+    """The mounts of `mounts` that `others` lacks (counting repeats), as 'destination (type)'."""
+    rest = list(others)
+    only = []
+    for mount in mounts:
+        if mount in rest:
+            rest.remove(mount)
+        else:
+            only.append('%s (%s)' % mount)
+    return only or 'no other mount'
 
 
 # "(00.109760)     10: Error (soccr/soccr.c:529): " before the message of a CRIU log line.

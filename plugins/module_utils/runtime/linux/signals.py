@@ -25,11 +25,11 @@ SIGTERM = _impl.SIGTERM
 SIGCHLD = _impl.SIGCHLD
 SIGWINCH = _impl.SIGWINCH
 SIGURG = _impl.SIGURG
-
 SIGPIPE = _impl.SIGPIPE
 
 signal = _impl.signal
 pthread_sigmask = _impl.pthread_sigmask
+sigtimedwait = _impl.sigtimedwait
 valid_signals = _impl.valid_signals
 set_wakeup_fd = _impl.set_wakeup_fd
 
@@ -42,20 +42,20 @@ def number(name):
     return value if isinstance(value, int) else None
 
 
-def write_to_peer(fd, data):
-    """os.write to a pipe whose reader may be gone: BrokenPipeError, never death by SIGPIPE.
+def write_no_sigpipe(fd, data):
+    """os.write that fails with BrokenPipeError, never dies of SIGPIPE, when no one reads the pipe.
 
-    The command line keeps SIGPIPE's default action, as runc (Go) has it for
-    stdout and stderr, so that `runcible list | head` ends quietly. A hook
-    that exits without reading its stdin, or an init that dies mid-message,
-    must instead be an error the runtime reports. Go writes to other fds this
-    way; here SIGPIPE is blocked for the write and a pending one drained.
+    bin/runcible keeps SIGPIPE's default action (a closed stdout ends it
+    quietly, as it ends runc); the runtime's own pipes (to the init, a hook,
+    the exec FIFO) must report a reader that died instead of killing us
+    half-way through a command.
     """
     previous = pthread_sigmask(SIG_BLOCK, [SIGPIPE])
     try:
         return os.write(fd, data)
     except BrokenPipeError:
-        _impl.sigtimedwait([SIGPIPE], 0)
+        if SIGPIPE in _impl.sigpending():
+            _impl.sigtimedwait([SIGPIPE], 0)
         raise
     finally:
         pthread_sigmask(SIG_SETMASK, previous)

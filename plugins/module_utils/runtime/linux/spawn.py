@@ -132,7 +132,7 @@ def _exchange(pid, in_w, out_r, err_r, data, timeout):
         readable, writable, _failed = select.select(readers, writers, [], wait)
         if writable:
             try:
-                written = signals.write_to_peer(in_w, data[:65536])
+                written = signals.write_no_sigpipe(in_w, data[:65536])
             except BrokenPipeError:
                 written = len(data)
             data = data[written:]

@@ -30,7 +30,8 @@ _NUMBERS = {
     },
 }
 _COMMON = {
-    'pidfd_send_signal': 424, 'pidfd_open': 434, 'close_range': 436, 'openat2': 437, 'mount_setattr': 442,
+    'pidfd_send_signal': 424, 'pidfd_open': 434, 'close_range': 436, 'openat2': 437, 'faccessat2': 439,
+    'mount_setattr': 442,
 }
 
 MACHINE = os.uname().machine
@@ -50,6 +51,10 @@ def syscall_number(name):
 
 _syscall = _libc.syscall
 _syscall.restype = ctypes.c_long
+
+AT_FDCWD = -100
+AT_EACCESS = 0x200
+AT_RECURSIVE = 0x8000
 
 
 def _check(result, what):
@@ -168,13 +173,32 @@ def close_range(first, last, flags=0):
     _raw('close_range', ctypes.c_uint(first), ctypes.c_uint(last), ctypes.c_uint(flags))
 
 
+def eaccess(path, mode=os.X_OK):
+    """access(2) with the effective IDs (runc's Eaccess); raises OSError when refused.
+
+    faccessat2 (Linux 5.8) is the only call that checks the effective IDs.
+    A seccomp profile written before it answers EPERM or ENOSYS: then, as
+    Go's runc does, a process whose real and effective IDs agree asks
+    access(2), and a set-ID one is let through (exec decides).
+    """
+    encoded = ctypes.c_char_p(_path(path))
+    result = _syscall(ctypes.c_long(syscall_number('faccessat2')), ctypes.c_int(AT_FDCWD), encoded,
+                      ctypes.c_int(mode), ctypes.c_int(AT_EACCESS))
+    if result == 0:
+        return
+    err = ctypes.get_errno()
+    if err not in (errno.ENOSYS, errno.EPERM):
+        raise OSError(err, os.strerror(err), path)
+    if os.getuid() != os.geteuid() or os.getgid() != os.getegid():
+        return
+    if _libc.access(encoded, ctypes.c_int(mode)) < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
+
+
 class MountAttr(ctypes.Structure):
     _fields_ = [('attr_set', ctypes.c_uint64), ('attr_clr', ctypes.c_uint64), ('propagation', ctypes.c_uint64),
                 ('userns_fd', ctypes.c_uint64)]
-
-
-AT_RECURSIVE = 0x8000
-AT_FDCWD = -100
 
 
 def mount_setattr(path, attr_set, attr_clear, recursive=True):

@@ -41,7 +41,7 @@ class Channel:
         data = jsonc.dumps(fields).encode() + b'\n'
         while data:
             try:
-                written = signals.write_to_peer(self.write_fd, data)
+                written = signals.write_no_sigpipe(self.write_fd, data)
             except BrokenPipeError:
                 raise ChannelClosed()
             data = data[written:]

@@ -4,10 +4,19 @@
 """The last steps before a container process execs, shared by the init and `exec`.
 
 Order (runc's finalizeNamespace): no_new_privs, rlimits, close-on-exec for
-every inherited fd, seccomp early when it needs privileges, the bounding set,
-the user switch, the cwd, the other capability sets, then (with
-no_new_privs) seccomp as late as possible, and the PATH lookup, so that a
-missing program is an error of create/exec rather than a silent exit.
+every inherited fd, the cwd, the personality, seccomp early when it needs
+privileges, the bounding set, the user switch, the other capability sets,
+then (with no_new_privs) seccomp as late as possible, and the PATH lookup,
+so that a missing program is an error of create/exec rather than a silent
+exit.
+
+Every system call made after the filter is loaded must pass a profile
+written for an older kernel: such profiles refuse newer calls with EPERM or
+ENOSYS (faccessat2, statx, openat2, close_range, clone3), and a few refuse
+getcwd. So what can run before the filter does (the cwd and its check while
+still privileged, close_range, personality), and what must run after it
+has a fallback that only uses old calls (eaccess, the cwd check after a
+late chdir). tests/system/test_seccomp_profiles.py runs such profiles.
 """
 
 import errno
@@ -37,10 +46,12 @@ def prepare(process, linux, caps, preserve_fds=0, setgroups_allowed=True):
     rlimits.apply(process.get('rlimits'))
     mark_fds_cloexec(3 + preserve_fds)
     env = environment(process)
+    chdir_later = not enter_cwd(process['cwd'])
+    set_personality(linux)
     if not nnp:
         # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before dropping it.
         _load_seccomp(linux)
-    switch_user(process, caps, env, setgroups_allowed)
+    switch_user(process, caps, env, setgroups_allowed, chdir_later)
     user = process.get('user') or {}
     os.umask(user.get('umask', 0o022))
     executable = find_executable(process['args'][0], env.get('PATH'))
@@ -50,19 +61,15 @@ def prepare(process, linux, caps, preserve_fds=0, setgroups_allowed=True):
     return PreparedProcess(executable, process['args'], env)
 
 
-def execute(prepared, process, linux):
-    """Labels, personality, default signal handling, then exec. Never returns on success."""
+def execute(prepared, process):
+    """Labels, default signal handling, then exec. Never returns on success."""
     lsm.apply_exec_labels(process)
-    personality = linux.get('personality')
-    if personality:
-        from ..spec.config import PERSONALITY_DOMAINS
-        syscalls.personality(PERSONALITY_DOMAINS[personality['domain']])
     reset_signals()
     try:
         os.execve(prepared.executable, prepared.args, prepared.env)
     except OSError as exc:
         hint = ''
-        if linux.get('seccomp') and exc.errno in (errno.ENOSYS, errno.EPERM):
+        if _refused_by_filter(exc):
             hint = ' (check linux.seccomp: the filter is in force from here on and must allow execve)'
         raise errors.SetupError('exec %s: %s%s' % (prepared.executable, errors.strerror(exc), hint))
 
@@ -74,16 +81,19 @@ def explain(exc):
     remaining calls (closing an fd, writing the exec FIFO...) come from the
     profile; without this the error would be the bare errno text.
     """
-    if not isinstance(exc, OSError) or exc.errno not in (errno.ENOSYS, errno.EPERM):
-        return exc
-    try:
-        filtered = syscalls.prctl(c.PR_GET_SECCOMP) == 2
-    except OSError:
-        filtered = True  # prctl itself refused: only a filter does that
-    if not filtered:
+    if not _refused_by_filter(exc):
         return exc
     return errors.SetupError('%s (a call the runtime makes after loading the filter was refused: check '
                              'linux.seccomp)' % errors.describe(exc))
+
+
+def _refused_by_filter(exc):
+    if not isinstance(exc, OSError) or exc.errno not in (errno.ENOSYS, errno.EPERM):
+        return False
+    try:
+        return syscalls.prctl(c.PR_GET_SECCOMP) == 2
+    except OSError:
+        return True  # prctl itself refused: only a filter does that
 
 
 def with_compiled_seccomp(linux):
@@ -118,28 +128,45 @@ def environment(process):
     return env
 
 
-def switch_user(process, caps, env, setgroups_allowed=True):
-    """runc's finalizeNamespace: bounding set, user, cwd, then the other capability sets."""
-    cwd = process['cwd']
-    user = process.get('user') or {}
-    chdir_later = False
+def set_personality(linux):
+    """linux.personality; it takes effect at exec, and a profile may restrict personality(2)."""
+    personality = linux.get('personality')
+    if personality:
+        from ..spec.config import PERSONALITY_DOMAINS
+        syscalls.personality(PERSONALITY_DOMAINS[personality['domain']])
+
+
+def enter_cwd(cwd):
+    """chdir to process.cwd while still privileged; False when only the process user may enter it.
+
+    As runc: a cwd the runtime's root cannot enter (root squashed on NFS, a
+    user namespace) is tried again after the user switch.
+    """
     try:
         os.chdir(cwd)
     except PermissionError:
-        chdir_later = True
+        return False
     except OSError as exc:
         raise errors.SetupError('chdir to cwd ("%s") set in config.json failed: %s' % (cwd, errors.strerror(exc)))
+    verify_cwd()
+    return True
+
+
+def switch_user(process, caps, env, setgroups_allowed=True, chdir_later=False):
+    """runc's finalizeNamespace: bounding set, user, a late cwd, then the other capability sets."""
+    user = process.get('user') or {}
     capabilities.drop_bounding(caps)
     capabilities.keep_across_setuid(True)
     users.switch(user, setgroups_allowed)
     if 'HOME' not in env:
         env['HOME'] = users.home_of(user.get('uid', 0))
     if chdir_later:
+        cwd = process['cwd']
         try:
             os.chdir(cwd)
         except OSError as exc:
             raise errors.SetupError('chdir to cwd ("%s") set in config.json failed: %s' % (cwd, errors.strerror(exc)))
-    verify_cwd()
+        verify_cwd()
     capabilities.keep_across_setuid(False)
     try:
         capabilities.apply(caps)
@@ -148,14 +175,56 @@ def switch_user(process, caps, env, setgroups_allowed=True):
                                 'permitted, and both of bounding)' % exc.strerror)
 
 
+_OUTSIDE = 'current working directory is outside of container mount namespace root'
+
+
 def verify_cwd():
-    """The cwd must be inside the container (CVE-2024-21626: a leaked host directory)."""
+    """The cwd must be inside the container (CVE-2024-21626: a leaked host directory).
+
+    getcwd(2) answers ENOENT for a directory the root cannot reach. When a
+    seccomp profile refuses getcwd (any other error), walking up through
+    ".." decides the same without it.
+    """
     try:
         cwd = os.getcwd()
-    except FileNotFoundError:
-        raise errors.SetupError('current working directory is outside of container mount namespace root')
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            raise errors.SetupError(_OUTSIDE)
+        try:
+            inside = cwd_below_root()
+        except OSError as walk_error:
+            raise errors.SetupError('cannot check that the current working directory is inside the container: '
+                                    'getcwd: %s; walking up through "..": %s'
+                                    % (errors.strerror(exc), errors.strerror(walk_error)))
+        if not inside:
+            raise errors.SetupError(_OUTSIDE)
+        return
     if not cwd.startswith('/'):
-        raise errors.SetupError('current working directory is outside of container mount namespace root')
+        raise errors.SetupError(_OUTSIDE)
+
+
+def cwd_below_root(max_depth=4096):
+    """Whether climbing ".." from the cwd ends at this process' root (openat and fstat only).
+
+    ".." stops at the process root, and at the top of the mount tree for
+    a directory the root cannot reach: the climb ends where a directory is
+    its own parent, and that must be "/" itself.
+    """
+    root = os.stat('/')
+    fd = os.open('.', os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        here = os.fstat(fd)
+        for _step in range(max_depth):
+            parent_fd = os.open('..', os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+            os.close(fd)
+            fd = parent_fd
+            parent = os.fstat(fd)
+            if (parent.st_dev, parent.st_ino) == (here.st_dev, here.st_ino):
+                return (here.st_dev, here.st_ino) == (root.st_dev, root.st_ino)
+            here = parent
+        return False
+    finally:
+        os.close(fd)
 
 
 def find_executable(name, path_env):
@@ -175,8 +244,10 @@ def find_executable(name, path_env):
             if '/' in name:
                 raise errors.SetupError('exec: "%s": permission denied' % name)
             continue
-        if not os.access(candidate, os.X_OK, effective_ids=True):
-            raise errors.SetupError('exec %s: permission denied' % candidate)
+        try:
+            syscalls.eaccess(candidate)
+        except OSError as exc:
+            raise errors.SetupError('exec %s: %s' % (candidate, errors.strerror(exc)))
         return candidate
     raise errors.SetupError(not_found)
 

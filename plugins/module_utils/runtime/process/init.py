@@ -6,9 +6,10 @@
 intermediate: enters the namespaces (user first, so it owns the others),
   then forks once more, because a new PID namespace only applies to children.
   It reports the init's PID to the runtime and exits.
-init: PID 1 of the container. Builds the rootfs, pivots into it, drops to the
-  process user and capabilities, reports "done", then blocks opening the exec
-  FIFO for writing until `start` opens it for reading, and execs the program.
+init: PID 1 of the container. Builds the rootfs, pivots into it, opens the
+  exec FIFO, drops to the process user and capabilities, reports "done",
+  waits until the runtime recorded it, then waits for `start` to write to the
+  FIFO, and execs the program.
 
 Both never return: they exit or exec. Every failure is sent to the runtime
 over the channel before exiting.
@@ -172,7 +173,7 @@ def _run_init(plan, channel):
         channel.send('hooks')
         reply = channel.expect('hooks-done')
         hooks.run(config.get('hooks'), 'createContainer', reply['state'])
-    mount.pivot_root(bundle.rootfs)
+    mount.enter_root(bundle, plan.rootfs_context)
     if plan.console_fd is not None:
         mount.console(terminal.setup(plan.console_fd, process))
     mount.finalize(bundle, plan.rootfs_context)
@@ -185,20 +186,27 @@ def _run_init(plan, channel):
     _apply_sysctl(linux.get('sysctl') or {})
     paths.make_readonly(linux.get('readonlyPaths'))
     paths.mask(linux.get('maskedPaths'))
+    mount.apply_root_propagation(bundle, plan.rootfs_context)
+    # Read and write, so that no writer coming and going (a `start` killed
+    # before it wrote, a `state` looking) ever gives us end-of-file; opened
+    # before the process' user and seccomp filter apply, which may forbid it.
+    # Held (close-on-exec) until the program runs: while the init holds it,
+    # the container is "created" (state.status), and `start` sees the last
+    # holder go exactly when the exec happened.
+    fifo = os.open('exec.fifo', os.O_RDWR | os.O_CLOEXEC, dir_fd=plan.state_dir_fd)
+    os.close(plan.state_dir_fd)
     prepared = finalize.prepare(process, linux, plan.caps, plan.preserve_fds, plan.setgroups_allowed)
     channel.send('done')
+    # A runtime killed before it recorded our PID ends the channel: exit
+    # rather than wait for a `start` no one could send.
+    channel.expect('recorded')
     channel.close()
-    # The FIFO stays open (close-on-exec) until the program runs: `start`
-    # sees end-of-file exactly when the exec happened, and only then runs the
-    # poststart hooks.
-    fifo = os.open('exec.fifo', os.O_WRONLY | os.O_CLOEXEC, dir_fd=plan.state_dir_fd)
-    os.write(fifo, b'0')
-    os.close(plan.state_dir_fd)
+    os.read(fifo, 1)
     if (config.get('hooks') or {}).get('startContainer'):
         state = {'ociVersion': config['ociVersion'], 'id': plan.container_id, 'status': 'created',
                  'pid': os.getpid(), 'bundle': bundle.path}
         hooks.run(config['hooks'], 'startContainer', state)
-    finalize.execute(prepared, process, linux)
+    finalize.execute(prepared, process)
 
 
 def _apply_sysctl(sysctl):

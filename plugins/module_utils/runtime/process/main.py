@@ -45,12 +45,13 @@ def write_id_maps(pid, linux, rootless):
                                  % exc.strerror)
 
 
-def spawn(plan, process, cgroup_manager, on_hooks):
+def spawn(plan, process, cgroup_manager, on_hooks, on_done):
     """Fork the intermediate (and through it the init) and drive them until "done".
 
     `on_hooks(pid)` runs the runtime-side hooks and returns the state to send
-    to the createContainer hooks. Fills `process` as PIDs become known, so
-    the caller can clean up whatever exists if this raises.
+    to the createContainer hooks; `on_done(pid)` records the init, which
+    waits for that before it waits for `start`. Fills `process` as PIDs
+    become known, so the caller can clean up whatever exists if this raises.
     """
     runtime_end, child_end = Channel.pair()
     syscalls.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
@@ -67,38 +68,36 @@ def spawn(plan, process, cgroup_manager, on_hooks):
         if cgroup_manager is not None:
             cgroup_manager.apply(pid)
         runtime_end.send('go')
-        drive(runtime_end, pid, plan.bundle.linux, process, on_hooks)
+        serve(runtime_end, plan, process, on_hooks, on_done)
     finally:
         runtime_end.close()
 
 
-def drive(channel, intermediate, linux, process, on_hooks):
-    """Answer the intermediate and the init over `channel` until the init is done and its PID known.
-
-    The intermediate's "pid" and the init's messages share the channel and
-    may come in either order: the init can ask for its hooks, or be done,
-    before the intermediate got to say which PID it has.
-    """
-    hooks_asked = done = False
-    while not (done and process.pid is not None):
-        message = channel.recv()
+def serve(runtime_end, plan, process, on_hooks, on_done):
+    """Answer the intermediate and the init over `runtime_end` until the init is "done" and recorded."""
+    deferred = []
+    while True:
+        message = deferred.pop() if deferred and process.pid else runtime_end.recv()
         kind = message['type']
-        if kind == 'idmap':
-            write_id_maps(intermediate, linux, os.geteuid() != 0)
-            channel.send('idmap-done')
+        if kind in ('hooks', 'done') and not process.pid:
+            # The init shares the channel with the intermediate and may get
+            # this far before the intermediate reported the init's PID.
+            deferred.append(message)
+        elif kind == 'idmap':
+            write_id_maps(process.intermediate_pid, plan.bundle.linux, os.geteuid() != 0)
+            runtime_end.send('idmap-done')
         elif kind == 'pid':
             process.pid = message['pid']
-            os.waitpid(intermediate, 0)
+            os.waitpid(process.intermediate_pid, 0)
             process.intermediate_pid = None
         elif kind == 'hooks':
-            hooks_asked = True
+            runtime_end.send('hooks-done', state=on_hooks(process.pid))
         elif kind == 'done':
-            done = True
+            on_done(process.pid)
+            runtime_end.send('recorded')
+            return
         elif kind == 'error':
             from .channel import raise_remote
             raise_remote(message)
         else:
             raise errors.SetupError('protocol error: unexpected message %r' % kind)
-        if hooks_asked and process.pid is not None:
-            hooks_asked = False
-            channel.send('hooks-done', state=on_hooks(process.pid))

@@ -5,8 +5,9 @@
 
 intermediate: made non-dumpable first (a process in the container must not
   reach the host's interpreter through /proc/<pid>/exe: CVE-2019-5736), joins
-  the container's namespaces (user first, mount last), forks for the PID
-  namespace, reports the PID and exits.
+  the container's namespaces (user first, mount last; without a mount
+  namespace it chroots to the init's root), forks for the PID namespace,
+  reports the PID and exits.
 exec process: takes the terminal if asked, applies the process' security
   settings (finalize.prepare) and execs. The runtime learns the exec worked
   when the channel closes without an error message (close-on-exec).
@@ -57,10 +58,14 @@ def intermediate(plan, channel):
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
         mount_fd = joins.pop('mount', None)
+        root_fd = joins.pop('root', None)
         for kind, fd in joins.items():
             syscalls.setns(fd, NAMESPACE_FLAGS[kind])
         if mount_fd is not None:
             syscalls.setns(mount_fd, c.CLONE_NEWNS)
+        if root_fd is not None:
+            os.fchdir(root_fd)
+            os.chroot('.')
         pid = os.fork()
         if pid == 0:
             exec_process(plan, channel)
@@ -78,7 +83,7 @@ def exec_process(plan, channel):
         if plan.console_fd is not None:
             terminal.setup(plan.console_fd, plan.process)
         prepared = finalize.prepare(plan.process, plan.linux, plan.caps, plan.preserve_fds, plan.setgroups_allowed)
-        finalize.execute(prepared, plan.process, plan.linux)
+        finalize.execute(prepared, plan.process)
     except BaseException as exc:  # pylint: disable=broad-except
         _die_with(channel, exc)
     os._exit(127)

@@ -9,6 +9,7 @@ import stat
 from .. import errors
 from ..linux import consts as c
 from ..linux import syscalls
+from ..spec.config import DEVICE_TYPE_BITS
 from . import securejoin
 
 # runc's default devices, in runc's order.
@@ -20,8 +21,6 @@ DEFAULT_DEVICES = (
     {'path': '/dev/zero', 'type': 'c', 'major': 1, 'minor': 5},
     {'path': '/dev/urandom', 'type': 'c', 'major': 1, 'minor': 9},
 )
-
-_TYPE_BITS = {'c': stat.S_IFCHR, 'u': stat.S_IFCHR, 'b': stat.S_IFBLK, 'p': stat.S_IFIFO}
 
 
 def device_list(bundle):
@@ -54,7 +53,8 @@ def _create_one(root_fd, device, bind, field):
         if bind:
             _bind_host_device(dir_fd, name, path, field)
             return
-        mode = device.get('fileMode', 0o666) | _TYPE_BITS[device['type']]
+        # fileMode may carry st_mode's file-type bits (podman's do); validation made sure they match type.
+        mode = device.get('fileMode', 0o666) & 0o7777 | DEVICE_TYPE_BITS[device['type']]
         number = os.makedev(device.get('major', 0), device.get('minor', 0))
         try:
             os.mknod(name, mode, number, dir_fd=dir_fd)

@@ -4,10 +4,16 @@
 """Build the container's root filesystem inside its new mount namespace.
 
 Runs in the container's init, before pivot_root. The order follows runc's
-prepareRootfs: propagation of "/", bind the rootfs onto itself, each entry of
+prepareRootfs: "/" made rslave, bind the rootfs onto itself, each entry of
 `mounts`, devices, /dev symlinks; then (after the createRuntime and
 createContainer hooks) pivot_root, and later the read-only root, masked and
-read-only paths.
+read-only paths, and last linux.rootfsPropagation on the new root.
+
+A container without a mount namespace of its own shares the runtime's, as
+runc and crun have it: no propagation change and no bind of the rootfs (it
+would change the host's mount table), the mounts go under the rootfs in
+that namespace (rootfs/hostmounts.py removes them at delete), and the init
+chroots instead of pivoting.
 """
 
 import errno
@@ -34,11 +40,12 @@ class RootfsContext:
     the container has its own cgroup namespace.
     """
 
-    def __init__(self, userns=False, cgroup_binds=(), cgroup_unified=False, cgroupns=False):
+    def __init__(self, userns=False, cgroup_binds=(), cgroup_unified=False, cgroupns=False, mount_ns=True):
         self.userns = userns
         self.cgroup_binds = list(cgroup_binds)
         self.cgroup_unified = cgroup_unified
         self.cgroupns = cgroupns
+        self.mount_ns = mount_ns
         self.remount_dev_readonly = False
 
 
@@ -112,20 +119,9 @@ def remount_bind(path, flags, keep=0):
 
 
 def prepare(bundle, context):
-    """Everything before pivot_root. Returns an O_PATH fd of the rootfs bind mount."""
-    linux = bundle.linux
-    propagation = options.PROPAGATION_FLAGS.get(linux.get('rootfsPropagation') or '', c.MS_SLAVE | c.MS_REC)
-    syscalls.mount(None, '/', None, propagation, None)
-    if propagation & c.MS_SHARED:
-        _make_parent_private(bundle.rootfs)
-    try:
-        syscalls.mount(bundle.rootfs, bundle.rootfs, 'bind', c.MS_BIND | c.MS_REC, None)
-    except OSError as exc:
-        hint = ''
-        if context.userns and exc.errno in (errno.EACCES, errno.EPERM):
-            hint = ('; in a user namespace the container\'s root must be able to reach it: '
-                    'check the owner and permissions of the rootfs and of every folder above it')
-        raise errors.SetupError('root.path: cannot bind-mount the rootfs %s: %s%s' % (bundle.rootfs, exc.strerror, hint))
+    """Everything before pivot_root. Returns an O_PATH fd of the rootfs (its bind mount, with a mount namespace)."""
+    if context.mount_ns:
+        _bind_rootfs(bundle.rootfs, context)
     root_fd = os.open(bundle.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     setup_dev = not any(m['destination'] == '/dev' and specconfig.is_bind(m) for m in bundle.config.get('mounts') or [])
     for index, mount in enumerate(bundle.config.get('mounts') or []):
@@ -137,14 +133,22 @@ def prepare(bundle, context):
     return root_fd
 
 
-def _make_parent_private(path):
-    best = '/'
-    with open('/proc/self/mountinfo') as handle:
-        for line in handle:
-            mountpoint = line.split()[4]
-            if (path == mountpoint or path.startswith(mountpoint.rstrip('/') + '/')) and len(mountpoint) > len(best):
-                best = mountpoint
-    syscalls.mount(None, best, None, c.MS_PRIVATE, None)
+def _bind_rootfs(rootfs, context):
+    """rslave "/" (runc's default), then bind the rootfs onto itself.
+
+    As a slave nothing done in the container reaches the host, and every
+    mount stays bindable: linux.rootfsPropagation applies to the new root
+    after pivot_root (an unbindable "/" here would fail this bind).
+    """
+    syscalls.mount(None, '/', None, c.MS_SLAVE | c.MS_REC, None)
+    try:
+        syscalls.mount(rootfs, rootfs, 'bind', c.MS_BIND | c.MS_REC, None)
+    except OSError as exc:
+        hint = ''
+        if context.userns and exc.errno in (errno.EACCES, errno.EPERM):
+            hint = ('; in a user namespace the container\'s root must be able to reach it: '
+                    'check the owner and permissions of the rootfs and of every folder above it')
+        raise errors.SetupError('root.path: cannot bind-mount the rootfs %s: %s%s' % (rootfs, exc.strerror, hint))
 
 
 def mount_entry(root_fd, bundle, mount, context, field):
@@ -307,6 +311,38 @@ def _cgroup_mount(root_fd, mount, parsed, context, field):
                 os.close(dir_fd)
 
 
+# linux.rootfsPropagation on the new root, as crun applies it: from a
+# private root (shared: a new peer group, not the host's), except that a
+# slave keeps receiving the host's mount events, as the runtime-spec says.
+ROOT_PROPAGATION = {
+    'shared': (c.MS_PRIVATE, c.MS_SHARED), 'rshared': (c.MS_PRIVATE | c.MS_REC, c.MS_SHARED | c.MS_REC),
+    'slave': (c.MS_SLAVE,), 'rslave': (c.MS_SLAVE | c.MS_REC,),
+    'private': (c.MS_PRIVATE,), 'rprivate': (c.MS_PRIVATE | c.MS_REC,),
+    'unbindable': (c.MS_UNBINDABLE,), 'runbindable': (c.MS_UNBINDABLE | c.MS_REC,),
+}
+
+
+def enter_root(bundle, context):
+    """Make the rootfs this process' root: pivot_root, or chroot without a mount namespace (runc, crun)."""
+    if context.mount_ns:
+        pivot_root(bundle.rootfs)
+    else:
+        os.chroot(bundle.rootfs)
+        os.chdir('/')
+
+
+def apply_root_propagation(bundle, context):
+    """linux.rootfsPropagation on "/", after the last bind (a bind from an unbindable mount fails)."""
+    if not context.mount_ns:
+        return
+    propagation = bundle.linux.get('rootfsPropagation') or ''
+    for flags in ROOT_PROPAGATION.get(propagation, ()):
+        try:
+            syscalls.mount(None, '/', None, flags, None)
+        except OSError as exc:
+            raise errors.SetupError('linux.rootfsPropagation: cannot make the root %s: %s' % (propagation, exc.strerror))
+
+
 def pivot_root(rootfs):
     """Make `rootfs` the root and detach the old one (runc's pivot_root(".", ".") way)."""
     old_root = os.open('/', os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
@@ -342,5 +378,6 @@ def finalize(bundle, context):
     """After pivot_root: read-only /dev and root."""
     if context.remount_dev_readonly:
         remount_bind('/dev', c.MS_RDONLY)
-    if (bundle.config.get('root') or {}).get('readonly'):
+    # Without a mount namespace "/" is the host's mount holding the rootfs: never remount it.
+    if (bundle.config.get('root') or {}).get('readonly') and context.mount_ns:
         remount_bind('/', c.MS_RDONLY)

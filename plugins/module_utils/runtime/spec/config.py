@@ -9,6 +9,7 @@ that passed `load_bundle`, so later code can trust types and required fields.
 
 import os
 import posixpath
+import stat
 
 from .. import errors, jsonc
 
@@ -30,6 +31,10 @@ RLIMITS = {
 }
 
 PROPAGATIONS = ('', 'private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable')
+
+# The st_mode file-type bits of each linux.devices[].type.
+DEVICE_TYPE_BITS = {'c': stat.S_IFCHR, 'u': stat.S_IFCHR, 'b': stat.S_IFBLK, 'p': stat.S_IFIFO}
+_FILE_TYPE_MASK = 0o170000
 
 _UINT32_MAX = 0xffffffff
 _UINT64_MAX = 0xffffffffffffffff
@@ -341,8 +346,6 @@ def _validate_linux(config):
     if config.get('domainname') and 'uts' not in seen:
         raise errors.ConfigError('domainname', 'unable to set domainname without a private UTS namespace: '
                                  'add {"type": "uts"} to linux.namespaces')
-    if 'mount' not in seen:
-        raise errors.ConfigError('linux.namespaces', 'a mount namespace is required: add {"type": "mount"}')
     propagation = linux.get('rootfsPropagation', '')
     if propagation not in PROPAGATIONS:
         raise errors.ConfigError('linux.rootfsPropagation', 'must be one of %s' % ', '.join(p for p in PROPAGATIONS if p))
@@ -451,7 +454,9 @@ def _validate_device(device, field):
         _uint(device.get('major'), field + '.major')
         _uint(device.get('minor'), field + '.minor')
     if 'fileMode' in device:
-        _uint(device['fileMode'], field + '.fileMode', 0o7777)
+        problem = device_file_mode_problem(_uint(device['fileMode'], field + '.fileMode'), kind)
+        if problem:
+            raise errors.ConfigError(field + '.fileMode', problem)
     for part in ('uid', 'gid'):
         if part in device:
             _uint(device[part], '%s.%s' % (field, part))
@@ -566,6 +571,23 @@ def proc_mount_problem(destination, mount, source_is_procfs=None):
         return None
     return ('%s is inside /proc: a mount there could bypass linux.readonlyPaths and maskedPaths, so only the '
             'files lxcfs emulates may be covered (%s)' % (destination, ', '.join(sorted(PROC_MOUNTS_ALLOWED))))
+
+
+def device_file_mode_problem(mode, kind):
+    """What is wrong with linux.devices[].fileMode `mode` for a device of type `kind`, or None.
+
+    podman fills fileMode from the host's st_mode, file-type bits included (0o20600 for a
+    character device); runc and crun accept that. Type bits that name another kind of file
+    are refused: runc ignores them, crun ors them in (a block device for type c, EINVAL else).
+    """
+    if mode & ~(_FILE_TYPE_MASK | 0o7777):
+        return ('must be the permission bits (0 to 0o7777, decimal 4095), optionally with the file-type bits '
+                'of st_mode, not %d' % mode)
+    type_bits = mode & _FILE_TYPE_MASK
+    if type_bits and type_bits != DEVICE_TYPE_BITS[kind]:
+        return ('%d (0o%o) has the file-type bits 0o%o, but type %r needs 0o%o: give the permission bits alone '
+                '(0o%o)' % (mode, mode, type_bits, kind, DEVICE_TYPE_BITS[kind], mode & 0o7777))
+    return None
 
 
 _ID_CHARACTERS = frozenset('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.')

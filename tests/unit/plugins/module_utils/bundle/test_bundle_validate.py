@@ -79,11 +79,21 @@ def test_schema_errors_name_path_and_fix(validate, config, path, words):
     (changed(process__args=[]), 'process.args', 'program to run'),
     (changed(process__cwd='srv'), 'process.cwd', "'/srv'"),
     (changed(linux__devices=[{'type': 'c', 'path': '/dev/x'}]), 'linux.devices[0].major', 'required'),
+    (changed(linux__devices=[{'type': 'b', 'path': '/dev/x', 'major': 7, 'minor': 0, 'fileMode': 0o20600}]),
+     'linux.devices[0].fileMode', "type 'b' needs 0o60000"),
+    (changed(linux__devices=[{'type': 'c', 'path': '/dev/x', 'major': 1, 'minor': 3, 'fileMode': 0o200000}]),
+     'linux.devices[0].fileMode', 'permission bits'),
 ])
 def test_checks_beyond_the_schema(validate, config, path, words):
     problems = validate(config)
     assert path in paths(problems), problems
     assert words in dict(problems)[path]
+
+
+def test_device_file_mode_with_its_own_type_bits_is_valid(validate):
+    """podman's linux.devices[].fileMode is the host's st_mode (0o20600 for /dev/fuse)."""
+    config = changed(linux__devices=[{'type': 'c', 'path': '/dev/fuse', 'major': 10, 'minor': 229, 'fileMode': 8576}])
+    assert validate(config) == []
 
 
 def test_user_outside_the_mappings(validate):

@@ -48,10 +48,29 @@ def test_ansible_validates_items_with_the_shared_spec():
     assert 'name' in messages
 
 
-def test_an_item_that_must_run_needs_a_bundle():
+def test_an_item_that_must_be_created_needs_a_bundle(tmp_path):
+    items = [{'name': 'a', 'state': 'absent'}, {'name': 'b', 'state': 'stopped'}]
     with pytest.raises(errors.ConfigError) as caught:
-        containers.converge_all({'containers': [{'name': 'a', 'state': 'absent'}, {'name': 'b'}]})
+        containers.converge_all({'containers': items, 'defaults': {'runtime_root': str(tmp_path / 'root')}},
+                                supervisor_root=str(tmp_path / 'supervisors'))
     assert caught.value.field == 'containers[1].bundle'
+    assert 'container b does not exist' in str(caught.value)
+    items = [{'name': 'c', 'bundle_options': {'image': 'localhost/x:1'}}]
+    with pytest.raises(errors.ConfigError) as caught:
+        containers.converge_all({'containers': items, 'defaults': {'runtime_root': str(tmp_path / 'root')}},
+                                supervisor_root=str(tmp_path / 'supervisors'))
+    assert caught.value.field == 'containers[0].bundle' and 'bundle_options' in str(caught.value)
+
+
+def test_an_item_without_a_bundle_is_taken_as_it_is_when_the_container_exists(tmp_path):
+    # A supervisor folder says the container is there (perhaps between the delete and create of a restart): the
+    # item passes the up-front check, and the converge of that item reports what it finds.
+    root = str(tmp_path / 'root')
+    _supervised(tmp_path / 'supervisors', root, 'web')
+    result = containers.converge_all({'containers': [{'name': 'web', 'state': 'stopped'}],
+                                      'defaults': {'runtime_root': root}}, supervisor_root=str(tmp_path / 'supervisors'))
+    assert result['failures'] == ['web: bundle: container web does not exist, and state stopped creates it: give '
+                                  'the bundle folder to create it from']
 
 
 def test_a_name_declared_twice_for_one_root_is_refused(tmp_path):

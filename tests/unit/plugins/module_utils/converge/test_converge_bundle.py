@@ -173,7 +173,59 @@ def test_invalid_settings_name_the_option(tmp_path, store, settings, start):
     with pytest.raises(ConfigError) as caught:
         converge(store, str(tmp_path / 'bundle'), **settings)
     assert failure_message(caught.value).startswith(start)
-    assert not os.path.exists(os.path.join(str(tmp_path / 'bundle'), 'config.json'))
+    assert not os.path.lexists(str(tmp_path / 'bundle'))
+
+
+def _tree(top):
+    """{relative path: (mode, size, content or link target)} of everything under `top`."""
+    found = {}
+    for directory, subdirs, files in os.walk(top):
+        for name in subdirs + files:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            if os.path.islink(path):
+                content = os.readlink(path)
+            elif os.path.isfile(path):
+                with open(path, 'rb') as handle:
+                    content = handle.read()
+            else:
+                content = None
+            found[os.path.relpath(path, top)] = (info.st_mode, info.st_size, content)
+    return found
+
+
+BAD_SETTINGS = [
+    {'resources': {'memory': {'limit': '-64m'}}},
+    {'resources': {'memory': {'limit': '64 megabytes'}}},
+    {'process': dict(SETTINGS['process'], user='nobody')},
+]
+
+
+@pytest.mark.parametrize('settings', BAD_SETTINGS)
+def test_a_failed_run_leaves_no_bundle_behind(tmp_path, store, settings):
+    bundle = tmp_path / 'bundle'
+    with pytest.raises(ConfigError):
+        converge(store, str(bundle), **settings)
+    assert not os.path.lexists(str(bundle))
+    bundle.mkdir()
+    (bundle / 'notes').write_text('mine')
+    with pytest.raises(ConfigError):
+        converge(store, str(bundle), **settings)
+    assert _tree(str(bundle)) == {'notes': _tree(str(tmp_path))['bundle/notes']}
+
+
+@pytest.mark.parametrize('settings', BAD_SETTINGS)
+def test_a_failed_run_leaves_an_existing_bundle_as_it_was(tmp_path, store, settings):
+    bundle = str(tmp_path / 'bundle')
+    converge(store, bundle)
+    before = _tree(bundle)
+    # A new image would rewrite the rootfs: the settings must be refused before that.
+    ensure_image(image_params(name='localhost/app:2', store=store, import_from=rootfs_tarball(
+        tmp_path / 'v2.tar.gz', {'bin': None, 'bin/true': b'#!/bin/sh\n', 'etc': None, 'etc/passwd': PASSWD,
+                                 'etc/group': GROUP, 'etc/motd': b'v2\n'})))
+    with pytest.raises(ConfigError):
+        ensure_bundle(bundle_params(path=bundle, image='localhost/app:2', store=store, **dict(SETTINGS, **settings)))
+    assert _tree(bundle) == before
 
 
 def test_absent_removes_a_bundle_and_refuses_other_folders(tmp_path, store):
@@ -191,3 +243,22 @@ def test_absent_removes_a_bundle_and_refuses_other_folders(tmp_path, store):
     with pytest.raises(ConfigError) as caught:
         ensure_bundle(bundle_params(path=str(other), state='absent'))
     assert 'not a bundle' in str(caught.value) and (other / 'data').exists()
+
+
+def test_a_host_failure_after_the_unpack_removes_what_the_run_made(tmp_path, store, monkeypatch):
+    from ansible_collections.runcible.oci.plugins.module_utils.converge import bundle as module
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, 'No space left on device', os.path.join(args[0], 'config.json'))
+
+    monkeypatch.setattr(module, 'write_config', disk_full)
+    bundle = tmp_path / 'bundle'
+    with pytest.raises(OSError) as caught:
+        converge(store, str(bundle))
+    assert failure_message(caught.value).startswith('path: ') and 'No space left' in failure_message(caught.value)
+    assert not os.path.lexists(str(bundle))
+    bundle.mkdir()
+    (bundle / 'notes').write_text('mine')
+    with pytest.raises(OSError):
+        converge(store, str(bundle))
+    assert sorted(os.listdir(str(bundle))) == ['notes']

@@ -76,3 +76,28 @@ def test_log_format_json(tmp_path):
     line = json.loads(log_file.read_text().splitlines()[-1])
     assert (line['level'], line['msg']) == ('error', 'container does not exist')
     assert sorted(line) == ['level', 'msg', 'time']
+
+
+@pytest.mark.parametrize('command', [c.name for c in main.COMMANDS])
+@pytest.mark.parametrize('flag', ['--help', '-h'])
+def test_every_command_has_help(capsys, command, flag):
+    """Like runc: `COMMAND --help` prints its help and exits 0 (podman probes `checkpoint --help`)."""
+    assert main.main(['--root', '/nonexistent-root', command, flag]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith('NAME:\n   %s %s - ' % (main._program(), command))
+    assert '\nUSAGE:\n' in captured.out and captured.err == ''
+
+
+def test_help_command(capsys):
+    assert main.main(['help', 'kill']) == 0
+    assert capsys.readouterr().out.startswith('NAME:\n   %s kill - ' % main._program())
+    assert main.main(['help']) == 0
+    assert '\nCOMMANDS:\n' in capsys.readouterr().out
+    assert main.main(['help', 'frobnicate']) == 3
+    assert "No help topic for 'frobnicate'" in capsys.readouterr().err
+
+
+def test_an_unknown_flag_before_help_is_still_an_error(capsys):
+    assert main.main(['kill', '--bogus', '--help']) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith('Incorrect Usage: flag provided but not defined: -bogus')

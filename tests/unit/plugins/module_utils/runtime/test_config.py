@@ -53,11 +53,15 @@ def _set(spec, path, value):
     (('linux', 'namespaces'), [{'type': 'mount'}, {'type': 'mount'}], 'linux.namespaces[1].type'),
     (('linux', 'namespaces'), [{'type': 'mount'}, {'type': 'network', 'path': '/no/such/ns'}],
      'linux.namespaces[1].path'),
-    (('linux', 'namespaces'), [{'type': 'uts'}], 'linux.namespaces'),
     (('linux', 'uidMappings'), [{'containerID': 0, 'hostID': 1000, 'size': 1}], 'linux.uidMappings'),
     (('linux', 'maskedPaths'), ['proc/kcore'], 'linux.maskedPaths[0]'),
     (('linux', 'devices'), [{'path': '/dev/x', 'type': 'z'}], 'linux.devices[0].type'),
     (('linux', 'devices'), [{'path': 'dev/x', 'type': 'c', 'major': 1, 'minor': 1}], 'linux.devices[0].path'),
+    (('linux', 'devices'), [{'path': '/dev/x', 'type': 'c', 'major': 1, 'minor': 3, 'fileMode': 0o60600}],
+     'linux.devices[0].fileMode'),
+    (('linux', 'devices'), [{'path': '/dev/x', 'type': 'p', 'fileMode': 0o100644}], 'linux.devices[0].fileMode'),
+    (('linux', 'devices'), [{'path': '/dev/x', 'type': 'c', 'major': 1, 'minor': 3, 'fileMode': 0o1000000}],
+     'linux.devices[0].fileMode'),
     (('linux', 'rootfsPropagation'), 'sideways', 'linux.rootfsPropagation'),
 ])
 def test_fault_names_its_field(path, value, field):
@@ -66,6 +70,13 @@ def test_fault_names_its_field(path, value, field):
         config.validate(spec)
     assert caught.value.field == field
     assert caught.value.message.startswith(field + ': ')
+
+
+def test_no_mount_namespace_is_valid():
+    """runtime-spec: without one the container shares the runtime's mount namespace (runc and crun run it)."""
+    spec = _spec()
+    spec['linux']['namespaces'] = [n for n in spec['linux']['namespaces'] if n['type'] != 'mount']
+    config.validate(spec)
 
 
 def test_hostname_needs_uts_namespace():
@@ -82,6 +93,24 @@ def test_user_namespace_needs_mappings():
     with pytest.raises(errors.ConfigError) as caught:
         config.validate(spec)
     assert caught.value.field == 'linux.uidMappings'
+
+
+@pytest.mark.parametrize('kind, mode', [
+    ('c', 0o20600), ('u', 0o20666), ('b', 0o60660), ('p', 0o10600), ('c', 0o7777), ('c', 0)])
+def test_device_file_mode_may_carry_its_own_type_bits(kind, mode):
+    """podman sends st_mode as fileMode (8576 = 0o20600 for a character device), as runc and crun accept."""
+    spec = _spec()
+    spec['linux']['devices'] = [{'path': '/dev/x', 'type': kind, 'major': 1, 'minor': 3, 'fileMode': mode}]
+    config.validate(spec)
+
+
+def test_device_file_mode_with_another_type_says_what_to_give():
+    spec = _spec()
+    spec['linux']['devices'] = [{'path': '/dev/x', 'type': 'c', 'major': 1, 'minor': 3, 'fileMode': 0o60640}]
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert caught.value.message == ("linux.devices[0].fileMode: 24992 (0o60640) has the file-type bits 0o60000, "
+                                    "but type 'c' needs 0o20000: give the permission bits alone (0o640)")
 
 
 def test_default_and_rootless_specs_are_valid():

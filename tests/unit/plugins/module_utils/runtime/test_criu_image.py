@@ -34,7 +34,25 @@ def test_mount_differences_name_the_mounts_only_one_side_has():
     other = copy.deepcopy(config)
     other['mounts'].append({'destination': '/data', 'type': 'bind', 'source': '/srv'})
     field, theirs, ours = image.mismatch(image.fingerprint(config), other)
-    assert (field, theirs, ours) == ('mounts', 'the same mounts in another order', ['/data (bind)'])
+    assert (field, theirs, ours) == ('mounts', 'no other mount', ['/data (bind)'])
+
+
+def test_mounts_in_another_order_match():
+    """podman's restore --import --name writes the same mounts in another order."""
+    config = default_spec()
+    config['mounts'].append({'destination': '/data', 'type': 'bind', 'source': '/srv/a', 'options': ['rbind']})
+    shuffled = copy.deepcopy(config)
+    shuffled['mounts'].reverse()
+    assert image.mismatch(image.fingerprint(config), shuffled) is None
+
+
+def test_a_mount_listed_twice_is_a_difference():
+    config = default_spec()
+    twice = copy.deepcopy(config)
+    twice['mounts'].append(dict(twice['mounts'][-1]))
+    field, theirs, ours = image.mismatch(image.fingerprint(config), twice)
+    assert (field, theirs, ours) == ('mounts', 'no other mount', ['%s (%s)' % (config['mounts'][-1]['destination'],
+                                                                               config['mounts'][-1]['type'])])
 
 
 LOG = """(00.000100) Version: 4.2.1

@@ -41,24 +41,57 @@ def test_zombie_counts_as_gone():
 
 def test_container_dir_lifecycle(tmp_path):
     root = str(tmp_path / 'root')
-    directory = state.ContainerDir(root, 'abc')
-    directory.make()
+    directory = state.ContainerDir(root, 'abc').make()
     assert oct(os.stat(root).st_mode & 0o777) == '0o700'
+    # make() returns with the folder locked: nothing else can act on it before its state exists.
+    assert directory.lock_fd is not None
+    assert state.ContainerDir(root, 'abc').locked_by_other()
     with pytest.raises(errors.ContainerExists):
         state.ContainerDir(root, 'abc').make()
-    with pytest.raises(errors.ContainerNotExist):
-        directory.load()
-    saved = state.ContainerState(id='abc', pid=1, init_start=5, bundle='/b', config={'a': [1]})
-    with directory:
-        directory.save(saved)
-    loaded = directory.load()
-    assert (loaded.id, loaded.pid, loaded.config) == ('abc', 1, {'a': [1]})
+    # A folder without a state is a half-made container: listed, and load says how to remove it.
     assert state.list_ids(root) == ['abc']
-    assert os.listdir(directory.path) == ['state.json']
+    with pytest.raises(errors.StateError) as caught:
+        directory.load()
+    assert 'state.json is missing' in caught.value.message and '`delete --force abc`' in caught.value.message
+    saved = state.ContainerState(id='abc', pid=1, init_start=5, bundle='/b', config={'a': [1]})
+    directory.record(saved)
+    directory.unlock()
+    loaded = directory.load()
+    assert (loaded.id, loaded.pid, loaded.config, loaded.damage) == ('abc', 1, {'a': [1]}, None)
+    assert sorted(os.listdir(directory.path)) == ['cleanup.json', 'state.json']
+    with open(directory.cleanup_file) as handle:
+        assert sorted(json.load(handle)) == sorted(state.ContainerState.CLEANUP_FIELDS)
     directory.remove()
     assert state.list_ids(root) == []
     with pytest.raises(errors.ContainerNotExist):
         state.ContainerDir(root, 'abc').lock()
+    with pytest.raises(errors.ContainerNotExist):
+        state.ContainerDir(root, 'abc').load_remains()
+
+
+def test_a_folder_locked_without_state_is_being_created(tmp_path):
+    directory = state.ContainerDir(str(tmp_path), 'c').make()
+    with pytest.raises(errors.ContainerCreating):
+        state.ContainerDir(str(tmp_path), 'c').load()
+    other = state.ContainerDir(str(tmp_path), 'c')
+    assert state.status(other.load_remains(), other) == 'creating'
+    directory.unlock()
+    assert state.status(other.load_remains(), other) == 'stopped'
+
+
+def test_remove_deletes_the_state_files_last(tmp_path, monkeypatch):
+    """A delete killed half-way must leave cleanup.json, the record of what else to remove."""
+    directory = state.ContainerDir(str(tmp_path), 'c').make()
+    directory.record(state.ContainerState(id='c'))
+    for name in ('exec.fifo', 'init.error', '.state.json.1.tmp'):
+        open(os.path.join(directory.path, name), 'w').close()
+    removed = []
+    real_unlink = os.unlink
+    monkeypatch.setattr(state.os, 'unlink', lambda path: (removed.append(os.path.basename(path)), real_unlink(path)))
+    directory.remove()
+    assert removed[-2:] == ['state.json', 'cleanup.json']
+    assert sorted(removed) == ['.state.json.1.tmp', 'cleanup.json', 'exec.fifo', 'init.error', 'state.json']
+    assert not os.path.exists(directory.path)
 
 
 def test_invalid_id_is_refused_before_any_path_is_built(tmp_path):
@@ -66,14 +99,29 @@ def test_invalid_id_is_refused_before_any_path_is_built(tmp_path):
         state.ContainerDir(str(tmp_path), '../escape')
 
 
-def test_corrupt_state_is_reported(tmp_path):
-    directory = state.ContainerDir(str(tmp_path), 'c')
-    directory.make()
-    with open(directory.state_file, 'w') as handle:
-        handle.write('{not json')
+@pytest.mark.parametrize('content, reason', [
+    (b'{not json', 'not valid JSON'),
+    (b'', 'empty'),
+    (b'{"id": "c", "pid": 12', 'not valid JSON'),
+    (b'[1, 2]', 'not a JSON object'),
+    (b'{"id": "other"}', "id is 'other', not 'c'"),
+    (b'{"id": "c", "pid": "12"}', "pid is '12', not a positive number"),
+    (b'{"id": "c", "pid": true}', 'pid is True'),
+    (b'{"id": "c", "config": []}', 'config is not a JSON dict'),
+    (b'{"id": "c", "cgroup": {"path": "c", "dirs": {"memory": "relative/c"}}}', "cgroup holds 'relative/c'"),
+    (b'\xff\xfe', 'not valid JSON'),
+    (b'[' * 100000, 'not valid JSON'),
+])
+def test_damaged_state_is_reported_with_the_fix(tmp_path, content, reason):
+    directory = state.ContainerDir(str(tmp_path), 'c').make()
+    directory.unlock()
+    with open(directory.state_file, 'wb') as handle:
+        handle.write(content)
     with pytest.raises(errors.StateError) as caught:
         directory.load()
-    assert 'corrupt' in caught.value.message
+    assert 'state.json is damaged' in caught.value.message and reason in caught.value.message
+    assert '`delete --force c`' in caught.value.message
+
 
 
 def _good_record():
@@ -87,25 +135,25 @@ def _good_record():
 
 
 @pytest.mark.parametrize('change, words', [
-    (lambda r: r.update(pid='1'), 'pid: must be int'),
-    (lambda r: r.update(pid=-1), 'pid: must not be negative'),
-    (lambda r: r.update(started='yes'), 'started: must be bool'),
-    (lambda r: r.update(init_start=True), 'init_start: must be int'),
-    (lambda r: r.update(config=[]), 'config: must be dict'),
-    (lambda r: r.update(config=None), 'config: missing'),  # found by test_fuzz.py: update raised AttributeError
-    (lambda r: r.update(annotations={'a': 1}), 'annotations: must hold strings'),
+    (lambda r: r.update(pid='1'), "pid is '1', not a positive number"),
+    (lambda r: r.update(pid=-1), 'pid is -1, not a positive number'),
+    (lambda r: r.update(started='yes'), 'started is not a boolean'),
+    (lambda r: r.update(init_start=True), 'init_start is True'),
+    (lambda r: r.update(config=[]), 'config is not a JSON dict'),
+    (lambda r: r.update(config=None), 'config is missing'),  # found by test_fuzz.py: update raised AttributeError
+    (lambda r: r.update(annotations={'a': 1}), 'annotations holds something other than strings'),
     (lambda r: r['config'].update(process={'args': 'sh'}), 'config.process.args'),
     (lambda r: r['config'].update(hooks={'poststop': [{'path': 3}]}), 'config.hooks.poststop[0].path'),
     (lambda r: r['config']['linux'].update(namespaces=[{'type': 'bogus'}]), 'config.linux.namespaces[0].type'),
-    (lambda r: r['cgroup'].update(dirs=[]), 'cgroup: must have'),
+    (lambda r: r['cgroup'].update(dirs=[]), 'cgroup is not a cgroup record'),
     # The root of a hierarchy: delete would kill every process on the host in it.
-    (lambda r: r['cgroup']['dirs'].update(memory='/sys/fs/cgroup/memory'), "'/sys/fs/cgroup/memory' is not"),
-    (lambda r: r['cgroup']['dirs'].update(memory='/sys/fs/cgroup/memory/../memory'), 'is not'),
-    (lambda r: r['cgroup']['dirs'].update(memory='/'), 'is not'),
-    (lambda r: r['cgroup'].update(created=['/etc']), "'/etc' is not"),
-    (lambda r: r.update(id='other'), "id: 'other' is not the folder's"),
+    (lambda r: r['cgroup']['dirs'].update(memory='/sys/fs/cgroup/memory'), "'/sys/fs/cgroup/memory', which is not"),
+    (lambda r: r['cgroup']['dirs'].update(memory='/sys/fs/cgroup/memory/../memory'), 'which is not'),
+    (lambda r: r['cgroup']['dirs'].update(memory='/'), 'which is not'),
+    (lambda r: r['cgroup'].update(created=['/etc']), "'/etc', which is not"),
+    (lambda r: r.update(id='other'), "id is 'other', not 'c'"),
 ])
-def test_a_damaged_state_record_is_corrupt_and_says_where(tmp_path, change, words):
+def test_a_state_record_of_the_wrong_shape_is_damaged_and_says_where(tmp_path, change, words):
     """Valid JSON of the wrong shape: before, commands failed with AttributeError or TypeError tracebacks."""
     directory = state.ContainerDir(str(tmp_path), 'c')
     directory.make()
@@ -118,19 +166,59 @@ def test_a_damaged_state_record_is_corrupt_and_says_where(tmp_path, change, word
         json.dump(record, handle)
     with pytest.raises(errors.StateError) as caught:
         directory.load()
-    assert 'corrupt' in caught.value.message and words in caught.value.message
-
-
-@pytest.mark.parametrize('text', ['null', '[]', '"x"', '{"id": "c", "pid": 1' + ']' * 3])
-def test_state_that_is_no_object_is_corrupt(tmp_path, text):
-    directory = state.ContainerDir(str(tmp_path), 'c')
-    directory.make()
-    with open(directory.state_file, 'w') as handle:
-        handle.write(text)
-    with pytest.raises(errors.StateError):
-        directory.load()
+    assert 'state.json is damaged' in caught.value.message and words in caught.value.message
 
 
 def test_a_recorded_start_time_of_none_is_never_alive():
     record = state.ContainerState(pid=999999999, init_start=None)
     assert not record.init_alive()
+
+def test_remains_come_from_cleanup_json_when_state_json_is_damaged(tmp_path):
+    directory = state.ContainerDir(str(tmp_path), 'c').make()
+    cgroup = {'path': 'c', 'dirs': {'memory': '/sys/fs/cgroup/memory/c'}, 'v2_root': None, 'created': []}
+    directory.record(state.ContainerState(id='c', pid=42, init_start=7, bundle='/b', cgroup=cgroup,
+                                          config={'hooks': {}}))
+    with open(directory.state_file, 'r+b') as handle:
+        handle.truncate(10)
+    remains = directory.load_remains()
+    assert (remains.pid, remains.init_start, remains.bundle, remains.cgroup) == (42, 7, '/b', cgroup)
+    assert remains.config is None
+    assert remains.damage.startswith('state.json is damaged (not valid JSON')
+    assert remains.damaged_files == ('state.json',)
+    os.unlink(directory.state_file)
+    remains = directory.load_remains()
+    assert (remains.pid, remains.damage, remains.damaged_files) == (42, 'state.json is missing', ())
+
+
+def test_remains_are_the_id_alone_when_both_files_are_unusable(tmp_path):
+    directory = state.ContainerDir(str(tmp_path), 'c').make()
+    with open(directory.cleanup_file, 'w') as handle:
+        handle.write('{')
+    remains = directory.load_remains()
+    assert (remains.id, remains.pid, remains.cgroup) == ('c', None, None)
+    assert remains.damage.startswith('state.json is missing, cleanup.json is damaged')
+    assert remains.damaged_files == ('cleanup.json',)
+
+
+def test_list_ids_lists_every_folder_named_like_an_id(tmp_path):
+    root = tmp_path / 'root'
+    for name in ('b', 'a', '.hidden'):
+        (root / name).mkdir(parents=True)
+    (root / '.criu-check.json').write_text('{}')
+    (root / 'bad name').mkdir()
+    (root / 'link').symlink_to(root / 'a')
+    assert state.list_ids(str(root)) == ['.hidden', 'a', 'b']
+
+
+def test_created_means_the_init_still_holds_the_fifo(tmp_path):
+    """Not that the FIFO exists: a start killed after it released the init leaves it behind."""
+    fifo = str(tmp_path / 'exec.fifo')
+    assert not state.init_holds_fifo(fifo)
+    os.mkfifo(fifo, 0o622)
+    assert not state.init_holds_fifo(fifo)
+    held = os.open(fifo, os.O_RDWR)
+    try:
+        assert state.init_holds_fifo(fifo)
+    finally:
+        os.close(held)
+    assert not state.init_holds_fifo(fifo)

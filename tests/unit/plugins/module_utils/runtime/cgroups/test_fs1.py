@@ -138,3 +138,13 @@ def test_pids_and_network(fake_files):
     fs1.set_net_prio(files, D, {'network': {'priorities': [{'name': 'lo', 'priority': 1}, {'name': 'eth0', 'priority': 7}]}})
     assert files.writes == [('pids.max', 'max'), ('net_cls.classid', '1048577'), ('net_prio.ifpriomap', 'lo 1'),
                             ('net_prio.ifpriomap', 'eth0 7')]
+
+
+def test_kernel_tcp_is_written_where_the_file_exists(fake_files):
+    files = memory_files(fake_files, 100 * MIB)
+    files.files[(D, fs1.KMEM_TCP)] = '9223372036854771712'
+    fs1.set_memory(files, D, {'memory': {'kernelTCP': 2 * MIB}})
+    assert files.writes == [(fs1.KMEM_TCP, str(2 * MIB))]
+    files = memory_files(fake_files, 100 * MIB)
+    fs1.set_memory(files, D, {'memory': {'kernelTCP': 2 * MIB}})
+    assert files.writes == []

@@ -34,6 +34,24 @@ def test_paths_and_state_round_trip():
     assert (copy.path, copy.dirs, copy.v2_root) == ('/test/ctr', manager.dirs, '/sys/fs/cgroup/unified')
 
 
+def test_planned_directories_are_recorded_before_any_exists(tmp_path):
+    """A create killed while it makes its cgroups leaves a record of every one it may have made."""
+    (tmp_path / 'memory' / 'a').mkdir(parents=True)
+    (tmp_path / 'pids').mkdir()
+    manager = Manager.for_path('/a/b/ctr', [Hierarchy(str(tmp_path / 'memory'), '/', ('memory',), '/'),
+                                            Hierarchy(str(tmp_path / 'pids'), '/', ('pids',), '/')])
+    manager.plan_created()
+    assert manager.created == [str(tmp_path / 'memory' / 'a' / 'b'), str(tmp_path / 'memory' / 'a' / 'b' / 'ctr'),
+                               str(tmp_path / 'pids' / 'a'), str(tmp_path / 'pids' / 'a' / 'b'),
+                               str(tmp_path / 'pids' / 'a' / 'b' / 'ctr')]
+    (tmp_path / 'pids' / 'a' / 'b' / 'ctr').mkdir(parents=True)
+    (tmp_path / 'pids' / 'a' / 'b' / 'other').mkdir()
+    manager.destroy()
+    # Made directories go, but a parent another cgroup sits in stays.
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*')) == [
+        'memory', 'memory/a', 'pids', 'pids/a', 'pids/a/b', 'pids/a/b/other']
+
+
 def test_relative_paths_go_below_the_callers_own_cgroups():
     manager = Manager.for_path('a/b', [Hierarchy('/sys/fs/cgroup/memory', '/', ('memory',), '/user/1')])
     assert manager.dirs == {'memory': '/sys/fs/cgroup/memory/user/1/a/b'}
@@ -103,6 +121,17 @@ def test_v2_warns_where_runc_ignores(fake_files):
     warnings = unified(fake_files).validate({'memory': {'swappiness': 10, 'kernel': 5, 'disableOOMKiller': True}})
     assert len(warnings) == 3
     assert any('swappiness' in w for w in warnings) and any('disableOOMKiller' in w for w in warnings)
+
+
+def test_kernel_tcp_warns_only_where_it_cannot_be_written(fake_files):
+    """v1 with memory.kmem.tcp.limit_in_bytes (in the hierarchy, before the container's cgroup exists): no warning."""
+    with_file = hybrid(fake_files({('/sys/fs/cgroup/memory', 'memory.kmem.tcp.limit_in_bytes'): 'max'}))
+    assert with_file.validate({'memory': {'kernelTCP': 2 ** 20}}) == []
+    without = hybrid(fake_files({}))
+    assert without.validate({'memory': {'kernelTCP': 2 ** 20}}) == [
+        'memory.kernelTCP is ignored: this kernel has no memory.kmem.tcp.limit_in_bytes (no kernel memory accounting)']
+    warnings = unified(fake_files).validate({'memory': {'kernelTCP': 2 ** 20}})
+    assert warnings == ['memory.kernelTCP is not supported by cgroup v2 and is ignored']
 
 
 def test_v2_controller_missing_from_the_tree_names_the_field(fake_files):

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+"""The modules' side of a supervisor: stopping one waits for its exit, not for its parent to reap it."""
+
+import os
+import subprocess
+import sys
+
+from ansible_collections.runcible.oci.plugins.module_utils.supervisor import client, main
+
+# Stands in for a supervisor: exits on SIGTERM, as the real one does once its container is gone.
+FAKE_SUPERVISOR = ('import signal, sys, time\n'
+                   'signal.signal(signal.SIGTERM, lambda *args: sys.exit(0))\n'
+                   'print("ready", flush=True)\n'
+                   'time.sleep(120)\n')
+
+
+def _process_state(pid):
+    with open('/proc/%d/stat' % pid, 'rb') as handle:
+        data = handle.read()
+    return data[data.rindex(b')') + 2:].split()[0].decode()
+
+
+def _supervised(tmp_path):
+    """(Supervision, the fake supervisor's Popen), its status.json written as a real supervisor writes it."""
+    process = subprocess.Popen([sys.executable, '-c', FAKE_SUPERVISOR], stdout=subprocess.PIPE)
+    assert process.stdout.readline() == b'ready\n'
+    main.write_json(str(tmp_path / main.STATUS), {'supervisor_pid': process.pid, 'state': 'running',
+                                                  'supervisor_start': main.start_time(process.pid)})
+    return client.Supervision(str(tmp_path)), process
+
+
+def test_stop_returns_once_the_supervisor_exited_though_nobody_reaped_it(tmp_path):
+    # A detached supervisor's parent is init, which on some hosts reaps seconds late: `state: absent`
+    # waited for the reaping (about 2 s per container here) where the exit is what counts.
+    supervision, process = _supervised(tmp_path)
+    try:
+        assert supervision.alive()
+        supervision.stop(20)
+        assert _process_state(process.pid) == 'Z', 'the test needs the exited supervisor still unreaped'
+        assert not supervision.alive()
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_zombie_has_no_start_time(tmp_path):
+    supervision, process = _supervised(tmp_path)
+    try:
+        os.kill(process.pid, 15)
+        while _process_state(process.pid) != 'Z':
+            os.sched_yield()
+        assert main.start_time(process.pid) is None
+        assert not supervision.alive()
+    finally:
+        process.wait()
+
+
+def test_stop_of_a_supervisor_that_is_gone_returns_its_last_status(tmp_path):
+    main.write_json(str(tmp_path / main.STATUS), {'supervisor_pid': 2 ** 22 + 1, 'supervisor_start': 1,
+                                                  'state': 'exited', 'exit_code': 3})
+    assert client.Supervision(str(tmp_path)).stop(5)['exit_code'] == 3
