@@ -23,6 +23,11 @@ options:
       - 'Needed when the container has to be created. Without it, an existing container is only brought to O(state)
         (stopped, started, paused, restarted, removed) with the bundle and the settings it was created with; its systemd
         unit is left as it is. A container that does not exist fails the task, naming O(bundle).'
+      - 'A change of the bundle folder recreates the container.'
+      - 'A change of C(config.json) outside C(linux.resources) recreates the container.'
+      - 'A change of C(linux.resources) is applied to the running container with the runtime''s update when only memory,
+        cpu, pids or blockIO change; any other change of it recreates the container.'
+      - 'A change of the rootfs (its digest as M(runcible.oci.oci_bundle) recorded it) recreates the container.'
     type: path
   bundle_options:
     description:
@@ -35,6 +40,7 @@ options:
       - 'The action V(bundle) in RV(actions) says the bundle was (or would be) written. In check mode the container is
         compared with the C(config.json) the bundle would get. With diff mode, the bundle''s C(config.json) diff comes
         first. Removing the container (V(absent)) leaves the bundle; remove it with M(runcible.oci.oci_bundle).'
+      - 'What the bundle holds is compared as O(bundle) says.'
     type: dict
   state:
     description:
@@ -49,6 +55,9 @@ options:
   runtime:
     description:
       - 'V(runcible) (the vendored runtime, called in-process), V(runc), V(crun), or the path of a runtime binary.'
+      - 'Each runtime keeps its containers in its own O(runtime_root) unless one is given: a container is found (and
+        compared) only in the root of the runtime named.'
+      - 'A change of the runtime in one O(runtime_root) recreates the container.'
     type: str
     default: 'runcible'
   runtime_root:
@@ -59,15 +68,18 @@ options:
     description:
       - 'What the supervisor does when the container''s process exits: V(no), V(on-failure[:max]), V(always) or
         V(unless-stopped). V(on-failure:3) restarts at most 3 times.'
+      - 'A change is applied by the supervisor; the container runs on.'
     type: str
     default: 'no'
   stop_signal:
     description:
       - 'The signal that stops the container; default the image''s StopSignal annotation, else SIGTERM.'
+      - 'A change is applied by the supervisor; the container runs on.'
     type: str
   stop_timeout:
     description:
       - 'Seconds between the stop signal and SIGKILL.'
+      - 'A change is applied by the supervisor; the container runs on.'
     type: int
     default: 10
   restart:
@@ -95,15 +107,19 @@ options:
   log_path:
     description:
       - 'The log file of the container''s output; default V(/var/log/runcible/<name>.log).'
+      - 'Earlier files stay where they were.'
+      - 'A change is applied by the supervisor; the container runs on.'
     type: path
   log_max_size:
     description:
       - 'Size in bytes at which the log file is rotated.'
+      - 'A change is applied by the supervisor; the container runs on.'
     type: int
     default: 10485760
   log_max_files:
     description:
       - 'How many log files are kept (the current one included).'
+      - 'A change is applied by the supervisor; the container runs on.'
     type: int
     default: 3
   log_lines:
@@ -136,6 +152,11 @@ options:
             O(containers[].state) (stopped, started, paused, restarted, removed) with the bundle and the settings it was
             created with; its systemd unit is left as it is. A container that does not exist fails the task, naming
             O(containers[].bundle).'
+          - 'A change of the bundle folder recreates the container.'
+          - 'A change of C(config.json) outside C(linux.resources) recreates the container.'
+          - 'A change of C(linux.resources) is applied to the running container with the runtime''s update when only
+            memory, cpu, pids or blockIO change; any other change of it recreates the container.'
+          - 'A change of the rootfs (its digest as M(runcible.oci.oci_bundle) recorded it) recreates the container.'
         type: path
       bundle_options:
         description:
@@ -149,6 +170,7 @@ options:
             container is compared with the C(config.json) the bundle would get. With diff mode, the bundle''s
             C(config.json) diff comes first. Removing the container (V(absent)) leaves the bundle; remove it with
             M(runcible.oci.oci_bundle).'
+          - 'What the bundle holds is compared as O(containers[].bundle) says.'
         type: dict
       state:
         description:
@@ -163,6 +185,9 @@ options:
       runtime:
         description:
           - 'V(runcible) (the vendored runtime, called in-process), V(runc), V(crun), or the path of a runtime binary.'
+          - 'Each runtime keeps its containers in its own O(containers[].runtime_root) unless one is given: a container is
+            found (and compared) only in the root of the runtime named.'
+          - 'A change of the runtime in one O(containers[].runtime_root) recreates the container.'
           - 'Default: C(runcible), unless O(defaults) sets it.'
         type: str
       runtime_root:
@@ -174,15 +199,18 @@ options:
         description:
           - 'What the supervisor does when the container''s process exits: V(no), V(on-failure[:max]), V(always) or
             V(unless-stopped). V(on-failure:3) restarts at most 3 times.'
+          - 'A change is applied by the supervisor; the container runs on.'
           - 'Default: C(no), unless O(defaults) sets it.'
         type: str
       stop_signal:
         description:
           - 'The signal that stops the container; default the image''s StopSignal annotation, else SIGTERM.'
+          - 'A change is applied by the supervisor; the container runs on.'
         type: str
       stop_timeout:
         description:
           - 'Seconds between the stop signal and SIGKILL.'
+          - 'A change is applied by the supervisor; the container runs on.'
           - 'Default: C(10), unless O(defaults) sets it.'
         type: int
       restart:
@@ -210,15 +238,19 @@ options:
       log_path:
         description:
           - 'The log file of the container''s output; default V(/var/log/runcible/<name>.log).'
+          - 'Earlier files stay where they were.'
+          - 'A change is applied by the supervisor; the container runs on.'
         type: path
       log_max_size:
         description:
           - 'Size in bytes at which the log file is rotated.'
+          - 'A change is applied by the supervisor; the container runs on.'
           - 'Default: C(10485760), unless O(defaults) sets it.'
         type: int
       log_max_files:
         description:
           - 'How many log files are kept (the current one included).'
+          - 'A change is applied by the supervisor; the container runs on.'
           - 'Default: C(3), unless O(defaults) sets it.'
         type: int
       log_lines:
@@ -240,6 +272,11 @@ options:
             O(containers[].state) (stopped, started, paused, restarted, removed) with the bundle and the settings it was
             created with; its systemd unit is left as it is. A container that does not exist fails the task, naming
             O(containers[].bundle).'
+          - 'A change of the bundle folder recreates the container.'
+          - 'A change of C(config.json) outside C(linux.resources) recreates the container.'
+          - 'A change of C(linux.resources) is applied to the running container with the runtime''s update when only
+            memory, cpu, pids or blockIO change; any other change of it recreates the container.'
+          - 'A change of the rootfs (its digest as M(runcible.oci.oci_bundle) recorded it) recreates the container.'
         type: path
       bundle_options:
         description:
@@ -253,6 +290,7 @@ options:
             container is compared with the C(config.json) the bundle would get. With diff mode, the bundle''s
             C(config.json) diff comes first. Removing the container (V(absent)) leaves the bundle; remove it with
             M(runcible.oci.oci_bundle).'
+          - 'What the bundle holds is compared as O(containers[].bundle) says.'
         type: dict
       state:
         description:
@@ -267,6 +305,9 @@ options:
       runtime:
         description:
           - 'V(runcible) (the vendored runtime, called in-process), V(runc), V(crun), or the path of a runtime binary.'
+          - 'Each runtime keeps its containers in its own O(containers[].runtime_root) unless one is given: a container is
+            found (and compared) only in the root of the runtime named.'
+          - 'A change of the runtime in one O(containers[].runtime_root) recreates the container.'
           - 'Default: C(runcible), unless O(defaults) sets it.'
         type: str
       runtime_root:
@@ -278,15 +319,18 @@ options:
         description:
           - 'What the supervisor does when the container''s process exits: V(no), V(on-failure[:max]), V(always) or
             V(unless-stopped). V(on-failure:3) restarts at most 3 times.'
+          - 'A change is applied by the supervisor; the container runs on.'
           - 'Default: C(no), unless O(defaults) sets it.'
         type: str
       stop_signal:
         description:
           - 'The signal that stops the container; default the image''s StopSignal annotation, else SIGTERM.'
+          - 'A change is applied by the supervisor; the container runs on.'
         type: str
       stop_timeout:
         description:
           - 'Seconds between the stop signal and SIGKILL.'
+          - 'A change is applied by the supervisor; the container runs on.'
           - 'Default: C(10), unless O(defaults) sets it.'
         type: int
       restart:
@@ -314,15 +358,19 @@ options:
       log_path:
         description:
           - 'The log file of the container''s output; default V(/var/log/runcible/<name>.log).'
+          - 'Earlier files stay where they were.'
+          - 'A change is applied by the supervisor; the container runs on.'
         type: path
       log_max_size:
         description:
           - 'Size in bytes at which the log file is rotated.'
+          - 'A change is applied by the supervisor; the container runs on.'
           - 'Default: C(10485760), unless O(defaults) sets it.'
         type: int
       log_max_files:
         description:
           - 'How many log files are kept (the current one included).'
+          - 'A change is applied by the supervisor; the container runs on.'
           - 'Default: C(3), unless O(defaults) sets it.'
         type: int
       log_lines:

@@ -5,24 +5,15 @@ Children are started blocked on their stdin, so a test can move them into
 a cgroup before they do their work, then release them by writing a line.
 """
 
-import atexit
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import uuid
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from systemlib import import_collection
 
-try:
-    import ansible_collections.runcible.oci  # noqa: F401  pylint: disable=unused-import
-except ImportError:
-    _TOP = tempfile.mkdtemp(prefix='runcible-cgroups-system-')
-    atexit.register(shutil.rmtree, _TOP, True)
-    os.makedirs(os.path.join(_TOP, 'ansible_collections', 'runcible'))
-    os.symlink(REPO, os.path.join(_TOP, 'ansible_collections', 'runcible', 'oci'))
-    sys.path.insert(0, _TOP)
+import_collection()
 
 from ansible_collections.runcible.oci.plugins.module_utils.runtime import cgroups  # noqa: E402
 

@@ -19,7 +19,6 @@ Everything listens on 127.0.0.1 only, every wait is bounded, and every server is
 stopped and its files removed by the fixtures.
 """
 
-import atexit
 import base64
 import contextlib
 import gzip
@@ -43,6 +42,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from systemlib import import_collection
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BUSYBOX = '/bin/busybox'
@@ -54,23 +54,7 @@ LAYER_TYPES = {None: 'application/vnd.oci.image.layer.v1.tar', 'gzip': 'applicat
 WAIT_SECONDS = 20
 
 
-def ensure_collection_importable():
-    """Make `ansible_collections.runcible.oci` importable from this checkout (a symlink tree in a temp dir)."""
-    try:
-        import ansible_collections.runcible.oci.plugins.module_utils.image  # noqa: F401 pylint: disable=unused-import
-        return
-    except ImportError:
-        pass
-    base = tempfile.mkdtemp(prefix='runcible-collection-')
-    os.makedirs(os.path.join(base, 'ansible_collections', 'runcible'))
-    os.symlink(REPO_ROOT, os.path.join(base, 'ansible_collections', 'runcible', 'oci'))
-    sys.path.insert(0, base)
-    atexit.register(shutil.rmtree, base, True)
-    for name in [name for name in sys.modules if name == 'ansible_collections' or name.startswith('ansible_collections.')]:
-        del sys.modules[name]
-
-
-ensure_collection_importable()
+import_collection()
 
 
 def collection_pythonpath():

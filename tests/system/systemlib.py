@@ -6,6 +6,7 @@ A `Runtime` runs one OCI runtime binary (bin/runcible or runc) with its own
 each test every container it made is force-deleted and checked gone.
 """
 
+import atexit
 import copy
 import json
 import os
@@ -25,6 +26,22 @@ BUSYBOX = '/bin/busybox'
 PYTHON = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
 
 sys.path.insert(0, os.path.join(REPO, 'plugins', 'module_utils'))
+
+
+def import_collection():
+    """Make `ansible_collections.runcible.oci` importable from this checkout (a symlink tree in a temp folder)."""
+    try:
+        import ansible_collections.runcible.oci.plugins.module_utils.image  # noqa: F401 pylint: disable=unused-import
+        return
+    except ImportError:
+        pass
+    base = tempfile.mkdtemp(prefix='runcible-collection-')
+    os.makedirs(os.path.join(base, 'ansible_collections', 'runcible'))
+    os.symlink(REPO, os.path.join(base, 'ansible_collections', 'runcible', 'oci'))
+    sys.path.insert(0, base)
+    atexit.register(shutil.rmtree, base, True)
+    for name in [name for name in sys.modules if name == 'ansible_collections' or name.startswith('ansible_collections.')]:
+        del sys.modules[name]
 
 
 def make_rootfs(path):

@@ -25,7 +25,7 @@ import os
 import tempfile
 
 from ..image import overlay
-from ..image.layer_errors import LayerError
+from ..image.errors import LayerError
 from ..image.layout_reader import OCILayout
 from ..image.treedigest import tree_digest
 from ..image.unpack import unpack_image

@@ -6,7 +6,8 @@
 It follows the runtime-spec up to v1.2 (field names as the spec's Go types
 write them) and says what a schema can say: types, required fields, ranges,
 enumerations and patterns. What it cannot say (a user namespace needs ID
-mappings, a sysctl needs its namespace, soft <= hard) lives in checks.py.
+mappings, a sysctl needs its namespace, soft <= hard) is the runtime's rule set,
+runtime/spec/config.py, which bundle/validate.py runs after the schema.
 
 `runtime_spec_schema(strict=True)` also forbids keys the spec does not
 define, which catches typos ("noNewPrivilege"); the runtime-spec itself

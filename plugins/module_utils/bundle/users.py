@@ -7,14 +7,14 @@ As the image-spec's conversion rules say: numeric parts are taken as they
 are; names are looked up in the rootfs's /etc/passwd and /etc/group and must
 exist; supplementary groups come from /etc/group, and only when the user is
 given by name and no group is given. The files are read inside the rootfs
-(safepath), so an image's /etc/passwd symlinked to a host path reads the
-rootfs's own file at that path, never the host's.
+(runtime/rootfs/securejoin.py), so an image's /etc/passwd symlinked to a host
+path reads the rootfs's own file at that path, never the host's.
 """
 
 import os
 
-from ..image.safepath import RootDir, split_path
 from ..runtime.errors import ConfigError
+from ..runtime.rootfs.securejoin import RootDir, split_path
 
 MAX_FILE = 4 << 20
 

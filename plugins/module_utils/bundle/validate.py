@@ -1,13 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: runcible developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Validate a config.json: the project's JSON Schema, then the checks a schema cannot express.
+"""Validate a config.json: the project's JSON Schema, then the runtime's own rules.
 
 `validate_config(config)` returns a list of (json_path, message) pairs, empty
 when the config is good. Messages say what is wrong and how to fix it. The
-schema is checked by the jsonschema package when it is installed on the
-target, and otherwise by the small validator below, which understands every
-keyword schema.py uses; both give the same paths and messages.
+schema (with its suggestions for misspelt keys) is checked by the jsonschema
+package when it is installed on the target, and otherwise by the small
+validator below, which understands every keyword schema.py uses; both give
+the same paths and messages. Everything a schema cannot express is the
+runtime's rule set (runtime/spec/config.py, collecting every fault): a
+config oci_bundle accepts is one `create` accepts, and the other way round.
 """
 
 import difflib
@@ -15,8 +18,7 @@ import json
 import re
 
 from ..runtime.errors import ConfigError
-from ..runtime.spec.config import field_name
-from . import checks
+from ..runtime.spec import config as specconfig
 from .schema import runtime_spec_schema
 
 _SCHEMAS = {}
@@ -34,7 +36,7 @@ def _schema(strict):
 
 def json_path(parts):
     """'process.rlimits[0].hard' from ('process', 'rlimits', 0, 'hard'): the runtime's field names."""
-    return field_name(parts)
+    return specconfig.field_name(parts)
 
 
 def _type_name(value):
@@ -236,17 +238,22 @@ def schema_errors(config, strict=True, use_jsonschema=None):
 def validate_config(config, strict=True, use_jsonschema=None):
     """[(json_path, message)] of everything wrong with `config`; empty when it is valid.
 
-    The schema comes first; the semantic checks (checks.py) run on the parts
-    the schema found well-typed. `strict` rejects keys the runtime-spec does
-    not define. `use_jsonschema` forces (True) or avoids (False) the jsonschema
-    package; by default it is used when installed.
+    The schema comes first; the runtime's rules (specconfig.problems) then
+    speak for the parts the schema found well-formed. `strict` rejects keys
+    the runtime-spec does not define. `use_jsonschema` forces (True) or avoids
+    (False) the jsonschema package; by default it is used when installed.
     """
-    problems = schema_errors(config, strict=strict, use_jsonschema=use_jsonschema)
-    bad = {path for path, _unused in problems}
+    found = [(json_path(path), message) for path, message in
+             schema_errors(config, strict=strict, use_jsonschema=use_jsonschema)]
+    bad = [path for path, _unused in found]
     if isinstance(config, dict):
-        problems.extend(item for item in checks.semantic_errors(config)
-                        if not any(item[0][:len(path)] == path for path in bad))
-    return [(json_path(path), message) for path, message in problems]
+        found.extend(item for item in specconfig.problems(config) if not any(_within(item[0], path) for path in bad))
+    return found
+
+
+def _within(field, path):
+    """`field` is `path` or a field inside it."""
+    return path == '$' or field == path or field.startswith((path + '.', path + '['))
 
 
 def check_config(config, strict=True):

@@ -15,7 +15,7 @@ follows a symlink; device nodes are not copied.
 import os
 import stat
 
-from ..image.safepath import RootDir, split_path
+from ..runtime.rootfs.securejoin import RootDir, split_path
 
 VOLUMES_DIR = 'volumes'
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC

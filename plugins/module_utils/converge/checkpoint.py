@@ -27,11 +27,10 @@ import time
 import uuid
 
 from ..runtime import errors, jsonc, state as statemod
-from ..runtime.criu import image as criu_image
+from ..runtime.criu import archive, image as criu_image
 from .. import driver as drivers
 from ..driver import persist
 from ..supervisor import client, main as supervisor_main
-from . import checkpoint_archive as archive
 from .container import Converger, canonical_digest, discard, read_bundle, split_resources
 from .failures import about
 
@@ -110,7 +109,7 @@ def export_decision(archive_path, checkpoint_id, force):
         return 'export'
     try:
         manifest = archive.read_manifest(archive_path)
-    except archive.ArchiveError:
+    except archive.CheckpointArchiveError:
         return 'export'
     return 'keep' if manifest.get('checkpoint_id') == checkpoint_id else 'export'
 
@@ -124,11 +123,16 @@ def _image_identity(image_path):
 class CheckpointRun:
     """One run of oci_checkpoint."""
 
-    def __init__(self, params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT):
+    def __init__(self, params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT,
+                 driver=None, supervisions=client.Supervision):
+        """`driver` and `supervisions` (a client.Supervision-like class, given the folder) stand in for the
+        runtime and the supervisor (tests)."""
         self.params = params
         self.check_mode = check_mode
         self.name = params['name']
-        self.driver = drivers.get_driver(params.get('runtime'), params.get('runtime_root'), params.get('criu_path'))
+        self.driver = driver or drivers.get_driver(params.get('runtime'), params.get('runtime_root'),
+                                                   params.get('criu_path'))
+        self.supervisions = supervisions
         self.supervisor_root = supervisor_root
         self.lib_root = lib_root
         self.supervision = self._supervision(self.name)
@@ -138,7 +142,7 @@ class CheckpointRun:
         self.result = {}
 
     def _supervision(self, name):
-        return client.Supervision(client.folder_for(self.driver.root, name, self.supervisor_root))
+        return self.supervisions(client.folder_for(self.driver.root, name, self.supervisor_root))
 
     def act(self, action):
         self.actions.append(action)
@@ -368,7 +372,8 @@ class CheckpointRun:
             'log_max_size': recorded.get('log_max_size'), 'log_max_files': recorded.get('log_max_files'),
             'log_path': self.params.get('log_path') or (own or {}).get('log_path'),
         }
-        converger = Converger(converger_params, supervisor_root=self.supervisor_root, lib_root=self.lib_root)
+        converger = Converger(converger_params, supervisor_root=self.supervisor_root, lib_root=self.lib_root,
+                              driver=self.driver, supervisions=self.supervisions)
         _config, rootfs_digest = read_bundle(bundle)
         settings = converger.settings(converger.wanted(config, rootfs_digest), start=True)
         settings['runtime'] = self.driver.command()
@@ -383,7 +388,7 @@ class CheckpointRun:
             raise errors.ConfigError('import', '%s does not exist: give the archive oci_checkpoint export wrote' % path)
         try:
             manifest = archive.read_manifest(path)
-        except archive.ArchiveError as exc:
+        except archive.CheckpointArchiveError as exc:
             raise errors.ConfigError('import', str(exc))
         self.result['import'] = path
         found = image_state(self.image_path)

@@ -6,7 +6,7 @@
 The container remembers what it was created from (in its supervisor's
 settings: the bundle, the digest of config.json, its resources, the rootfs
 digest, the supervisor settings). Each run compares that record with what
-is wanted now, through the option table in options.py, and plans the
+is wanted now, through the option table in container_spec.py, and plans the
 smallest set of actions: nothing, a supervisor reload, a live resource
 update, a start/stop/pause, or a recreate. Check mode stops after planning.
 """
@@ -20,8 +20,9 @@ from ..runtime.spec import config as specconfig
 from .. import driver as drivers
 from ..driver import persist
 from ..supervisor import client
-from . import options
-from .container_spec import STATES
+from . import container_spec
+from .container_spec import LIVE, RECREATE, SETTINGS, STATES
+
 LOG_ROOT = '/var/log/runcible'
 
 
@@ -108,9 +109,10 @@ class Converger:
     """One run of oci_container for one container."""
 
     def __init__(self, params, check_mode=False, supervisor_root=client.SUPERVISOR_ROOT, lib_root=persist.LIB_ROOT,
-                 driver=None, listed=None, unit_dirs=None):
+                 driver=None, listed=None, unit_dirs=None, supervisions=client.Supervision):
         """`driver` and `listed` (the driver's list() by ID) let oci_containers share one driver and one list;
-        `unit_dirs` ({'unit_dir', 'settings_dir'}) moves the systemd unit's files (tests)."""
+        `unit_dirs` ({'unit_dir', 'settings_dir'}) moves the systemd unit's files and `supervisions` (a
+        client.Supervision-like class, given the folder) stands in for the supervisor (tests)."""
         self.params = params
         self.check_mode = check_mode
         self.name = params['name']
@@ -122,7 +124,9 @@ class Converger:
         self.driver = driver or drivers.get_driver(params.get('runtime'), params.get('runtime_root'))
         self.listed = listed
         self.found = None
-        self.supervision = client.Supervision(client.folder_for(self.driver.root, self.name, supervisor_root))
+        # The driver of the runtime that made the existing container (another runtime can share the root).
+        self.holder = self.driver
+        self.supervision = supervisions(client.folder_for(self.driver.root, self.name, supervisor_root))
         self.lib_root = lib_root
         self.actions = []
         self.diff = {'before': {}, 'after': {}}
@@ -134,7 +138,6 @@ class Converger:
         self.warnings = []
         # Declared without a bundle: the container is taken as it is and only moved to the wanted state.
         self.as_is = not params.get('bundle') and params.get('bundle_options') is None
-        self.kept_log_path = None
 
     # -- what is wanted ----------------------------------------------------
 
@@ -151,6 +154,7 @@ class Converger:
             'restart_policy': '%s:%d' % (policy, limit) if limit else policy,
             'stop_signal': params.get('stop_signal') or _stop_signal(config),
             'stop_timeout': params.get('stop_timeout', 10),
+            'log_path': params.get('log_path') or os.path.join(LOG_ROOT, '%s.log' % self.name),
             'log_max_size': params.get('log_max_size') or 10 * 1024 * 1024,
             'log_max_files': params.get('log_max_files') or 3,
         }
@@ -161,7 +165,7 @@ class Converger:
             'id': self.name,
             'bundle': record['bundle'],
             'runtime': self.driver.command(),
-            'log_path': self.params.get('log_path') or self.kept_log_path or os.path.join(LOG_ROOT, '%s.log' % self.name),
+            'log_path': record['log_path'],
             'log_max_size': record['log_max_size'],
             'log_max_files': record['log_max_files'],
             'restart_policy': policy,
@@ -175,18 +179,40 @@ class Converger:
     # -- what is there -----------------------------------------------------
 
     def current(self):
-        state = self.listed.get(self.name) if self.listed is not None else self.driver.state(self.name)
         settings = self.supervision.settings()
+        self.holder = self._holder(settings)
+        if self.listed is not None and self.holder is self.driver:
+            state = self.listed.get(self.name)
+        else:
+            state = self.holder.state(self.name)
         status = self.supervision.status()
         if state is None and self.supervision.alive(status):
             # Its supervisor is restarting it: between delete and create the runtime knows no such container.
             deadline = time.monotonic() + 10
             while state is None and time.monotonic() < deadline and self.supervision.alive():
                 time.sleep(0.02)
-                state = self.driver.state(self.name)
+                state = self.holder.state(self.name)
             status = self.supervision.status()
         self.found = state
-        return state, (settings or {}).get('record'), status
+        record = (settings or {}).get('record')
+        if record is not None and 'log_path' not in record:
+            # Recorded before log_path was: the path in use is the supervisor's.
+            record = dict(record, log_path=settings.get('log_path'))
+        return state, record, status
+
+    def _holder(self, settings):
+        """The driver of the runtime the supervisor's record names: runtimes keep their state in formats of their
+        own, so only the one that made the container can stop and delete it when `runtime` changes."""
+        recorded = ((settings or {}).get('record') or {}).get('runtime')
+        if not recorded or recorded == self.driver.name:
+            return self.driver
+        command = settings.get('runtime') or [recorded]
+        try:
+            return drivers.get_driver(recorded if recorded == drivers.VENDORED else command[0], self.driver.root)
+        except errors.RuntimeErrorBase as exc:
+            raise errors.ConfigError('runtime', 'container %s in %s was made by runtime %s, which cannot be run here '
+                                                '(%s): remove it with that runtime (state=absent) first'
+                                     % (self.name, self.driver.root, recorded, exc))
 
     # -- the run -----------------------------------------------------------
 
@@ -222,37 +248,38 @@ class Converger:
             if self.act('create'):
                 self.create(wanted, wanted_state)
             return
-        found = options.differences(wanted, record or {})
-        for option, before, after in found:
-            self.diff['before'][option.name] = before
-            self.diff['after'][option.name] = after
-        recreate = bool(self.params.get('recreate')) or record is None or any(
-            option.apply == 'recreate' for option, _before, _after in found)
+        found = container_spec.differences(wanted, record or {})
+        for value, before, after in found:
+            self.diff['before'][value.key] = before
+            self.diff['after'][value.key] = after
+        costs = set(value.cost(before, after) for value, before, after in found)
+        recreate = bool(self.params.get('recreate')) or record is None or RECREATE in costs
         if record is None:
             self.warnings.append('container %s was not created by this collection (no supervisor record): it is '
                                  'recreated under a supervisor' % self.name)
-        resources_changed = any(option.name == 'resources' for option, _before, _after in found)
-        if resources_changed and not recreate and not self._live_update_possible(record, wanted):
-            recreate = True
         status_now = state['status']
         if recreate or self._restart_asked(wanted_state):
             self.replace(state, wanted, wanted_state, 'recreate' if recreate else 'restart')
             return
-        if resources_changed and self.act('update'):
-            self.driver.update(self.name, wanted['resources'])
-        if any(option.apply == 'settings' for option, _before, _after in found) and self.act('reconfigure'):
-            self.supervision.reload(self.settings(wanted, start=True))
-        elif resources_changed and not self.check_mode:
-            self.supervision.reload(self.settings(wanted, start=True))
+        self.apply_changes(costs, wanted)
         self.transition(status_now, wanted_state, wanted)
-        return
+
+    def apply_changes(self, costs, wanted):
+        """Carry out the changes an existing container takes without a recreate (`costs`: their apply kinds)."""
+        if LIVE in costs and self.act(container_spec.ACTIONS[LIVE]):
+            self.driver.update(self.name, wanted['resources'])
+        if SETTINGS in costs and self.act(container_spec.ACTIONS[SETTINGS]):
+            self.supervision.reload(self.settings(wanted, start=True))
+        elif LIVE in costs and not self.check_mode:
+            # Only the record changes: the supervisor keeps what the container now runs with.
+            self.supervision.reload(self.settings(wanted, start=True))
 
     def converge_as_is(self, state, record, wanted_state):
         """No bundle declared: move an existing container to `wanted_state` with the bundle and settings it has."""
         if state is None:
             raise missing_bundle(self.name, wanted_state)
-        self.kept_log_path = (self.supervision.settings() or {}).get('log_path')
-        # A container made by hand has no record: should it need creating again, it is made from its own bundle.
+        # The record holds its settings, log_path included. A container made by hand has none: should it need
+        # creating again, it is made from its own bundle.
         wanted = dict(record) if record else None
         if self.params.get('recreate') or self._restart_asked(wanted_state):
             self.replace(state, wanted, wanted_state, 'recreate' if self.params.get('recreate') else 'restart')
@@ -317,14 +344,6 @@ class Converger:
                 # Nothing was written: compare with the config.json and rootfs a real run would make.
                 return check_config(made['config'], self.params['bundle']), made['rootfs_digest']
         return read_bundle(self.params['bundle'])
-
-    def _live_update_possible(self, record, wanted):
-        before = dict((record or {}).get('resources') or {})
-        after = dict(wanted['resources'])
-        for key in options.LIVE_RESOURCES:
-            before.pop(key, None)
-            after.pop(key, None)
-        return before == after and hasattr(self.driver, 'update')
 
     def transition(self, status_now, wanted_state, wanted):
         """Move an up-to-date container from `status_now` to `wanted_state`."""
@@ -397,23 +416,23 @@ class Converger:
         if self.supervision.alive():
             self.supervision.stop(timeout + 15)
             return
-        state = self.driver.state(self.name)
+        state = self.holder.state(self.name)
         if state is None or state['status'] == 'stopped':
             return
         if state['status'] == 'paused':
-            self.driver.resume(self.name)
+            self.holder.resume(self.name)
         try:
-            self.driver.kill(self.name, self.params.get('stop_signal') or 'SIGTERM')
+            self.holder.kill(self.name, self.params.get('stop_signal') or 'SIGTERM')
         except errors.ContainerNotRunning:
             return
         if not self._wait_stopped(timeout):
-            self.driver.kill(self.name, 'SIGKILL')
+            self.holder.kill(self.name, 'SIGKILL')
             self._wait_stopped(10)
 
     def _wait_stopped(self, timeout):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self.driver.state(self.name)
+            state = self.holder.state(self.name)
             if state is None or state['status'] == 'stopped':
                 return True
             time.sleep(0.05)
@@ -421,8 +440,9 @@ class Converger:
 
     def remove(self, state, with_logs=False):
         self.stop()
-        self.driver.delete(self.name, force=True)
+        self.holder.delete(self.name, force=True)
         self.supervision.remove(with_logs)
+        self.holder = self.driver
 
     # -- results -----------------------------------------------------------
 

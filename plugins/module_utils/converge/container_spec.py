@@ -1,20 +1,35 @@
 # -*- coding: utf-8 -*-
 # Copyright: runcible developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""oci_container's options, declared once, for oci_container and for every item of oci_containers.
+"""oci_container's options, declared once, for oci_container, every item of oci_containers and the Converger.
 
-Each option is one row: its name, its Ansible declaration (type, default,
-choices) and its documentation. From the table come:
+Each option is one row (an Option, in the manner of community.docker's
+option groups): its name, its Ansible declaration (type, default, choices),
+its documentation, and either the values of the container's record it decides
+(Compared: how each is compared, and how a change is applied to an existing
+container) or, with `not_compared`, the reason it is not compared. From the
+table come:
 
 - `argument_spec()`, oci_container's argument spec;
 - `item_spec()` and `defaults_spec()`, the suboptions of oci_containers'
   `containers` items and of its `defaults` (the same options without their
   defaults, so that "not given" can fall back to `defaults`, then to the
   option's own default: `resolve()`);
+- `differences()`, what the Converger (container.py) compares: the same rows
+  decide `changed`, the actions and the diff, so they cannot disagree;
 - `render_doc_fragment()`, the text of plugins/doc_fragments/container.py,
   whose DOCUMENTATION is oci_container's options and whose LIST is
-  oci_containers' `containers` and `defaults` (a unit test keeps the file
-  current, so the docs cannot drift from the spec).
+  oci_containers' `containers` and `defaults`, each option's documentation
+  ending with what a change of it costs (a unit test keeps the file current,
+  so the docs cannot drift from the table).
+
+How a change is applied (APPLY_KINDS) is one of LIVE (the runtime's update
+in the running container), SETTINGS (the supervisor re-reads its settings;
+the container runs on) and RECREATE (stop, delete, create, start). No option
+needs a plain restart: a container's process settings are fixed when it is
+created, so what a restart could change needs a recreate. An option applied
+another way (a later `networks`, re-attached without a recreate) adds its
+kind here and its handler in Converger.apply_changes().
 """
 
 import re
@@ -22,16 +37,102 @@ import textwrap
 
 STATES = ('present', 'created', 'running', 'paused', 'stopped', 'absent')
 
-# (name, declaration, description sentences)
+LIVE = 'live'
+SETTINGS = 'settings'
+RECREATE = 'recreate'
+APPLY_KINDS = (LIVE, SETTINGS, RECREATE)
+# The action each kind shows in the module's `actions`.
+ACTIONS = {LIVE: 'update', SETTINGS: 'reconfigure', RECREATE: 'recreate'}
+# What a change of each kind does, as the documentation says it.
+_EFFECTS = {LIVE: "is applied to the running container with the runtime's update",
+            SETTINGS: 'is applied by the supervisor; the container runs on', RECREATE: 'recreates the container'}
+
+
+class Compared:
+    """One value of the container's record: compared each run with what is wanted, and what a change costs.
+
+    `compare` is 'value' (equal or not) or 'dict' (empty members and None
+    count as unset). `live_parts`, for a dict value applied LIVE: the only
+    keys the runtime can change live; a change anywhere else costs a
+    recreate. `about` names the value in the documentation (None: the option itself).
+    """
+
+    def __init__(self, key, apply, about=None, compare='value', live_parts=None):
+        if apply not in APPLY_KINDS or compare not in ('value', 'dict'):
+            raise ValueError('%s: apply %r, compare %r' % (key, apply, compare))
+        self.key = key
+        self.apply = apply
+        self.about = about
+        self.compare = compare
+        self.live_parts = live_parts
+
+    def differs(self, wanted, recorded):
+        if self.compare == 'dict':
+            return _normalised(wanted) != _normalised(recorded)
+        return wanted != recorded
+
+    def cost(self, recorded, wanted):
+        """The apply kind a change from `recorded` to `wanted` needs."""
+        if self.live_parts is None:
+            return self.apply
+        before = dict(_normalised(recorded) or {})
+        after = dict(_normalised(wanted) or {})
+        for key in self.live_parts:
+            before.pop(key, None)
+            after.pop(key, None)
+        return self.apply if before == after else RECREATE
+
+    def effect(self):
+        """What a change does, for the documentation."""
+        text = '%s %s' % ('A change of %s' % self.about if self.about else 'A change', _EFFECTS[self.apply])
+        if self.live_parts:
+            text += ' when only %s change; any other change of it %s' % (
+                ', '.join(self.live_parts[:-1]) + ' or ' + self.live_parts[-1], _EFFECTS[RECREATE])
+        return text + '.'
+
+
+def _normalised(value):
+    """Dicts without their empty members ({}, [] and None mean "nothing set")."""
+    if isinstance(value, dict):
+        cleaned = {k: _normalised(v) for k, v in value.items()}
+        return {k: v for k, v in cleaned.items() if v not in (None, {}, [])}
+    if isinstance(value, list):
+        return [_normalised(v) for v in value]
+    return value
+
+
+class Option:
+    """One option of oci_container: declaration, documentation, and the record values it decides (or why none)."""
+
+    def __init__(self, name, declared, description, compared=(), not_compared=None):
+        if bool(compared) == bool(not_compared):
+            raise ValueError('option %s: give either what it compares or why it is not compared' % name)
+        self.name = name
+        self.declared = declared
+        self.description = description
+        self.compared = tuple(compared)
+        self.not_compared = not_compared
+
+    def documentation(self):
+        """The description sentences, then what a change of the option costs."""
+        return list(self.description) + [value.effect() for value in self.compared]
+
+
 OPTIONS = (
-    ('name', {'type': 'str', 'required': True}, ['The container ID (letters, digits, C(_+-.)).']),
-    ('bundle', {'type': 'path'}, [
+    Option('name', {'type': 'str', 'required': True}, ['The container ID (letters, digits, C(_+-.)).'],
+           not_compared='it names the container: another name is another container'),
+    Option('bundle', {'type': 'path'}, [
         'The bundle folder (a C(config.json) and a rootfs), as made by M(runcible.oci.oci_bundle). '
         'C(process.terminal) must be false.',
         'Needed when the container has to be created. Without it, an existing container is only brought to O(state) '
         '(stopped, started, paused, restarted, removed) with the bundle and the settings it was created with; its '
-        'systemd unit is left as it is. A container that does not exist fails the task, naming O(bundle).']),
-    ('bundle_options', {'type': 'dict'}, [
+        'systemd unit is left as it is. A container that does not exist fails the task, naming O(bundle).'], compared=(
+        Compared('bundle', RECREATE, 'the bundle folder'),
+        Compared('config_digest', RECREATE, 'C(config.json) outside C(linux.resources)'),
+        Compared('resources', LIVE, 'C(linux.resources)', compare='dict',
+                 live_parts=('memory', 'cpu', 'pids', 'blockIO')),
+        Compared('rootfs_digest', RECREATE, "the rootfs (its digest as M(runcible.oci.oci_bundle) recorded it)"))),
+    Option('bundle_options', {'type': 'dict'}, [
         'Make the bundle in the same task: the options of M(runcible.oci.oci_bundle) (O(runcible.oci.oci_bundle#module:image) '
         'or O(runcible.oci.oci_bundle#module:rootfs), O(runcible.oci.oci_bundle#module:rootfs_mode), '
         'O(runcible.oci.oci_bundle#module:process), O(runcible.oci.oci_bundle#module:resources), ...) except C(path) '
@@ -39,26 +140,40 @@ OPTIONS = (
         'Checked against M(runcible.oci.oci_bundle)\'s options; errors name the option under C(bundle_options).',
         'The action V(bundle) in RV(actions) says the bundle was (or would be) written. In check mode the container is '
         'compared with the C(config.json) the bundle would get. With diff mode, the bundle\'s C(config.json) diff comes '
-        'first. Removing the container (V(absent)) leaves the bundle; remove it with M(runcible.oci.oci_bundle).']),
-    ('state', {'type': 'str', 'default': 'running', 'choices': list(STATES)}, [
+        'first. Removing the container (V(absent)) leaves the bundle; remove it with M(runcible.oci.oci_bundle).',
+        'What the bundle holds is compared as O(bundle) says.'],
+        not_compared='it makes the bundle, whose config.json and rootfs are compared through `bundle`'),
+    Option('state', {'type': 'str', 'default': 'running', 'choices': list(STATES)}, [
         'V(running) creates and starts the container if needed, and starts a created or stopped one.',
         'V(created) creates it without starting it; V(present) only makes sure it exists (created if absent).',
         'V(paused) runs it, frozen; V(stopped) stops it (stop signal, then SIGKILL after O(stop_timeout)) and keeps '
         'it, with its exit code; a missing container is created, not started.',
-        'V(absent) stops and deletes it, and removes its supervisor.']),
-    ('runtime', {'type': 'str', 'default': 'runcible'}, [
-        'V(runcible) (the vendored runtime, called in-process), V(runc), V(crun), or the path of a runtime binary.']),
-    ('runtime_root', {'type': 'path'}, [
-        'The runtime\'s state folder (its C(--root)); the default is the runtime\'s own (V(/run/runcible) for runcible).']),
-    ('restart_policy', {'type': 'str', 'default': 'no'}, [
+        'V(absent) stops and deletes it, and removes its supervisor.'],
+        not_compared='the status to reach, by start, stop, pause or resume (Converger.transition)'),
+    Option('runtime', {'type': 'str', 'default': 'runcible'}, [
+        'V(runcible) (the vendored runtime, called in-process), V(runc), V(crun), or the path of a runtime binary.',
+        'Each runtime keeps its containers in its own O(runtime_root) unless one is given: a container is found (and '
+        'compared) only in the root of the runtime named.'],
+        compared=(Compared('runtime', RECREATE, 'the runtime in one O(runtime_root)'),)),
+    Option('runtime_root', {'type': 'path'}, [
+        'The runtime\'s state folder (its C(--root)); the default is the runtime\'s own (V(/run/runcible) for runcible).'],
+        not_compared='it says where the container is looked for: another root holds other containers'),
+    Option('restart_policy', {'type': 'str', 'default': 'no'}, [
         'What the supervisor does when the container\'s process exits: V(no), V(on-failure[:max]), V(always) or '
-        'V(unless-stopped). V(on-failure:3) restarts at most 3 times.']),
-    ('stop_signal', {'type': 'str'}, [
-        'The signal that stops the container; default the image\'s StopSignal annotation, else SIGTERM.']),
-    ('stop_timeout', {'type': 'int', 'default': 10}, ['Seconds between the stop signal and SIGKILL.']),
-    ('restart', {'type': 'bool', 'default': False}, ['Stop and start the container again even when nothing changed.']),
-    ('recreate', {'type': 'bool', 'default': False}, ['Delete and create the container again even when nothing changed.']),
-    ('systemd_unit', {'type': 'bool', 'default': False}, [
+        'V(unless-stopped). V(on-failure:3) restarts at most 3 times.'],
+        compared=(Compared('restart_policy', SETTINGS),)),
+    Option('stop_signal', {'type': 'str'}, [
+        'The signal that stops the container; default the image\'s StopSignal annotation, else SIGTERM.'],
+        compared=(Compared('stop_signal', SETTINGS),)),
+    Option('stop_timeout', {'type': 'int', 'default': 10}, ['Seconds between the stop signal and SIGKILL.'],
+           compared=(Compared('stop_timeout', SETTINGS),)),
+    Option('restart', {'type': 'bool', 'default': False},
+           ['Stop and start the container again even when nothing changed.'],
+           not_compared='an action asked of this run (restart), not a setting the container keeps'),
+    Option('recreate', {'type': 'bool', 'default': False},
+           ['Delete and create the container again even when nothing changed.'],
+           not_compared='an action asked of this run (recreate), not a setting the container keeps'),
+    Option('systemd_unit', {'type': 'bool', 'default': False}, [
         'Also write and enable the systemd unit C(/etc/systemd/system/runcible-<name>.service), which starts the '
         'container at boot without Ansible (as Podman\'s quadlet units do): it runs the container\'s supervisor from '
         'the copy of the runtime kept in C(/var/lib/runcible/lib/), with the settings kept in '
@@ -66,19 +181,40 @@ OPTIONS = (
         'is installed; a problem fails the task.',
         'V(false) removes a unit this collection wrote for the container, and so does O(state=absent).',
         'The bundle must still be there at boot: an overlay rootfs (C(rootfs_mode=overlay)) is mounted again only by '
-        'M(runcible.oci.oci_bundle), so use a copy rootfs for containers that start without Ansible.']),
-    ('log_path', {'type': 'path'}, ['The log file of the container\'s output; default V(/var/log/runcible/<name>.log).']),
-    ('log_max_size', {'type': 'int', 'default': 10485760}, ['Size in bytes at which the log file is rotated.']),
-    ('log_max_files', {'type': 'int', 'default': 3}, ['How many log files are kept (the current one included).']),
-    ('log_lines', {'type': 'int', 'default': 20}, ['How many of the last log lines RV(logs) returns.']),
+        'M(runcible.oci.oci_bundle), so use a copy rootfs for containers that start without Ansible.'],
+        not_compared='the unit files are compared as written (Converger.converge_unit, action unit); the '
+                     'container is not touched'),
+    Option('log_path', {'type': 'path'}, ['The log file of the container\'s output; default V(/var/log/runcible/<name>.log).',
+                                          'Earlier files stay where they were.'],
+           compared=(Compared('log_path', SETTINGS),)),
+    Option('log_max_size', {'type': 'int', 'default': 10485760}, ['Size in bytes at which the log file is rotated.'],
+           compared=(Compared('log_max_size', SETTINGS),)),
+    Option('log_max_files', {'type': 'int', 'default': 3}, ['How many log files are kept (the current one included).'],
+           compared=(Compared('log_max_files', SETTINGS),)),
+    Option('log_lines', {'type': 'int', 'default': 20}, ['How many of the last log lines RV(logs) returns.'],
+           not_compared='it only shapes the result of this run'),
 )
 
-BY_NAME = {name: (declared, description) for name, declared, description in OPTIONS}
+BY_NAME = {option.name: option for option in OPTIONS}
+COMPARED = tuple(value for option in OPTIONS for value in option.compared)
+
+
+def differences(wanted, recorded):
+    """[(Compared, recorded value, wanted value)] of every record value that differs."""
+    found = []
+    for value in COMPARED:
+        if value.key not in wanted:
+            continue
+        before = recorded.get(value.key)
+        after = wanted[value.key]
+        if value.differs(after, before):
+            found.append((value, before, after))
+    return found
 
 
 def argument_spec():
     """oci_container's argument spec."""
-    return {name: dict(declared) for name, declared, _description in OPTIONS}
+    return {option.name: dict(option.declared) for option in OPTIONS}
 
 
 def _without_default(declared):
@@ -87,25 +223,25 @@ def _without_default(declared):
 
 def item_spec():
     """The suboptions of an item of oci_containers' `containers`: the options, none defaulted."""
-    return {name: _without_default(declared) for name, declared, _description in OPTIONS}
+    return {option.name: _without_default(option.declared) for option in OPTIONS}
 
 
 def defaults_spec():
     """The suboptions of oci_containers' `defaults`: every option but `name`, none defaulted."""
-    return {name: _without_default(declared) for name, declared, _description in OPTIONS if name != 'name'}
+    return {option.name: _without_default(option.declared) for option in OPTIONS if option.name != 'name'}
 
 
 def resolve(item, defaults=None):
     """The full parameters of one container: the item's value, else `defaults`' value, else the option's default."""
     defaults = defaults or {}
     params = {}
-    for name, declared, _description in OPTIONS:
-        value = item.get(name)
+    for option in OPTIONS:
+        value = item.get(option.name)
         if value is None:
-            value = defaults.get(name)
+            value = defaults.get(option.name)
         if value is None:
-            value = declared.get('default')
-        params[name] = value
+            value = option.declared.get('default')
+        params[option.name] = value
     return params
 
 
@@ -129,7 +265,8 @@ def _yaml_scalar(value):
 def _render_options(indent, names, with_defaults):
     lines = []
     for name in names:
-        declared, description = BY_NAME[name]
+        declared = BY_NAME[name].declared
+        description = BY_NAME[name].documentation()
         sentences = list(description) if with_defaults else [_nested_references(text) for text in description]
         if not with_defaults and 'default' in declared:
             sentences.append('Default: C(%s), unless O(defaults) sets it.' % _yaml_scalar(declared['default']).strip("'"))
@@ -154,7 +291,7 @@ def _nested_references(text):
 
 def render_doc_fragment():
     """The text of plugins/doc_fragments/container.py."""
-    names = [name for name, _declared, _description in OPTIONS]
+    names = [option.name for option in OPTIONS]
     single = ['options:'] + _render_options('  ', names, True)
     listed = ['options:', '  containers:', '    description:']
     listed += _quoted('The containers to converge, each with the options of M(runcible.oci.oci_container). '

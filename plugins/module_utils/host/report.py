@@ -22,22 +22,15 @@ from .. import runtime
 from ..runtime import cgroups, errors
 from ..runtime.criu import binary as criu_binary
 from ..runtime.linux import consts, spawn, syscalls
+from ..runtime.security import capabilities
+from ..runtime.spec import config as specconfig
 
-# (name in reports and config.json, file under /proc/self/ns, unshare flag)
-NAMESPACES = (
-    ('mount', 'mnt', consts.CLONE_NEWNS),
-    ('pid', 'pid', consts.CLONE_NEWPID),
-    ('ipc', 'ipc', consts.CLONE_NEWIPC),
-    ('uts', 'uts', consts.CLONE_NEWUTS),
-    ('network', 'net', consts.CLONE_NEWNET),
-    ('user', 'user', consts.CLONE_NEWUSER),
-    ('cgroup', 'cgroup', consts.CLONE_NEWCGROUP),
-    ('time', 'time', consts.CLONE_NEWTIME),
-)
+# (name in reports and config.json, file under /proc/self/ns, unshare flag): the runtime's own tables.
+NAMESPACES = tuple((name, specconfig.NAMESPACE_PROC_NAMES[name], flag) for name, flag in specconfig.NAMESPACE_FLAGS.items())
 # The namespaces of runc's default spec (`runcible spec`): a container as root needs them all.
 REQUIRED_NAMESPACES = ('mount', 'pid', 'ipc', 'uts', 'network')
-CAP_SYS_RESOURCE = 24
-CAP_SYS_ADMIN = 21
+CAP_SYS_RESOURCE = capabilities.NUMBERS['CAP_SYS_RESOURCE']
+CAP_SYS_ADMIN = capabilities.NUMBERS['CAP_SYS_ADMIN']
 _VERSION_TIMEOUT = 10
 
 

@@ -20,7 +20,7 @@ import bz2
 import lzma
 import zlib
 
-from .layer_errors import CompressionError, LayerError
+from .errors import CompressionError, LayerError
 
 CHUNK = 1 << 20
 GZIP_MAGIC = b'\x1f\x8b'

@@ -11,8 +11,7 @@ any OCI layout we read), so a loose parser would be a path traversal.
 import hashlib
 import re
 
-from .errors import InvalidDigest
-from .layer_errors import DigestMismatch as BlobDigestMismatch
+from .errors import DigestMismatch, InvalidDigest
 
 # Registered algorithms (image-spec descriptor.md) and the length of their hex encoding.
 HEX_LENGTHS = {'sha256': 64, 'sha384': 96, 'sha512': 128}
@@ -95,10 +94,8 @@ class DigestingReader(object):
         return '%s:%s' % (self.algorithm, self._hash.hexdigest())
 
     def verify(self, expected, what, size=None):
-        """Raise DigestMismatch (of layer_errors) unless what was read hashes to `expected` (and has `size` bytes)."""
+        """Raise DigestMismatch unless what was read hashes to `expected` (and has `size` bytes)."""
         if size is not None and size != self.size:
-            raise BlobDigestMismatch('%s: size is %d bytes, the descriptor says %d: the blob is truncated or corrupt'
-                                     % (what, self.size, size))
+            raise DigestMismatch(what, '%d bytes' % size, '%d bytes' % self.size)
         if self.digest != expected:
-            raise BlobDigestMismatch('%s: content hashes to %s, expected %s: the blob is corrupt or was tampered with'
-                                     % (what, self.digest, expected))
+            raise DigestMismatch(what, expected, self.digest)

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: runcible developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Errors of the image package, all part of the runtime's one hierarchy."""
+"""Errors of the image package (store, registry, imports, layouts, layers), all part of the runtime's one hierarchy."""
 
 from ..runtime.errors import ConfigError, RuntimeErrorBase
 
@@ -35,10 +35,12 @@ class StoreError(ImageError):
 
 
 class DigestMismatch(ImageError):
-    """Content did not hash to the digest (or size) its descriptor promised."""
+    """Content did not hash to the digest (or size) its descriptor promised: a pulled, imported or stored blob,
+    or a layer being unpacked."""
 
     def __init__(self, what, expected, actual):
-        super().__init__('%s: content does not match its descriptor: expected %s, got %s' % (what, expected, actual))
+        super().__init__('%s: content does not match its descriptor: expected %s, got %s (the content is corrupt, '
+                         'truncated or was tampered with)' % (what, expected, actual))
         self.expected = expected
         self.actual = actual
 
@@ -66,3 +68,19 @@ class AuthError(RegistryError):
 
 class ArchiveError(ImageError):
     """An archive or directory to import is not in the format it claims or we detected."""
+
+
+class LayerError(RuntimeErrorBase):
+    """A layer could not be read or applied; the message names the layer and the entry."""
+
+
+class UnsafeEntryError(LayerError):
+    """A layer entry would act outside the root filesystem, or on the root itself."""
+
+
+class CompressionError(LayerError, UnsupportedImage):
+    """A stream's compression is unknown, or its decompressor is not installed (for a layer or an import)."""
+
+
+class LayoutError(RuntimeErrorBase):
+    """The OCI image layout is missing, malformed, or lacks the asked-for manifest."""

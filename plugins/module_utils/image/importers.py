@@ -27,13 +27,14 @@ import re
 import stat
 import tarfile
 
+from ..runtime.rootfs.securejoin import RootDir, split_path
 from . import compression
 from . import digest as digests
 from . import mediatypes
 from . import platform as platforms
 from . import reference as references
-from .errors import ArchiveError, ConfigError, DigestMismatch, ImageError, RuntimeErrorBase, UnsupportedImage
-from .layer_errors import CompressionError, LayerError
+from .errors import (ArchiveError, CompressionError, ConfigError, DigestMismatch, ImageError, LayerError, RuntimeErrorBase,
+                     UnsupportedImage)
 from .store import Store
 
 FORMATS = ('docker-archive', 'oci-archive', 'oci-dir', 'rootfs', 'dir')
@@ -133,27 +134,29 @@ def _open_source(path):
 
 
 class _DirSource(object):
-    """An unpacked archive: members are files below the folder (never outside it)."""
+    """An unpacked archive: members are regular files below the folder, symlinks resolved inside it."""
 
     def __init__(self, path):
         self.root = os.path.realpath(path)
 
-    def _path(self, name):
-        clean = _clean(name)
-        full = os.path.realpath(os.path.join(self.root, clean))
-        if not clean or not (full + '/').startswith(self.root + '/') or not os.path.isfile(full):
+    def _open(self, name):
+        """An fd of member `name`; ArchiveError if there is no such regular file inside the folder."""
+        try:
+            parts, _climbed = split_path(name)
+            with RootDir(self.root) as tree:
+                return tree.open_file(parts)
+        except (OSError, ValueError):
             raise ArchiveError('%s has no file %r' % (self.root, name))
-        return full
 
     def exists(self, name):
         try:
-            self._path(name)
+            os.close(self._open(name))
         except ArchiveError:
             return False
         return True
 
     def open(self, name):
-        return open(self._path(name), 'rb')
+        return os.fdopen(self._open(name), 'rb')
 
     def close(self):
         pass

@@ -8,16 +8,16 @@ to the caller as an Entry (a clean path tuple, a kind, the attributes to
 apply, the data to copy), and at the end checks the blob against its digest
 and the tar stream against the layer's DiffID. tarfile only parses headers
 here: it never creates anything on disk (its extraction filters are not the
-line of defence; see safepath.py and unpack.py).
+line of defence; see runtime/rootfs/securejoin.py and unpack.py).
 """
 
 import base64
 import tarfile
 
+from ..runtime.rootfs.securejoin import display, split_path
 from .compression import CHUNK, LAYER_KINDS, decompressed
 from .digest import DigestingReader, split as split_digest
-from .layer_errors import LayerError, UnsafeEntryError
-from .safepath import display, split_path
+from .errors import LayerError, UnsafeEntryError
 
 WHITEOUT_PREFIX = b'.wh.'
 OPAQUE_WHITEOUT = b'.wh..wh..opq'

@@ -13,7 +13,7 @@ import json
 import os
 
 from .digest import DigestingReader, split as split_digest
-from .layer_errors import DigestMismatch, LayoutError
+from .errors import DigestMismatch, LayoutError
 
 INDEX_TYPES = (
     'application/vnd.oci.image.index.v1+json',

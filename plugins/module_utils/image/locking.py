@@ -1,41 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: runcible developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""flock(2)-based locks between processes (and threads: each holder opens its own descriptor)."""
+"""A flock(2) on a file that other holders may replace (runtime/linux/locks.py has the plain lock)."""
 
-import contextlib
 import fcntl
 import os
-import time
 
 from .errors import StoreError
-
-
-@contextlib.contextmanager
-def flocked(path, exclusive=True, timeout=None):
-    """Hold a shared or exclusive flock on `path` (created if missing) for the with-block.
-
-    With a timeout (seconds), give up with StoreError instead of waiting forever for a
-    holder that does not let go.
-    """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
-        if timeout is None:
-            fcntl.flock(fd, mode)
-        else:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise StoreError('timed out after %ss waiting for the lock %s' % (timeout, path))
-                    time.sleep(0.05)
-        yield fd
-    finally:
-        os.close(fd)
 
 
 def lock_open_file(path, flags, mode=0o644):

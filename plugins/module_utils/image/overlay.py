@@ -27,9 +27,9 @@ import stat
 import tempfile
 
 from ..runtime.linux import syscalls
+from ..runtime.rootfs.securejoin import remove_tree
 from . import layers as L
-from .layer_errors import LayerError
-from .safepath import remove_tree
+from .errors import LayerError
 from .unpack import UnpackStats, Warner, apply_layer
 
 MOUNT_SOURCE_PREFIX = 'runcible-'

@@ -30,11 +30,12 @@ import json
 import os
 import threading
 
+from ..runtime.linux.locks import flocked
 from . import digest as digests
 from . import mediatypes
 from . import reference as references
 from .errors import DigestMismatch, ImageError, ImageNotFound, RuntimeErrorBase, StoreError
-from .locking import flocked, lock_open_file
+from .locking import lock_open_file
 
 DEFAULT_STORE = '/var/lib/runcible/images'
 RESOLVED_DIGEST = 'io.runcible.image.resolved-digest'

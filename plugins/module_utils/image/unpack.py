@@ -12,7 +12,7 @@ Two ways to apply a layer:
   that an overlay mount of the layer directories shows the same tree.
 
 Either way, every entry is written through directory fds resolved inside
-the root (safepath.RootDir): no entry, symlink, hardlink or whiteout can
+the root (runtime.rootfs.securejoin.RootDir): no entry, symlink, hardlink or whiteout can
 create, change or remove anything outside it. Files are created with
 O_EXCL | O_NOFOLLOW after whatever was at their name is removed, then
 owned, moded, given their xattrs and times through their own fd. Directory
@@ -23,9 +23,9 @@ import errno
 import os
 import stat
 
+from ..runtime.rootfs.securejoin import ABSENT, Missing, RootDir, display, remove_tree
 from . import layers as L
-from .layer_errors import LayerError, UnsafeEntryError
-from .safepath import ABSENT, Missing, RootDir, display, remove_tree
+from .errors import LayerError, UnsafeEntryError
 
 COPY_BUFFER = 1 << 20
 OPAQUE_XATTR = 'trusted.overlay.opaque'

@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 
-from ..image.locking import flocked
+from ..runtime.linux.locks import flocked
 from ..runtime.errors import ConfigError
 from ..runtime.spec.config import validate_id
 from ..runtime.state import atomic_write

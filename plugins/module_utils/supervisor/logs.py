@@ -27,15 +27,29 @@ class LogWriter:
     """Appends output to `path`, keeping at most `max_files` files of about `max_size` bytes."""
 
     def __init__(self, path, max_size=10 * 1024 * 1024, max_files=3):
-        self.path = path
+        self.pending = {'stdout': b'', 'stderr': b''}
+        self.fd = -1
+        self.reconfigure(path, max_size, max_files)
+
+    def reconfigure(self, path, max_size, max_files):
+        """Write to `path` from now on (the file is opened, or made, at once) with these rotation limits.
+
+        Lines not yet complete go to the new file; the files at an earlier
+        path stay as they are.
+        """
         self.max_size = max_size
         self.max_files = max(1, max_files)
-        self.pending = {'stdout': b'', 'stderr': b''}
+        if self.fd >= 0 and path == self.path:
+            return
         directory = os.path.dirname(path)
         if directory:
             os.makedirs(directory, mode=0o750, exist_ok=True)
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
-        self.size = os.fstat(self.fd).st_size
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+        if self.fd >= 0:
+            os.close(self.fd)
+        self.path = path
+        self.fd = fd
+        self.size = os.fstat(fd).st_size
 
     def feed(self, stream, data):
         """Add raw output of `stream` ('stdout' or 'stderr'); complete lines are written."""

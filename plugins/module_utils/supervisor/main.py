@@ -9,7 +9,8 @@ them to the log file, reaps the container's init (it is the child
 subreaper, so the init becomes its child), records the exit code and times,
 and applies the restart policy with back-off.
 
-Its folder holds settings.json (what the module wants; re-read on SIGHUP)
+Its folder holds settings.json (what the module wants; re-read on SIGHUP,
+and its log settings applied at once)
 and status.json (what happened; written atomically). SIGTERM stops the
 container (stop signal, then SIGKILL after the stop timeout) without a
 restart; SIGUSR1 starts a container it only created.
@@ -325,6 +326,7 @@ class Supervisor:
             if self.reload:
                 self.reload = False
                 self.settings = read_json(os.path.join(self.directory, SETTINGS))
+                self.reconfigure_log()
             if self.stopping and not stop_requested:
                 stop_requested = True
                 self.stop()
@@ -354,6 +356,17 @@ class Supervisor:
         self.drain()
         self.log.close()
         return 0
+
+    def reconfigure_log(self):
+        """Apply the log settings just re-read: the container's output goes on into the new path at once."""
+        try:
+            self.log.reconfigure(self.settings['log_path'], self.settings.get('log_max_size') or 10485760,
+                                 self.settings.get('log_max_files') or 3)
+        except OSError as exc:
+            self.save(error='log_path %s: %s (the log stays at %s)'
+                      % (self.settings['log_path'], exc.strerror, self.log.path))
+            return
+        self.save(log_path=self.log.path)
 
     def _flagger(self, name):
         def handler(_signum, _frame):

@@ -33,15 +33,13 @@ def oci_state(container_id, status, pid, bundle, annotations=None, oci_version=N
 def check_bundle(bundle):
     """Checks that need the rootfs or the host but change nothing.
 
-    Mount destinations resolve inside the rootfs and not into /proc,
-    namespace paths are namespaces of their type. Returns the resolved
+    Mount destinations resolve inside the rootfs and not into /proc (the
+    namespace files were checked by load_bundle). Returns the resolved
     capability sets and `linux` with its seccomp profile compiled (the
     filter the container's init loads).
     """
     for index, mount in enumerate(bundle.config.get('mounts') or []):
         _check_mount_target(bundle, mount, 'mounts[%d].destination' % index)
-    for _kind, fd in _open_namespaces(bundle):
-        os.close(fd)
     caps = capabilities.resolve(bundle.process.get('capabilities'))
     lsm.validate(bundle.process, bundle.linux)
     return caps, finalize.with_compiled_seccomp(bundle.linux)
@@ -69,7 +67,7 @@ def _check_mount_target(bundle, mount, field):
 
 
 def _open_namespaces(bundle):
-    """[(type, fd)] of the namespaces to join, each checked to be a namespace of its type."""
+    """[(type, fd)] of the namespaces to join, each checked (again: these fds are what counts) to be one."""
     joins = []
     try:
         for index, (kind, path) in enumerate(bundle.namespaces()):
@@ -80,28 +78,12 @@ def _open_namespaces(bundle):
                 except OSError as exc:
                     raise errors.ConfigError(field, 'cannot open %s: %s' % (path, exc.strerror))
                 joins.append((kind, fd))
-                _check_namespace_file(fd, kind, path, field)
+                specconfig.check_namespace_file(path, kind, field, fd)
     except BaseException:
         for _kind, fd in joins:
             os.close(fd)
         raise
     return joins
-
-
-def _check_namespace_file(fd, kind, path, field):
-    """ConfigError unless `fd` is a namespace of type `kind` (setns would only say "invalid argument")."""
-    proc_name = specconfig.NAMESPACE_PROC_NAMES[kind]
-    try:
-        found = syscalls.namespace_type(fd)
-    except OSError as exc:
-        raise errors.ConfigError(field, 'cannot inspect %s: %s' % (path, exc.strerror))
-    if found is None:
-        raise errors.ConfigError(field, '%s is not a namespace file: give a file such as /proc/<pid>/ns/%s (or '
-                                        'one bind-mounted from it)' % (path, proc_name))
-    if found and found != specconfig.NAMESPACE_FLAGS[kind]:
-        names = {flag: name for name, flag in specconfig.NAMESPACE_FLAGS.items()}
-        raise errors.ConfigError(field, '%s is a %s namespace, not a %s namespace'
-                                 % (path, names.get(found, hex(found)), kind))
 
 
 def cgroup_binds(hierarchies, dirs):

@@ -5,7 +5,13 @@
 
 Every system call the standard library does not offer goes through this
 module, by ctypes. Failures raise OSError with errno set, like the os module,
-so callers handle both the same way. Unit tests replace functions here.
+so callers handle both the same way.
+
+Callers reach these functions through the module (`syscalls.mount(...)`,
+never `from .syscalls import mount`; tests/unit/plugins/test_code_rules.py
+holds them to it), so a unit test can put a recording double in their place:
+tests/unit/plugins/module_utils/runtime/fakekernel.py does, for the mount
+and namespace steps (test_mount_steps.py, test_namespace_steps.py).
 """
 
 import ctypes

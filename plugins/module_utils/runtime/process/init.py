@@ -88,11 +88,7 @@ def intermediate(plan, channel):
             channel.expect('idmap-done')
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
-        for kind, fd in joins.items():
-            if kind != 'mount':
-                syscalls.setns(fd, NAMESPACE_FLAGS[kind])
-        if 'mount' in joins:
-            syscalls.setns(joins['mount'], c.CLONE_NEWNS)
+        join_namespaces(joins)
         if plan.unshare_flags:
             syscalls.unshare(plan.unshare_flags)
         _set_time_offsets(plan.bundle.linux.get('timeOffsets'))
@@ -107,6 +103,25 @@ def intermediate(plan, channel):
     except BaseException as exc:  # pylint: disable=broad-except
         _die_with(channel, exc)
     os._exit(0)
+
+
+def join_namespaces(joins):
+    """setns into each namespace of `joins` ({type: fd}, the user namespace already entered), the mount one last.
+
+    Last because entering it changes what the process sees of files: the
+    others are still reached through the fds opened on the host's side.
+    `joins` may instead hold "root", an fd of the root of a container that
+    has no mount namespace of its own (exec): the process chroots there, so
+    that it runs the container's programs, not the host's.
+    """
+    for kind, fd in joins.items():
+        if kind not in ('mount', 'root'):
+            syscalls.setns(fd, NAMESPACE_FLAGS[kind])
+    if 'mount' in joins:
+        syscalls.setns(joins['mount'], c.CLONE_NEWNS)
+    if 'root' in joins:
+        os.fchdir(joins['root'])
+        os.chroot('.')
 
 
 def use_stdio(stdio):

@@ -17,7 +17,6 @@ import os
 
 from ..linux import consts as c
 from ..linux import syscalls
-from ..spec.config import NAMESPACE_FLAGS
 from . import finalize, init, terminal
 
 
@@ -57,15 +56,7 @@ def intermediate(plan, channel):
             syscalls.setns(joins.pop('user'), c.CLONE_NEWUSER)
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
-        mount_fd = joins.pop('mount', None)
-        root_fd = joins.pop('root', None)
-        for kind, fd in joins.items():
-            syscalls.setns(fd, NAMESPACE_FLAGS[kind])
-        if mount_fd is not None:
-            syscalls.setns(mount_fd, c.CLONE_NEWNS)
-        if root_fd is not None:
-            os.fchdir(root_fd)
-            os.chroot('.')
+        init.join_namespaces(joins)
         pid = os.fork()
         if pid == 0:
             exec_process(plan, channel)

@@ -9,8 +9,8 @@ import tarfile
 import pytest
 
 from ansible_collections.runcible.oci.plugins.module_utils.converge import checkpoint as ck
-from ansible_collections.runcible.oci.plugins.module_utils.converge import checkpoint_archive as archive
 from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors
+from ansible_collections.runcible.oci.plugins.module_utils.runtime.criu import archive
 
 CONFIG = {'ociVersion': '1.0.2', 'process': {'args': ['sh']}, 'root': {'path': 'rootfs'},
           'linux': {'resources': {'memory': {'limit': 1 << 26}}, 'namespaces': [{'type': 'pid'}]}}
@@ -193,23 +193,23 @@ def test_a_tar_that_is_not_ours_is_refused(tmp_path):
     (tmp_path / 'x').write_text('x')
     with tarfile.open(path, 'w') as handle:
         handle.add(str(tmp_path / 'x'), 'x')
-    with pytest.raises(archive.ArchiveError, match='is not a checkpoint archive written by oci_checkpoint export'):
+    with pytest.raises(archive.CheckpointArchiveError, match='is not a checkpoint archive written by oci_checkpoint export'):
         archive.read_manifest(path)
     (tmp_path / 'junk').write_text('not a tar')
-    with pytest.raises(archive.ArchiveError, match='cannot be read as a tar archive'):
+    with pytest.raises(archive.CheckpointArchiveError, match='cannot be read as a tar archive'):
         archive.read_manifest(str(tmp_path / 'junk'))
 
 
-@pytest.mark.parametrize('name', ['rootfs/../../escape', 'rootfs/a/../../../escape'])
+@pytest.mark.parametrize('name', ['rootfs/../../escape', 'rootfs/a/../../../escape', '/rootfs/x', 'checkpoint/../x'])
 def test_members_outside_the_destination_are_refused(name):
-    with pytest.raises(archive.ArchiveError, match='outside its destination'):
-        archive.member_target(name, 'rootfs')
+    with pytest.raises(archive.CheckpointArchiveError, match='outside its destination'):
+        archive.member_parts(name, 'rootfs')
 
 
-def test_member_target():
-    assert archive.member_target('rootfs', 'rootfs') == ''
-    assert archive.member_target('rootfs/./bin/sh', 'rootfs') == 'bin/sh'
-    assert archive.member_target('checkpoint/x', 'rootfs') is None
+def test_member_parts():
+    assert archive.member_parts('rootfs', 'rootfs') == ()
+    assert archive.member_parts('rootfs/./bin/sh', 'rootfs') == (b'bin', b'sh')
+    assert archive.member_parts('checkpoint/x', 'rootfs') is None
 
 
 def test_device_members_are_refused(tmp_path):
@@ -219,7 +219,7 @@ def test_device_members_are_refused(tmp_path):
         info.type = tarfile.BLKTYPE
         info.devmajor, info.devminor = 8, 0
         handle.addfile(info)
-    with pytest.raises(archive.ArchiveError, match='is a device'):
+    with pytest.raises(archive.CheckpointArchiveError, match='is a device'):
         archive.extract(path, archive.ROOTFS_DIR, str(tmp_path / 'out'))
 
 

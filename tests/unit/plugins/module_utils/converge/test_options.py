@@ -1,30 +1,60 @@
 # -*- coding: utf-8 -*-
-"""The option table decides what a difference costs; the planning helpers around it."""
+"""The option table (container_spec.OPTIONS) decides what a difference costs; the planning helpers around it."""
 
 import json
 
 import pytest
 
-from ansible_collections.runcible.oci.plugins.module_utils.converge import container, options
+from ansible_collections.runcible.oci.plugins.module_utils.converge import container, container_spec
+from ansible_collections.runcible.oci.plugins.module_utils.converge.container_spec import LIVE, RECREATE, SETTINGS
 from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors
+
+RECORDED = {'bundle': '/b', 'config_digest': 'sha256:1', 'resources': {'memory': {'limit': 1}},
+            'rootfs_digest': 'sha256:r', 'runtime': 'runcible', 'restart_policy': 'no', 'stop_signal': 'SIGTERM',
+            'stop_timeout': 10, 'log_path': '/var/log/runcible/web.log', 'log_max_size': 1, 'log_max_files': 3}
 
 
 def test_each_difference_names_its_cost():
-    recorded = {'bundle': '/b', 'config_digest': 'sha256:1', 'resources': {'memory': {'limit': 1}},
-                'rootfs_digest': 'sha256:r', 'runtime': 'runcible', 'restart_policy': 'no', 'stop_signal': 'SIGTERM',
-                'stop_timeout': 10, 'log_max_size': 1, 'log_max_files': 3}
-    wanted = dict(recorded, resources={'memory': {'limit': 2}}, restart_policy='always', config_digest='sha256:2')
-    found = {option.name: (option.apply, before, after) for option, before, after in
-             options.differences(wanted, recorded)}
-    assert found == {'resources': ('update', {'memory': {'limit': 1}}, {'memory': {'limit': 2}}),
-                     'restart_policy': ('settings', 'no', 'always'),
-                     'config_digest': ('recreate', 'sha256:1', 'sha256:2')}
+    wanted = dict(RECORDED, resources={'memory': {'limit': 2}}, restart_policy='always', config_digest='sha256:2',
+                  log_path='/srv/logs/web.log')
+    found = {value.key: (value.cost(before, after), before, after) for value, before, after in
+             container_spec.differences(wanted, RECORDED)}
+    assert found == {'resources': (LIVE, {'memory': {'limit': 1}}, {'memory': {'limit': 2}}),
+                     'restart_policy': (SETTINGS, 'no', 'always'),
+                     'config_digest': (RECREATE, 'sha256:1', 'sha256:2'),
+                     'log_path': (SETTINGS, '/var/log/runcible/web.log', '/srv/logs/web.log')}
+
+
+def test_a_resource_the_runtime_cannot_update_costs_a_recreate():
+    resources = container_spec.COMPARED[[value.key for value in container_spec.COMPARED].index('resources')]
+    assert resources.cost({'memory': {'limit': 1}}, {'memory': {'limit': 2}, 'pids': {'limit': 9}}) == LIVE
+    assert resources.cost({'memory': {'limit': 1}}, {'memory': {'limit': 1}, 'devices': [{'allow': False}]}) == RECREATE
 
 
 def test_empty_resource_members_do_not_count_as_changes():
-    option = options.BY_NAME['resources']
-    assert not option.differs({'memory': {}, 'pids': None, 'devices': []}, {})
-    assert option.differs({'pids': {'limit': 5}}, {})
+    resources = [value for value in container_spec.COMPARED if value.key == 'resources'][0]
+    assert not resources.differs({'memory': {}, 'pids': None, 'devices': []}, {})
+    assert resources.differs({'pids': {'limit': 5}}, {})
+
+
+def test_every_value_the_container_records_is_compared_by_one_row(tmp_path):
+    """A record value no row compares is silently never compared (log_path was: changing it did nothing)."""
+    converger = container.Converger({'name': 'web', 'bundle': str(tmp_path), 'runtime_root': str(tmp_path)})
+    wanted = converger.wanted({'process': {'args': ['sh']}, 'linux': {}}, 'sha256:r')
+    keys = [value.key for value in container_spec.COMPARED]
+    assert sorted(keys) == sorted(set(keys)) == sorted(wanted)
+
+
+def test_every_option_says_what_a_change_costs_or_why_it_is_not_compared():
+    for option in container_spec.OPTIONS:
+        assert bool(option.compared) != bool(option.not_compared), option.name
+        if option.compared:
+            assert option.documentation()[-1].startswith('A change'), option.name
+
+
+def test_an_option_without_its_cost_or_reason_is_refused():
+    with pytest.raises(ValueError):
+        container_spec.Option('x', {'type': 'str'}, ['X.'])
 
 
 @pytest.mark.parametrize('text, parsed', [('no', ('no', 0)), (None, ('no', 0)), ('always', ('always', 0)),

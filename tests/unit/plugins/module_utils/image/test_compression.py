@@ -11,8 +11,7 @@ import lzma
 import pytest
 
 from ansible_collections.runcible.oci.plugins.module_utils.image import compression
-from ansible_collections.runcible.oci.plugins.module_utils.image.errors import UnsupportedImage
-from ansible_collections.runcible.oci.plugins.module_utils.image.layer_errors import LayerError
+from ansible_collections.runcible.oci.plugins.module_utils.image.errors import LayerError, UnsupportedImage
 
 DATA = b'some tar-like payload ' * 5000
 

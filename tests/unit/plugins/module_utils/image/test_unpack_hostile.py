@@ -11,7 +11,7 @@ import os
 import pytest
 from layerlib import entry, snapshot, tar_layer
 
-from ansible_collections.runcible.oci.plugins.module_utils.image.layer_errors import LayerError, UnsafeEntryError
+from ansible_collections.runcible.oci.plugins.module_utils.image.errors import LayerError, UnsafeEntryError
 
 ROOT = os.geteuid() == 0
 
@@ -23,15 +23,6 @@ def unpacker(request, unpack_copy, tmp_path):
     if not ROOT:
         pytest.skip('overlay form needs root')
     return request.getfixturevalue('unpack_layers')
-
-
-@pytest.fixture
-def outside(tmp_path):
-    path = tmp_path / 'outside'
-    path.mkdir()
-    (path / 'sentinel').write_bytes(b'host data')
-    os.utime(str(path / 'sentinel'), (1000000000, 1000000000))
-    return path
 
 
 def untouched(outside, before):

@@ -9,7 +9,7 @@ import pytest
 from layerlib import Layout, compress, entry, tar_layer
 
 from ansible_collections.runcible.oci.plugins.module_utils.image import layout_reader, unpack
-from ansible_collections.runcible.oci.plugins.module_utils.image.layer_errors import DigestMismatch, LayerError
+from ansible_collections.runcible.oci.plugins.module_utils.image.errors import DigestMismatch, LayerError
 
 ROOT = os.geteuid() == 0
 

@@ -39,7 +39,7 @@ def _set(spec, path, value):
     (('process', 'user', 'uid'), -1, 'process.user.uid'),
     (('process', 'user', 'gid'), 'root', 'process.user.gid'),
     (('process', 'rlimits'), [{'type': 'RLIMIT_BOGUS', 'soft': 1, 'hard': 1}], 'process.rlimits[0].type'),
-    (('process', 'rlimits'), [{'type': 'RLIMIT_NOFILE', 'soft': 10, 'hard': 5}], 'process.rlimits[0]'),
+    (('process', 'rlimits'), [{'type': 'RLIMIT_NOFILE', 'soft': 10, 'hard': 5}], 'process.rlimits[0].soft'),
     (('process', 'rlimits'), [{'type': 'RLIMIT_NOFILE', 'soft': 1, 'hard': 1}] * 2, 'process.rlimits[1].type'),
     (('process', 'capabilities', 'bounding'), 'CAP_KILL', 'process.capabilities.bounding'),
     (('process', 'oomScoreAdj'), 5000, 'process.oomScoreAdj'),
@@ -192,7 +192,7 @@ def test_sysctls_must_belong_to_a_namespace_the_container_has(key, namespaces, f
         return
     with pytest.raises(errors.ConfigError) as caught:
         config.validate(spec)
-    assert caught.value.field == 'linux.sysctl.' + key
+    assert caught.value.field == 'linux.sysctl["%s"]' % key
 
 
 def test_net_sysctl_in_the_host_network_namespace_is_refused():
@@ -356,3 +356,67 @@ def test_recorded_config_with_a_list_for_a_namespace_type():
     with pytest.raises(errors.ConfigError) as caught:
         config.validate_recorded({'linux': {'namespaces': [{'type': ['pid']}]}})
     assert caught.value.field == 'linux.namespaces[0].type'
+
+
+def test_problems_collects_every_rule_and_every_item_validate_stops_at_the_first():
+    spec = _spec()
+    spec['process']['cwd'] = 'srv'
+    spec['process']['rlimits'] = [{'type': 'RLIMIT_NOFLIE', 'soft': 1, 'hard': 1},
+                                  {'type': 'RLIMIT_NOFILE', 'soft': 9, 'hard': 1}]
+    spec['mounts'] = [{'destination': 'data', 'type': 'tmpfs'}, {'destination': '/ok', 'type': 'tmpfs'},
+                      {'destination': '/b', 'options': ['rbind']}]
+    spec['linux']['sysctl'] = {'vm.swappiness': '1', 'kernel.hostname': 'x'}
+    found = config.problems(spec)
+    assert [field for field, _message in found] == [
+        'process.cwd', 'process.rlimits[0].type', 'process.rlimits[1].soft', 'mounts[0].destination',
+        'mounts[2].source', 'linux.sysctl["vm.swappiness"]', 'linux.sysctl["kernel.hostname"]']
+    assert 'did you mean RLIMIT_NOFILE' in dict(found)['process.rlimits[0].type']
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert (caught.value.field, caught.value.reason) == found[0]
+
+
+def test_problems_leaves_the_hosts_state_to_create():
+    """A bundle may name a namespace made after it: the file must exist at create, not before."""
+    spec = _spec()
+    spec['linux']['namespaces'] = [ns for ns in spec['linux']['namespaces'] if ns['type'] != 'network']
+    spec['linux']['namespaces'].append({'type': 'network', 'path': '/run/netns/made-later'})
+    assert config.problems(spec) == []
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert caught.value.field.startswith('linux.namespaces[')
+
+
+def test_problems_names_every_nul_byte_validate_the_first():
+    spec = _spec()
+    spec['process']['args'] = ['sh', '-c\x00']
+    spec['hostname'] = 'a\x00b'
+    found = config.problems(spec)
+    assert sorted(field for field, _message in found) == ['hostname', 'process.args[1]']
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert (caught.value.field, caught.value.reason) == found[0]
+
+
+@pytest.mark.parametrize('kind, path, words', [
+    ('network', '/etc/hostname', 'is not a namespace file'),
+    ('pid', '/proc/self/ns/net', 'is a network namespace, not a pid namespace'),
+    ('network', '/nonexistent/ns/net', 'does not exist'),
+])
+def test_a_joined_namespace_file_is_one_of_its_type(kind, path, words):
+    """Before: create passed and the init failed with "setns: Invalid argument", naming no field."""
+    spec = _spec()
+    spec['linux']['namespaces'] = [ns for ns in spec['linux']['namespaces'] if ns['type'] != kind]
+    spec['linux']['namespaces'].append({'type': kind, 'path': path})
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert caught.value.field == 'linux.namespaces[%d].path' % (len(spec['linux']['namespaces']) - 1)
+    assert words in caught.value.reason
+    assert config.problems(spec) == []
+
+
+def test_a_joined_namespace_of_its_type_is_accepted():
+    spec = _spec()
+    spec['linux']['namespaces'] = [ns for ns in spec['linux']['namespaces'] if ns['type'] != 'network']
+    spec['linux']['namespaces'].append({'type': 'network', 'path': '/proc/self/ns/net'})
+    config.validate(spec)

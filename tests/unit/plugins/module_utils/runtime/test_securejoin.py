@@ -106,6 +106,16 @@ def test_resolve_in_root_into_proc_through_an_image_symlink(root):
 def test_resolve_in_root_refuses_what_open_in_root_refuses(root):
     with pytest.raises(securejoin.EscapeError):
         securejoin.resolve_in_root(str(root), '/evil/x')
+    with pytest.raises(securejoin.EscapeError):
+        securejoin.resolve_in_root(str(root), '/nope/../../x')
     with pytest.raises(OSError) as caught:
         securejoin.resolve_in_root(str(root), '/loop1/x')
     assert caught.value.errno == errno.ELOOP
+
+
+def test_the_root_may_be_given_through_a_link(root, tmp_path):
+    """/proc/<pid>/root names a running container's root: a link, followed; what is inside it is not."""
+    os.symlink(str(root), str(tmp_path / 'root-link'))
+    assert _resolved(securejoin.open_in_root(str(tmp_path / 'root-link'), '/data')) == str(root / 'srv' / 'data')
+    own_root = '/proc/%d/root' % os.getpid()
+    assert _resolved(securejoin.open_in_root(own_root, str(root / 'etc'), strict=False)) == str(root / 'etc')

@@ -45,3 +45,14 @@ def test_rotation_keeps_max_files(tmp_path):
 
 def test_tail_of_a_missing_log_is_empty(tmp_path):
     assert logs.tail(str(tmp_path / 'none.log'), 10) == []
+
+
+def test_reconfigure_moves_the_output_to_the_new_path_and_keeps_the_old_file(tmp_path):
+    writer = logs.LogWriter(str(tmp_path / 'a.log'), max_size=1 << 20, max_files=2)
+    writer.feed('stdout', b'one\ntw')
+    writer.reconfigure(str(tmp_path / 'new' / 'b.log'), 200, 3)
+    writer.feed('stdout', b'o\nthree\n')
+    writer.close()
+    assert [line[2] for line in logs.tail(str(tmp_path / 'a.log'))] == ['one']
+    assert [line[2] for line in logs.tail(str(tmp_path / 'new' / 'b.log'))] == ['two', 'three']
+    assert (writer.max_size, writer.max_files) == (200, 3)

@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+"""CheckpointRun (oci_checkpoint's logic) against a fake runtime and supervisor (fakehost.py): checkpoint and restore
+decisions carried out in order, check mode, and failures in the middle."""
+
+import json
+import os
+
+import pytest
+from fakehost import FakeHost
+
+from ansible_collections.runcible.oci.plugins.module_utils.converge import checkpoint as ck
+from ansible_collections.runcible.oci.plugins.module_utils.converge.container import Converger
+from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors
+
+CONFIG = {'ociVersion': '1.0.2', 'process': {'args': ['counter'], 'cwd': '/', 'terminal': False},
+          'root': {'path': 'rootfs'}, 'linux': {'namespaces': [{'type': 'pid'}, {'type': 'mount'}]}}
+
+
+@pytest.fixture
+def host(tmp_path):
+    return FakeHost(tmp_path)
+
+
+@pytest.fixture
+def running(host, tmp_path):
+    """A supervised container `web` of bundle tmp_path/bundle, as oci_container leaves it."""
+    bundle = tmp_path / 'bundle'
+    (bundle / 'rootfs' / 'bin').mkdir(parents=True)
+    (bundle / 'rootfs' / 'bin' / 'counter').write_text('#!/bin/sh\n')
+    (bundle / 'config.json').write_text(json.dumps(CONFIG))
+    params = {'name': 'web', 'bundle': str(bundle), 'state': 'running', 'restart_policy': 'always',
+              'stop_timeout': 7, 'log_path': str(tmp_path / 'web.log')}
+    Converger(params, supervisor_root=str(tmp_path / 'supervisors'), lib_root=str(tmp_path / 'lib'),
+              driver=host.driver, supervisions=host.supervisions,
+              unit_dirs={'unit_dir': str(tmp_path / 'units'), 'settings_dir': str(tmp_path / 'unitconf')}).run()
+    host.calls = []
+    return str(bundle)
+
+
+def run(host, tmp_path, check_mode=False, **params):
+    given = {'name': 'web', 'state': 'checkpointed', 'image_path': str(tmp_path / 'image'), 'force': False,
+             'leave_running': False, 'supervise': True}
+    given.update(params)
+    return ck.CheckpointRun(given, check_mode=check_mode, supervisor_root=str(tmp_path / 'supervisors'),
+                            lib_root=str(tmp_path / 'lib'), driver=host.driver, supervisions=host.supervisions).run()
+
+
+def status(host, name='web'):
+    found = host.driver.state(name)
+    return found['status'] if found else 'absent'
+
+
+def test_a_checkpoint_is_taken_once(host, tmp_path, running):
+    result = run(host, tmp_path)
+    assert (result['changed'], result['actions'], result['status']) == (True, ['checkpoint'], 'absent')
+    assert result['diff'] == {'before': {'container': 'running', 'checkpoint': None},
+                              'after': {'container': 'checkpointed', 'checkpoint': '(new)'}}
+    record = ck.read_record(str(tmp_path / 'image'))
+    assert (record['id'], record['bundle'], record['criu_version']) == ('web', running, '4.2')
+    # The supervisor was told, and its mark is gone again.
+    assert not os.path.exists(os.path.join(list(host.supervisors)[0], 'checkpoint.json'))
+    again = run(host, tmp_path)
+    assert (again['changed'], again['actions']) == (False, [])
+
+
+def test_check_mode_checkpoints_nothing(host, tmp_path, running):
+    result = run(host, tmp_path, check_mode=True)
+    assert (result['changed'], result['actions']) == (True, ['checkpoint'])
+    assert host.calls == [] and status(host) == 'running' and not os.path.exists(str(tmp_path / 'image'))
+
+
+def test_leave_running_keeps_the_container(host, tmp_path, running):
+    result = run(host, tmp_path, leave_running=True)
+    assert (result['actions'], status(host)) == (['checkpoint'], 'running')
+    assert result['diff']['after']['container'] == 'running'
+    assert ck.read_record(str(tmp_path / 'image'))['leave_running'] is True
+
+
+def test_a_failed_dump_leaves_the_container_running_and_no_record(host, tmp_path, running):
+    host.fail('checkpoint', errors.CriuError('criu dump failed: see dump.log'))
+    with pytest.raises(errors.CriuError):
+        run(host, tmp_path)
+    assert status(host) == 'running'
+    assert ck.read_record(str(tmp_path / 'image')) is None
+    supervisor = list(host.supervisors)[0]
+    assert not os.path.exists(os.path.join(supervisor, 'checkpoint.json'))
+    assert run(host, tmp_path)['actions'] == ['checkpoint']
+
+
+def test_a_container_that_is_not_running_is_refused_and_untouched(host, tmp_path, running):
+    host.driver.kill('web')
+    host.calls = []
+    with pytest.raises(errors.ConfigError) as caught:
+        run(host, tmp_path)
+    assert caught.value.field == 'name' and 'is stopped' in str(caught.value)
+    assert host.calls == [] and not os.path.exists(str(tmp_path / 'image'))
+
+
+def test_restore_brings_it_back_under_its_supervisor_with_its_settings(host, tmp_path, running):
+    run(host, tmp_path)
+    host.calls = []
+    planned = run(host, tmp_path, check_mode=True, state='restored', bundle=running)
+    assert (planned['actions'], host.calls, status(host)) == (['restore'], [], 'absent')
+    result = run(host, tmp_path, state='restored', bundle=running)
+    assert (result['changed'], result['actions'], result['status']) == (True, ['restore'], 'running')
+    assert [call[0] for call in host.calls] == ['launch', 'restore']
+    assert result['diff'] == planned['diff']
+    settings = list(host.supervisors.values())[0]['settings']
+    assert (settings['restart_policy'], settings['stop_timeout'], settings['log_path']) == \
+        ('always', 7, str(tmp_path / 'web.log'))
+    assert settings['restored_from']['checkpoint_id'] == result['checkpoint_id']
+    again = run(host, tmp_path, state='restored', bundle=running)
+    assert (again['changed'], again['actions']) == (False, [])
+
+
+def test_a_failed_restore_leaves_no_container_and_keeps_the_settings(host, tmp_path, running):
+    run(host, tmp_path)
+    before = list(host.supervisors.values())[0]['settings']
+    host.fail('restore', errors.CriuError('criu restore failed'))
+    with pytest.raises(errors.CriuError):
+        run(host, tmp_path, state='restored', bundle=running)
+    assert host.containers == {}
+    assert [entry['settings'] for entry in host.supervisors.values()] == [before]
+    assert not any(entry.get('alive') for entry in host.supervisors.values())
+    assert run(host, tmp_path, state='restored', bundle=running)['actions'] == ['restore']
+
+
+def test_restore_over_a_stopped_container_of_that_name_replaces_it(host, tmp_path, running):
+    run(host, tmp_path, leave_running=True)
+    host.driver.kill('web')
+    host.calls = []
+    result = run(host, tmp_path, state='restored', bundle=running)
+    assert result['actions'] == ['remove', 'restore']
+    assert [call[0] for call in host.calls] == ['supervisor-stop', 'delete', 'launch', 'restore']
+
+
+def test_export_then_import_elsewhere_and_restore(host, tmp_path, running):
+    path = str(tmp_path / 'move.tar')
+    result = run(host, tmp_path, export=path)
+    assert result['actions'] == ['checkpoint', 'export'] and os.path.getsize(path) == result['archive_size']
+    assert run(host, tmp_path, export=path)['actions'] == []
+    other = FakeHost(tmp_path / 'other')
+    target = tmp_path / 'other'
+    restored = run(other, target, state='restored', bundle=str(target / 'bundle'), image_path=str(target / 'image'),
+                   **{'import': path})
+    assert restored['actions'] == ['import', 'restore'] and other.driver.state('web')['status'] == 'running'
+    assert (target / 'bundle' / 'rootfs' / 'bin' / 'counter').read_text() == '#!/bin/sh\n'
+    assert run(other, target, state='restored', bundle=str(target / 'bundle'), image_path=str(target / 'image'),
+               **{'import': path})['changed'] is False
