@@ -228,6 +228,8 @@ def leftovers_of(runtime, container_id, rootfs=None, cgroups_path=None):
             found.extend('mount %s' % line.split()[4] for line in handle
                          if line.split()[4].startswith(rootfs.rstrip('/') + '/'))
     return found
+
+
 class ScratchMountNamespace:
     """A mount namespace of the test's own, held by a sleeping process, that runtimes can run in.
 

@@ -123,7 +123,6 @@ def test_damaged_state_is_reported_with_the_fix(tmp_path, content, reason):
     assert '`delete --force c`' in caught.value.message
 
 
-
 def _good_record():
     return {'id': 'c', 'pid': 4242, 'init_start': 77, 'bundle': '/b', 'rootfs': '/b/rootfs', 'created': 'now',
             'annotations': {'a': 'b'}, 'started': True, 'rootless': False, 'external_descriptors': ['/dev/null'],
@@ -172,6 +171,7 @@ def test_a_state_record_of_the_wrong_shape_is_damaged_and_says_where(tmp_path, c
 def test_a_recorded_start_time_of_none_is_never_alive():
     record = state.ContainerState(pid=999999999, init_start=None)
     assert not record.init_alive()
+
 
 def test_remains_come_from_cleanup_json_when_state_json_is_damaged(tmp_path):
     directory = state.ContainerDir(str(tmp_path), 'c').make()
