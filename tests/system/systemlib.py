@@ -203,6 +203,33 @@ def processes_with_cgroup(name):
     return pids
 
 
+def leftovers_of(runtime, container_id, rootfs=None, cgroups_path=None):
+    """What a container that failed or was deleted left on the host: [] when nothing.
+
+    Its state folder, a cgroup directory where the runtime puts its cgroup
+    (beside our own cgroups, or at `cgroups_path`), and mounts below `rootfs`
+    in this mount namespace.
+    """
+    from runtime import cgroups
+    found = []
+    if os.path.exists(os.path.join(runtime.root, container_id)):
+        found.append('state folder %s' % os.path.join(runtime.root, container_id))
+    names = [container_id]
+    if isinstance(cgroups_path, str) and cgroups_path.strip('/') and '..' not in cgroups_path.split('/'):
+        names.append(cgroups_path)
+    for hierarchy in cgroups.discover():
+        for name in names:
+            path = name if name.startswith('/') else os.path.join(hierarchy.own_path, name)
+            directory = hierarchy.directory(path)
+            if os.path.isdir(directory) and directory != hierarchy.mountpoint:
+                found.append('cgroup %s' % directory)
+    if rootfs:
+        with open('/proc/self/mountinfo') as handle:
+            found.extend('mount %s' % line.split()[4] for line in handle
+                         if line.split()[4].startswith(rootfs.rstrip('/') + '/'))
+    return found
+
+
 class ScratchMountNamespace:
     """A mount namespace of the test's own, held by a sleeping process, that runtimes can run in.
 

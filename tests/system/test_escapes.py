@@ -12,7 +12,9 @@ import os
 import threading
 import time
 
-from systemlib import error_message, new_id
+import pytest
+
+from systemlib import error_message, leftovers_of, new_id
 
 _RENAME_EXCHANGE = 2
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -115,3 +117,95 @@ def test_image_dev_symlink_pointing_outside(runcible, bundle, tmp_path):
     assert os.listdir(str(host_dev)) == []
     inside = os.path.join(bundle.rootfs, str(host_dev).lstrip('/'))
     assert os.path.isdir(inside)
+
+
+def _host_proc_sys(bundle):
+    bundle.config['linux']['readonlyPaths'].remove('/proc/sys')
+    return {'destination': '/proc/sys', 'type': 'bind', 'source': '/proc/sys', 'options': ['rbind']}
+
+
+def _via_image_symlink(bundle):
+    bundle.config['linux']['readonlyPaths'].remove('/proc/sys')
+    os.symlink('/proc/sys', os.path.join(bundle.rootfs, 'psys'))
+    return {'destination': '/psys', 'type': 'bind', 'source': '/proc/sys', 'options': ['rbind']}
+
+
+def _tmpfs_over_proc(bundle):
+    bundle.config['mounts'] = [m for m in bundle.config['mounts'] if m['destination'] != '/proc']
+    return {'destination': '/proc', 'type': 'tmpfs', 'source': 'tmpfs'}
+
+
+def _proc_through_a_symlink(bundle):
+    os.rmdir(os.path.join(bundle.rootfs, 'proc'))
+    os.symlink('/tmp', os.path.join(bundle.rootfs, 'proc'))
+    return None
+
+
+def _symlink_from_an_earlier_mount(bundle):
+    """The image has no such link: it arrives with mounts[7], so only the check at mount time sees it."""
+    bundle.config['linux']['readonlyPaths'].remove('/proc/sys')
+    volume = os.path.join(bundle.path, 'volume')
+    os.mkdir(volume)
+    os.symlink('/proc/sys', os.path.join(volume, 'psys'))
+    bundle.extra_mounts = [{'destination': '/data/psys', 'type': 'bind', 'source': '/proc/sys', 'options': ['rbind']}]
+    return {'destination': '/data', 'type': 'bind', 'source': volume, 'options': ['rbind']}
+
+
+def _net_dev(bundle):
+    return {'destination': '/proc/net/dev', 'type': 'bind', 'source': os.path.join(bundle.path, 'fake'),
+            'options': ['bind', 'ro']}
+
+
+def _lxcfs_files(bundle):
+    bundle.extra_mounts = [{'destination': '/proc/' + name, 'type': 'bind', 'source': os.path.join(bundle.path, 'fake'),
+                            'options': ['bind', 'ro']} for name in ('meminfo', 'uptime', 'sys/kernel/ns_last_pid')]
+    return None
+
+
+def _host_proc(bundle):
+    bundle.config['mounts'][0] = {'destination': '/proc', 'type': 'bind', 'source': '/proc', 'options': ['rbind']}
+    return None
+
+
+@pytest.mark.parametrize('case, refused_field, script', [
+    # CVE-2019-16884 class: the host's /proc/sys over the container's, read-write
+    (_host_proc_sys, 'mounts[7].destination', 'cat /proc/sys/vm/swappiness'),
+    (_via_image_symlink, 'mounts[7].destination', 'cat /psys/vm/swappiness'),
+    # runc 1.1 fails later (no /proc/self/fd), runc 1.2 refuses it as we do; crun runs it
+    (_symlink_from_an_earlier_mount, 'mounts[8].destination', 'cat /data/psys/vm/swappiness'),
+    (_tmpfs_over_proc, 'mounts[6].destination', 'true'),
+    (_proc_through_a_symlink, 'mounts[0].destination', 'true'),
+    # in runc 1.1's list, but /proc/net is a symlink to self/net: it resolves to /proc/1/net/dev
+    (_net_dev, 'mounts[7].destination', 'cat /proc/net/dev'),
+    # allowed: what lxcfs binds, and a procfs over /proc
+    (_lxcfs_files, None, 'cat /proc/meminfo /proc/uptime /proc/sys/kernel/ns_last_pid'),
+    (_host_proc, None, 'test -r /proc/self/status && echo procfs'),
+])
+def test_mounts_into_proc_are_refused_as_runc_refuses_them(pair, make_bundle, case, refused_field, script):
+    """A mount into /proc bypasses readonlyPaths and maskedPaths: before, the container wrote the host's vm.swappiness.
+
+    Refused (both runtimes exit 1, ours naming the field, nothing left) unless
+    it is one of the files lxcfs emulates or a procfs on /proc itself, which
+    both runtimes run with the same output.
+    """
+    outcomes = []
+    for runtime in pair:
+        bundle = make_bundle()
+        with open(os.path.join(bundle.path, 'fake'), 'w') as handle:
+            handle.write('fake\n')
+        bundle.extra_mounts = []
+        mount = case(bundle)
+        if mount:
+            bundle.config['mounts'].append(mount)
+        bundle.config['mounts'].extend(bundle.extra_mounts)
+        bundle.write(['sh', '-c', script])
+        container_id = new_id()
+        result = runtime.cmd('run', '--bundle', bundle.path, container_id)
+        outcomes.append((result.returncode, result.stdout))
+        if runtime.name == 'runcible' and refused_field:
+            assert error_message(result.stderr).startswith('runcible run failed: ' + refused_field), result.stderr
+        assert leftovers_of(runtime, container_id, bundle.rootfs) == []
+    if refused_field:
+        assert [rc for rc, _out in outcomes] == [1, 1], outcomes
+    else:
+        assert outcomes[0] == outcomes[1] and outcomes[0][0] == 0, outcomes

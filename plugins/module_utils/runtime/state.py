@@ -31,7 +31,7 @@ import os
 import time
 
 from . import errors, jsonc
-from .spec.config import validate_id
+from .spec.config import validate_id, validate_recorded
 
 STATE_FILE = 'state.json'
 CLEANUP_FILE = 'cleanup.json'
@@ -117,19 +117,24 @@ class ContainerState:
         return jsonc.dumps({name: getattr(self, name) for name in fields}).encode()
 
     @classmethod
-    def from_json(cls, raw, container_id=None):
-        """The state in `raw`; ValueError saying what is wrong when it is not a state (of `container_id`)."""
+    def from_json(cls, raw, container_id=None, fields=FIELDS):
+        """The state in `raw`; ValueError saying what is wrong when it is not a state (of `container_id`).
+
+        Later commands act on it (signal the pid, kill the processes of the
+        cgroup directories, run the recorded hooks), so a record of the wrong
+        shape is refused rather than half-used. `fields`: what the file
+        holds (CLEANUP_FIELDS for cleanup.json, which has no config).
+        """
         try:
             data = jsonc.loads(raw)
         except ValueError as exc:
             raise ValueError('not valid JSON: %s' % exc)
-        # Python 3.11's C scanner raises SystemError on some invalid documents; deep nesting RecursionError.
-        except (SystemError, RecursionError):
-            raise ValueError('not valid JSON')
         if not isinstance(data, dict):
             raise ValueError('not a JSON object')
-        state = cls(**{name: data.get(name) for name in cls.FIELDS})
+        state = cls(**{name: data.get(name) for name in fields})
         problem = state.type_problem(container_id)
+        if not problem and 'config' in fields and state.config is None:
+            problem = 'config is missing'
         if problem:
             raise ValueError(problem)
         return state
@@ -143,14 +148,27 @@ class ContainerState:
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
                 return '%s is %r, not a positive number' % (name, value)
         for name, kind in (('bundle', str), ('rootfs', str), ('created', str), ('config', dict),
-                           ('annotations', dict), ('external_descriptors', list)):
+                           ('annotations', dict), ('external_descriptors', list), ('host_mounts', dict),
+                           ('started', bool), ('rootless', bool)):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), kind):
-                return '%s is not a %s' % (name, 'string' if kind is str else 'JSON ' + kind.__name__)
+                return '%s is not a %s' % (name, {str: 'string', bool: 'boolean'}.get(kind, 'JSON ' + kind.__name__))
+        for name, items in (('annotations', (self.annotations or {}).items()),
+                            ('external_descriptors', enumerate(self.external_descriptors or ()))):
+            if not all(isinstance(key, (str, int)) and isinstance(item, str) for key, item in items):
+                return '%s holds something other than strings' % name
+        if self.config is not None:
+            try:
+                validate_recorded(self.config)
+            except errors.ConfigError as exc:
+                return 'config.%s' % exc.message
         return _cgroup_problem(self.cgroup)
 
     def init_alive(self):
         """The recorded init is still this container's (same PID and start time)."""
-        return bool(self.pid) and process_start_time(self.pid) == self.init_start
+        return bool(self.pid) and self.init_start is not None and process_start_time(self.pid) == self.init_start
+
+
+_CGROUP_ROOT = '/sys/fs/cgroup/'
 
 
 def _cgroup_problem(cgroup):
@@ -163,8 +181,11 @@ def _cgroup_problem(cgroup):
     dirs, created = cgroup.get('dirs'), cgroup.get('created') or []
     if not isinstance(dirs, dict) or not dirs or not isinstance(created, list):
         return bad
-    if not all(isinstance(path, str) and os.path.isabs(path) for path in list(dirs.values()) + created):
-        return bad
+    for directory in list(dirs.values()) + created:
+        # Delete kills every process below these: never a hierarchy's root (a mount point) or a path outside.
+        if not isinstance(directory, str) or os.path.normpath(directory) != directory \
+                or not directory.startswith(_CGROUP_ROOT) or os.path.ismount(directory):
+            return 'cgroup holds %r, which is not a container\'s cgroup directory' % (directory,)
     return None
 
 
@@ -276,7 +297,8 @@ class ContainerDir:
             raise ValueError(errors.strerror(exc))
         if not raw:
             raise ValueError('empty')
-        return ContainerState.from_json(raw, self.id)
+        fields = ContainerState.CLEANUP_FIELDS if path == self.cleanup_file else ContainerState.FIELDS
+        return ContainerState.from_json(raw, self.id, fields)
 
     def load(self):
         """The container's state; ContainerNotExist without a folder, StateError without a usable state."""

@@ -12,6 +12,7 @@ import time
 
 from .. import cgroups, errors, hooks, log, state as statemod
 from ..linux import consts as c
+from ..linux import syscalls
 from ..process import finalize, init, main
 from ..rootfs import securejoin
 from ..rootfs.mount import RootfsContext
@@ -30,31 +31,54 @@ def oci_state(container_id, status, pid, bundle, annotations=None, oci_version=N
 
 
 def check_bundle(bundle):
-    """Checks that need the rootfs but change nothing: mount destinations stay inside it.
+    """Checks that need the rootfs or the host but change nothing.
 
-    Returns the resolved capability sets and `linux` with its seccomp profile
-    compiled (the filter the container's init loads).
+    Mount destinations resolve inside the rootfs and not into /proc (the
+    namespace files were checked by load_bundle). Returns the resolved
+    capability sets and `linux` with its seccomp profile compiled (the
+    filter the container's init loads).
     """
     for index, mount in enumerate(bundle.config.get('mounts') or []):
-        try:
-            securejoin.check_in_root(bundle.rootfs, mount['destination'])
-        except securejoin.EscapeError as exc:
-            raise errors.ConfigError('mounts[%d].destination' % index, exc.strerror)
+        _check_mount_target(bundle, mount, 'mounts[%d].destination' % index)
     caps = capabilities.resolve(bundle.process.get('capabilities'))
     lsm.validate(bundle.process, bundle.linux)
     return caps, finalize.with_compiled_seccomp(bundle.linux)
 
 
+def _check_mount_target(bundle, mount, field):
+    destination = mount['destination']
+    try:
+        resolved = securejoin.resolve_in_root(bundle.rootfs, destination)
+    except securejoin.EscapeError as exc:
+        raise errors.ConfigError(field, exc.strerror)
+    except OSError as exc:
+        raise errors.ConfigError(field, 'cannot resolve %s in the rootfs %s: %s'
+                                 % (destination, bundle.rootfs, errors.describe(exc)))
+    source_is_procfs = None
+    if resolved == '/proc' and specconfig.is_bind(mount):
+        source = os.path.join(bundle.path, mount.get('source') or '')
+        try:
+            source_is_procfs = syscalls.fs_type(source) == c.PROC_SUPER_MAGIC
+        except OSError:
+            source_is_procfs = None  # a missing source is reported when it is mounted
+    problem = specconfig.mount_target_problem(mount, resolved, source_is_procfs)
+    if problem:
+        raise errors.ConfigError(field, problem)
+
+
 def _open_namespaces(bundle):
+    """[(type, fd)] of the namespaces to join, each checked (again: these fds are what counts) to be one."""
     joins = []
     try:
         for index, (kind, path) in enumerate(bundle.namespaces()):
             if path:
+                field = 'linux.namespaces[%d].path' % index
                 try:
-                    joins.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
+                    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
                 except OSError as exc:
-                    raise errors.ConfigError('linux.namespaces[%d].path' % index,
-                                             'cannot open %s: %s' % (path, exc.strerror))
+                    raise errors.ConfigError(field, 'cannot open %s: %s' % (path, exc.strerror))
+                joins.append((kind, fd))
+                specconfig.check_namespace_file(path, kind, field, fd)
     except BaseException:
         for _kind, fd in joins:
             os.close(fd)
@@ -82,6 +106,8 @@ class CgroupPlan:
         path = cgroups.clean_path(bundle.linux.get('cgroupsPath')) or container_id
         self.manager = Manager.for_path(path, self.hierarchies)
         log.debug('cgroup %s: %s' % (self.manager.path, ', '.join(sorted(set(self.manager.dirs.values())))))
+        # Before plan_created: a refused cgroup is not the container's to remove.
+        _refuse_occupied(self.manager, bundle.linux.get('cgroupsPath'))
         for warning in self.manager.validate(bundle.linux.get('resources') or {}, bundle.linux.get('devices')) or []:
             log.warning(warning)
         self.manager.plan_created()
@@ -116,6 +142,23 @@ def new_state(container_id, bundle, manager, rootless, started):
         id=container_id, pid=None, init_start=None, bundle=bundle.path, rootfs=bundle.rootfs,
         created=statemod.rfc3339_nano(time.time_ns()), annotations=bundle.config.get('annotations'),
         config=bundle.config, cgroup=manager.to_state() if manager else None, started=started, rootless=rootless)
+
+
+def _refuse_occupied(manager, cgroups_path):
+    """A cgroup that already holds processes is not the container's: refuse it (as runc 1.2 does).
+
+    Every process in the container's cgroup is killed when the container is
+    deleted or its create fails, so joining another's cgroup (or the root,
+    through linux.cgroupsPath) would kill what runs there.
+    """
+    pids = manager.pids()
+    if not pids:
+        return
+    message = ('cgroup %s already holds %d process(es) (%s): a container needs a cgroup of its own'
+               % (manager.path, len(pids), ', '.join(str(pid) for pid in sorted(pids)[:5])))
+    if cgroups_path:
+        raise errors.ConfigError('linux.cgroupsPath', message)
+    raise errors.CgroupError(message)
 
 
 def _limits_requested(bundle):

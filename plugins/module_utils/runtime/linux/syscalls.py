@@ -241,6 +241,19 @@ def fs_type(path=None, fd=None):
     return buf.f_type & 0xffffffff
 
 
+def namespace_type(fd):
+    """The CLONE_NEW* flag of the namespace open at `fd`; None if it is no namespace, 0 if the kernel cannot say."""
+    import fcntl
+    if fs_type(fd=fd) != consts.NSFS_MAGIC:
+        return None
+    try:
+        return fcntl.ioctl(fd, consts.NS_GET_NSTYPE)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTTY, errno.EINVAL):
+            return 0
+        raise
+
+
 _SIOCGIFFLAGS = 0x8913
 _SIOCSIFFLAGS = 0x8914
 _IFF_UP = 0x1

@@ -76,7 +76,35 @@ def execute(prepared, process):
     """Labels, default signal handling, then exec. Never returns on success."""
     lsm.apply_exec_labels(process)
     reset_signals()
-    os.execve(prepared.executable, prepared.args, prepared.env)
+    try:
+        os.execve(prepared.executable, prepared.args, prepared.env)
+    except OSError as exc:
+        hint = ''
+        if _refused_by_filter(exc):
+            hint = ' (check linux.seccomp: the filter is in force from here on and must allow execve)'
+        raise errors.SetupError('exec %s: %s%s' % (prepared.executable, errors.strerror(exc), hint))
+
+
+def explain(exc):
+    """`exc` as the init or an exec process reports it: naming linux.seccomp when its filter refused a call.
+
+    Once the filter is in force, ENOSYS and EPERM from the runtime's own
+    remaining calls (closing an fd, writing the exec FIFO...) come from the
+    profile; without this the error would be the bare errno text.
+    """
+    if not _refused_by_filter(exc):
+        return exc
+    return errors.SetupError('%s (a call the runtime makes after loading the filter was refused: check '
+                             'linux.seccomp)' % errors.describe(exc))
+
+
+def _refused_by_filter(exc):
+    if not isinstance(exc, OSError) or exc.errno not in (errno.ENOSYS, errno.EPERM):
+        return False
+    try:
+        return syscalls.prctl(c.PR_GET_SECCOMP) == 2
+    except OSError:
+        return True  # prctl itself refused: only a filter does that
 
 
 def with_compiled_seccomp(linux):

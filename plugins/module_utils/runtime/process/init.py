@@ -61,6 +61,7 @@ class InitPlan:
 
 
 def _die_with(channel, exc, error_fd=None):
+    exc = finalize.explain(exc)
     try:
         if channel.write_fd is not None:
             channel.send_error(exc)
@@ -185,7 +186,7 @@ def _run_init(plan, channel):
     channel.expect('recorded')
     channel.close()
     os.read(fifo, 1)
-    if config.get('hooks', {}).get('startContainer'):
+    if (config.get('hooks') or {}).get('startContainer'):
         state = {'ociVersion': config['ociVersion'], 'id': plan.container_id, 'status': 'created',
                  'pid': os.getpid(), 'bundle': bundle.path}
         hooks.run(config['hooks'], 'startContainer', state)

@@ -57,6 +57,7 @@ def join_namespaces(joins):
 
 
 def _die_with(channel, exc):
+    exc = finalize.explain(exc)
     try:
         channel.send_error(exc)
     finally:

@@ -23,6 +23,7 @@ import stat
 from .. import errors
 from ..linux import consts as c
 from ..linux import syscalls
+from ..spec import config as specconfig
 from . import devices, options, securejoin
 
 _PRESERVED_STATVFS = ((c.ST_NOSUID, c.MS_NOSUID), (c.ST_NODEV, c.MS_NODEV), (c.ST_NOEXEC, c.MS_NOEXEC),
@@ -62,14 +63,32 @@ def _reopen(root_fd, destination, field):
         raise errors.SetupError('%s: cannot reopen %s: %s' % (field, destination, errors.describe(exc)))
 
 
-def _open_destination(root_fd, destination, kind, field):
+def _open_destination(root_fd, mount, kind, field, bind_source=None):
+    """An O_PATH fd of `mount`'s mount point, made if missing and checked where it really is.
+
+    The check before create (container/create.py) resolved the destination
+    in the image as it was; here earlier mounts and /proc's own symlinks
+    (/proc/net -> self/net) are in place, so the opened mount point is read
+    back and checked again (the /proc rules of spec/config.py).
+    """
+    destination = mount['destination']
     try:
-        return securejoin.open_in_root(root_fd, destination, create=kind)
+        fd = securejoin.open_in_root(root_fd, destination, create=kind)
     except securejoin.EscapeError as exc:
         raise errors.ConfigError(field + '.destination', exc.strerror)
     except OSError as exc:
         raise errors.SetupError('%s.destination: cannot create mount point %s: %s'
                                 % (field, destination, errors.describe(exc)))
+    root = os.readlink(securejoin.fd_path(root_fd)).rstrip('/')
+    where = os.readlink(securejoin.fd_path(fd))
+    if where.startswith(root + '/'):
+        resolved = where[len(root):]
+        source_is_procfs = securejoin.is_procfs(bind_source) if bind_source and resolved == '/proc' else None
+        problem = specconfig.mount_target_problem(mount, resolved, source_is_procfs)
+        if problem:
+            os.close(fd)
+            raise errors.ConfigError(field + '.destination', problem)
+    return fd
 
 
 def statvfs_flags(path):
@@ -104,7 +123,7 @@ def prepare(bundle, context):
     if context.mount_ns:
         _bind_rootfs(bundle.rootfs, context)
     root_fd = os.open(bundle.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    setup_dev = not any(m['destination'] == '/dev' and _is_bind(m) for m in bundle.config.get('mounts') or [])
+    setup_dev = not any(m['destination'] == '/dev' and specconfig.is_bind(m) for m in bundle.config.get('mounts') or [])
     for index, mount in enumerate(bundle.config.get('mounts') or []):
         mount_entry(root_fd, bundle, mount, context, 'mounts[%d]' % index)
     if setup_dev:
@@ -112,11 +131,6 @@ def prepare(bundle, context):
         devices.setup_ptmx(root_fd)
         devices.setup_symlinks(root_fd)
     return root_fd
-
-
-def _is_bind(mount):
-    return mount.get('type') == 'bind' or 'bind' in (mount.get('options') or []) or \
-        'rbind' in (mount.get('options') or [])
 
 
 def _bind_rootfs(rootfs, context):
@@ -144,16 +158,16 @@ def mount_entry(root_fd, bundle, mount, context, field):
     source = mount.get('source') or ''
     parsed = options.parse(mount.get('options'))
     if fstype == 'bind' or parsed.is_bind:
-        _bind_mount(root_fd, bundle, destination, source, parsed, field)
+        _bind_mount(root_fd, bundle, mount, parsed, field)
     elif fstype == 'cgroup':
-        _cgroup_mount(root_fd, destination, parsed, context, field)
+        _cgroup_mount(root_fd, mount, parsed, context, field)
     else:
         flags = parsed.flags
         if fstype == 'tmpfs' and destination == '/dev' and flags & c.MS_RDONLY:
             # Devices are made after this mount: remount read-only at the end.
             flags &= ~c.MS_RDONLY
             context.remount_dev_readonly = True
-        fd = _open_destination(root_fd, destination, 'dir', field)
+        fd = _open_destination(root_fd, mount, 'dir', field)
         try:
             if fstype in ('proc', 'sysfs'):
                 if not stat.S_ISDIR(os.fstat(fd).st_mode):
@@ -201,7 +215,9 @@ def _apply_propagation(root_fd, destination, propagation, field):
         os.close(fd)
 
 
-def _bind_mount(root_fd, bundle, destination, source, parsed, field):
+def _bind_mount(root_fd, bundle, mount, parsed, field):
+    destination = mount['destination']
+    source = mount.get('source') or ''
     if not os.path.isabs(source):
         source = os.path.join(bundle.path, source)
     try:
@@ -209,7 +225,7 @@ def _bind_mount(root_fd, bundle, destination, source, parsed, field):
     except OSError as exc:
         raise errors.ConfigError(field + '.source', 'bind mount source %s: %s' % (source, exc.strerror))
     kind = 'dir' if stat.S_ISDIR(info.st_mode) else 'file'
-    fd = _open_destination(root_fd, destination, kind, field)
+    fd = _open_destination(root_fd, mount, kind, field, bind_source=source)
     try:
         _mount_at(source, fd, '', c.MS_BIND | (parsed.flags & c.MS_REC), None, field)
     finally:
@@ -253,22 +269,23 @@ def _tmpfs_copyup(fd, source, flags, data, field):
         remount_bind(securejoin.fd_path(fd), c.MS_RDONLY)
 
 
-def _cgroup_mount(root_fd, destination, parsed, context, field):
+def _cgroup_mount(root_fd, mount, parsed, context, field):
+    destination = mount['destination']
     if context.cgroup_unified:
-        fd = _open_destination(root_fd, destination, 'dir', field)
+        fd = _open_destination(root_fd, mount, 'dir', field)
         try:
             _mount_at('cgroup', fd, 'cgroup2', parsed.flags, parsed.data, field)
         finally:
             os.close(fd)
         return
-    fd = _open_destination(root_fd, destination, 'dir', field)
+    fd = _open_destination(root_fd, mount, 'dir', field)
     try:
         _mount_at('tmpfs', fd, 'tmpfs', c.MS_NOEXEC | c.MS_NOSUID | c.MS_NODEV, 'mode=755', field)
     finally:
         os.close(fd)
     for name, host_dir, subsystems in context.cgroup_binds:
         target = destination.rstrip('/') + '/' + name
-        sub_fd = _open_destination(root_fd, target, 'dir', field)
+        sub_fd = _open_destination(root_fd, dict(mount, destination=target), 'dir', field)
         try:
             if context.cgroupns:
                 _mount_at('cgroup', sub_fd, 'cgroup', parsed.flags, ','.join(subsystems), field)

@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """process.user: groups, gid, uid, and HOME from the container's /etc/passwd."""
 
+import errno
 import os
 
 from .. import errors
@@ -32,5 +33,12 @@ def switch(user, setgroups_allowed=True):
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)
     except OSError as exc:
-        raise errors.SetupError('cannot switch to user %d:%d (groups %s): %s; in a user namespace the ids '
-                                'must be mapped in linux.uidMappings/gidMappings' % (uid, gid, groups, exc.strerror))
+        if exc.errno == errno.EINVAL:
+            hint = 'in a user namespace the ids must be mapped in linux.uidMappings/gidMappings'
+        else:
+            # Nothing but a filter makes these calls fail with ENOSYS, or with
+            # EPERM while the process still has CAP_SETUID and CAP_SETGID.
+            hint = ('check linux.seccomp: without process.noNewPrivileges the profile is loaded before the user '
+                    'switch and must allow setgroups, setresgid and setresuid')
+        raise errors.SetupError('cannot switch to user %d:%d (groups %s): %s; %s'
+                                % (uid, gid, groups, exc.strerror, hint))

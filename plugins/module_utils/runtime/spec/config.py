@@ -11,6 +11,7 @@ the JSON schema, with its suggestions, on top).
 """
 
 import os
+import posixpath
 import stat
 
 from .. import errors, jsonc
@@ -42,6 +43,16 @@ _UINT32_MAX = 0xffffffff
 _UINT64_MAX = 0xffffffffffffffff
 _IDENTIFIER_START = frozenset('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_')
 _IDENTIFIER = _IDENTIFIER_START | frozenset('0123456789')
+
+# What a mount may cover inside /proc: the files lxcfs emulates (runc's
+# list). Anything else there would let a bind of the host's /proc/sys or the
+# like bypass linux.readonlyPaths and maskedPaths (CVE-2019-16884,
+# CVE-2019-19921). runc 1.1 also lists /proc/net/dev, which never matched:
+# /proc/net is a symlink to self/net, so the mount point resolves to
+# /proc/<pid>/net/dev (runc 1.2 dropped it and added fips_enabled).
+PROC_MOUNTS_ALLOWED = frozenset((
+    '/proc/cpuinfo', '/proc/diskstats', '/proc/meminfo', '/proc/stat', '/proc/swaps', '/proc/uptime',
+    '/proc/loadavg', '/proc/slabinfo', '/proc/sys/kernel/ns_last_pid', '/proc/sys/crypto/fips_enabled'))
 
 
 class Bundle:
@@ -99,6 +110,9 @@ def load_bundle(bundle_dir):
         rootfs = os.path.join(path, rootfs)
     rootfs = os.path.realpath(rootfs)
     if not os.path.isdir(rootfs):
+        if os.path.exists(rootfs):
+            raise errors.ConfigError('root.path', 'rootfs (%s) is not a directory: point root.path at the folder '
+                                     'that holds the container\'s files' % rootfs)
         raise errors.ConfigError('root.path', 'rootfs (%s) does not exist' % rootfs)
     return Bundle(path, rootfs, config)
 
@@ -116,11 +130,21 @@ def field_name(parts):
     return text or '$'
 
 
+def _show(value):
+    text = jsonc.dumps(value)
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
+def _known(name, names):
+    """`name` is one of `names` (a JSON value of any type: a list must not make the lookup fail)."""
+    return isinstance(name, str) and name in names
+
+
 def _expect(value, types, field, what):
     if isinstance(value, bool) and bool not in types:
-        raise errors.ConfigError(field, 'must be %s, not %s' % (what, jsonc.dumps(value)))
+        raise errors.ConfigError(field, 'must be %s, not %s' % (what, _show(value)))
     if not isinstance(value, types):
-        raise errors.ConfigError(field, 'must be %s, not %s' % (what, jsonc.dumps(value)))
+        raise errors.ConfigError(field, 'must be %s, not %s' % (what, _show(value)))
     return value
 
 
@@ -195,6 +219,10 @@ def problems(config):
 def _check(config, rules):
     if not rules.run(_expect, config, (dict,), 'config.json', 'a JSON object'):
         return
+    # First: such text passes every type rule below, and no kernel interface takes it.
+    if not jsonc.clean_text(config):
+        for parts, message in _text_problems(config):
+            rules.run(_fault, field_name(parts), message)
     rules.run(_expect, config.get('ociVersion'), (str,), 'ociVersion', 'a version string such as "1.0.2"')
     rules.run(_check_root, config.get('root'))
     _process_rules(config.get('process'), rules)
@@ -206,6 +234,45 @@ def _check(config, rules):
     rules.run(_validate_hooks, config.get('hooks'))
     rules.run(_check_annotations, config.get('annotations'))
     _linux_rules(config, rules)
+
+
+def _fault(field, message):
+    raise errors.ConfigError(field, message)
+
+
+def _text_problems(config):
+    """(path tuple, message) for each NUL byte or lone surrogate in a key or string (annotations are opaque).
+
+    The kernel would cut a string short at a NUL; Python fails to encode a
+    lone surrogate when it hands the string to the kernel.
+    """
+    stack = [((), config)]
+    while stack:
+        parts, value = stack.pop()
+        if isinstance(value, str):
+            message = _text_problem(value)
+            if message:
+                yield parts, message
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                message = _text_problem(key)
+                if message:
+                    yield parts + (key,), 'key ' + message
+                elif parts + (key,) != ('annotations',):
+                    stack.append((parts + (key,), item))
+        elif isinstance(value, list):
+            stack.extend((parts + (index,), item) for index, item in enumerate(value))
+
+
+def _text_problem(text):
+    if '\x00' in text:
+        return 'contains a NUL byte (%s): the kernel would cut it short there; remove it' % _show(text)
+    if not text.isascii():
+        try:
+            text.encode('utf-8')
+        except UnicodeEncodeError:
+            return 'is not valid UTF-8 text (%s has a lone surrogate)' % _show(text)
+    return None
 
 
 def _check_root(root):
@@ -234,7 +301,7 @@ def _process_rules(process, rules):
     if not rules.run(_check_process_object, process):
         return
     rules.run(_check_args, process.get('args'))
-    rules.run(_string_list, process.get('env') or [], 'process.env')
+    rules.run(_check_env, process.get('env') or [])
     rules.run(_check_cwd, process.get('cwd'))
     rules.run(_expect, process.get('terminal', False), (bool,), 'process.terminal', 'true or false')
     rules.run(_check_user, process.get('user') or {})
@@ -260,6 +327,12 @@ def _check_args(args):
     _string_list(args, 'process.args')
 
 
+def _check_env(env):
+    for index, item in enumerate(_string_list(env, 'process.env')):
+        if not item.partition('=')[0] or '=' not in item:
+            raise errors.ConfigError('process.env[%d]' % index, 'must be NAME=value, not %s' % _show(item))
+
+
 def _check_cwd(cwd):
     if not isinstance(cwd, str) or not cwd:
         raise errors.ConfigError('process.cwd', 'cwd property must not be empty: use "/" or another absolute path')
@@ -281,7 +354,7 @@ def _check_rlimit(rlimit, field, seen):
     """One entry of process.rlimits; `seen` ({type: field}) finds the second entry of a type."""
     _expect(rlimit, (dict,), field, 'an object with type, soft and hard')
     kind = rlimit.get('type')
-    if kind not in RLIMITS:
+    if not _known(kind, RLIMITS):
         raise errors.ConfigError(field + '.type', 'unknown rlimit %r%s: use one of %s'
                                  % (kind, _suggestion(kind, RLIMITS), ', '.join(sorted(RLIMITS))))
     if kind in seen:
@@ -335,14 +408,95 @@ def _check_mount(mount, field):
                                  % (destination, '/' + destination.lstrip('./')))
     _expect(mount.get('type', ''), (str,), field + '.type', 'a string')
     _expect(mount.get('source', ''), (str,), field + '.source', 'a string')
-    options = _string_list(mount.get('options') or [], field + '.options')
-    is_bind = mount.get('type') == 'bind' or 'bind' in options or 'rbind' in options
-    if is_bind and not mount.get('source'):
+    _string_list(mount.get('options') or [], field + '.options')
+    bind = is_bind(mount)
+    if bind and not mount.get('source'):
         raise errors.ConfigError(field + '.source', 'a bind mount needs a source path on the host (absolute, or '
                                                     'relative to the bundle)')
-    if not is_bind and not mount.get('type'):
+    if not bind and not mount.get('type'):
         raise errors.ConfigError(field + '.type', 'is required for a mount that is not a bind mount (e.g. "tmpfs"); '
                                                   'a bind mount takes the option "rbind" or "bind"')
+    # As written; create checks it again where the destination resolves in the rootfs (mount_target_problem).
+    problem = proc_mount_problem(normalize(destination), mount)
+    if problem:
+        raise errors.ConfigError(field + '.destination', problem)
+
+
+def normalize(path):
+    """An absolute container path with ".", ".." and doubled slashes resolved lexically."""
+    return '/' + posixpath.normpath('/' + path).lstrip('/')
+
+
+def is_bind(mount):
+    """The mount is a bind mount (type "bind", or option bind or rbind)."""
+    options = mount.get('options')
+    options = options if isinstance(options, list) else []
+    return mount.get('type') == 'bind' or 'bind' in options or 'rbind' in options
+
+
+def mount_target_problem(mount, resolved, source_is_procfs=None):
+    """Why `mount` may not go where its destination resolves inside the rootfs (`resolved`), or None.
+
+    create's check once the rootfs is known (and the mount code's, at mount
+    time). Besides the /proc rules: a proc or sysfs mount goes on a directory
+    of the rootfs as written, never through a symlink of the image (runc and
+    crun refuse that too).
+    """
+    fstype = mount.get('type')
+    if fstype in ('proc', 'sysfs') and not is_bind(mount) and resolved != normalize(mount['destination']):
+        return ('%s resolves to %s through a symlink in the rootfs: a %s file system must be mounted on a real '
+                'directory' % (mount['destination'], resolved, fstype))
+    problem = proc_mount_problem(resolved, mount, source_is_procfs)
+    if problem and resolved != normalize(mount['destination']):
+        return '%s resolves to %s through a symlink in the rootfs: %s' % (mount['destination'], resolved, problem)
+    return problem
+
+
+def proc_mount_problem(destination, mount, source_is_procfs=None):
+    """Why `mount` may not be mounted at `destination` (normalised, symlinks resolved), or None.
+
+    As runc: on /proc itself only a procfs (type proc, or a bind whose source
+    is one: `source_is_procfs`, None when not known yet); inside /proc only
+    PROC_MOUNTS_ALLOWED.
+    """
+    if destination == '/proc':
+        if is_bind(mount):
+            if source_is_procfs is False:
+                return ('/proc must be a procfs: the bind source %s is not one (mount type "proc" there, or bind '
+                        'a procfs)' % _show(mount.get('source')))
+            return None
+        if mount.get('type') == 'proc':
+            return None
+        return ('/proc must be a procfs: mount type "proc" there, not %s (a /proc without a procfs breaks the '
+                'container\'s own set-up and linux.maskedPaths)' % _show(mount.get('type')))
+    if not destination.startswith('/proc/') or destination in PROC_MOUNTS_ALLOWED:
+        return None
+    return ('%s is inside /proc: a mount there could bypass linux.readonlyPaths and maskedPaths, so only the '
+            'files lxcfs emulates may be covered (%s)' % (destination, ', '.join(sorted(PROC_MOUNTS_ALLOWED))))
+
+
+def validate_recorded(config):
+    """Check the parts of a config recorded in state.json that later commands read, for shape only.
+
+    The whole config passed validate() at create; this tells a damaged
+    state.json from a good one (process for exec, hooks for start and
+    delete, namespaces for exec, resources for update) without applying
+    rules added since.
+    """
+    _expect(config.get('ociVersion', ''), (str,), 'ociVersion', 'a string')
+    if config.get('process') is not None:
+        _expect(config['process'], (dict,), 'process', 'an object')
+        _string_list(config['process'].get('args') or [], 'process.args')
+        _string_list(config['process'].get('env') or [], 'process.env')
+    _validate_hooks(config.get('hooks'))
+    linux = _expect(config.get('linux') or {}, (dict,), 'linux', 'an object')
+    _expect(linux.get('resources') or {}, (dict,), 'linux.resources', 'an object')
+    for index, ns in enumerate(_expect(linux.get('namespaces') or [], (list,), 'linux.namespaces', 'a list')):
+        field = 'linux.namespaces[%d]' % index
+        _expect(ns, (dict,), field, 'an object with a type')
+        if not _known(ns.get('type'), NAMESPACE_FLAGS):
+            raise errors.ConfigError(field + '.type', 'unknown namespace type')
+        _expect(ns.get('path') or '', (str,), field + '.path', 'a path')
 
 
 def _validate_hooks(hooks):
@@ -387,7 +541,7 @@ def _linux_rules(config, rules):
     if rules.run(_expect, linux.get('devices') or [], (list,), 'linux.devices', 'a list'):
         rules.each(linux.get('devices') or [], _validate_device, 'linux.devices[%d]')
     if 'cgroupsPath' in linux:
-        rules.run(_expect, linux['cgroupsPath'], (str,), 'linux.cgroupsPath', 'a string')
+        rules.run(_check_cgroups_path, linux['cgroupsPath'])
     if rules.run(_expect, linux.get('sysctl') or {}, (dict,), 'linux.sysctl', 'an object of string values'):
         for key, value in (linux.get('sysctl') or {}).items():
             rules.run(_check_sysctl, key, value, seen, linux if rules.host_state else None)
@@ -402,11 +556,21 @@ def _check_linux_object(linux):
     _expect(linux, (dict,), 'linux', 'an object')
 
 
+def _check_cgroups_path(path):
+    """runc clamps ".." at the hierarchy's root silently; a path that climbs is refused instead."""
+    _expect(path, (str,), 'linux.cgroupsPath', 'a string')
+    if '..' in path.split('/'):
+        raise errors.ConfigError('linux.cgroupsPath', 'must not contain ".." (%s would leave the cgroup tree it '
+                                                      'names): write the path without it' % _show(path))
+    if path.startswith('/') and not path.strip('/'):
+        raise errors.ConfigError('linux.cgroupsPath', 'must name a cgroup below the root of the hierarchy, not "/"')
+
+
 def _check_namespace(ns, field, seen, host_state):
     """One entry of linux.namespaces; `seen` ({type: entry}) collects the well-formed ones for later rules."""
     _expect(ns, (dict,), field, 'an object with a type')
     kind = ns.get('type')
-    if kind not in NAMESPACE_FLAGS:
+    if not _known(kind, NAMESPACE_FLAGS):
         raise errors.ConfigError(field + '.type', 'namespace type %r is not one of %s'
                                  % (kind, ', '.join(sorted(NAMESPACE_FLAGS))))
     if kind in seen:
@@ -415,8 +579,40 @@ def _check_namespace(ns, field, seen, host_state):
     path = ns.get('path')
     if path:
         _expect(path, (str,), field + '.path', 'a path to a namespace file')
-        if host_state and not os.path.exists(path):
-            raise errors.ConfigError(field + '.path', 'namespace file %s does not exist' % path)
+        if host_state:
+            check_namespace_file(path, kind, field + '.path')
+
+
+def check_namespace_file(path, kind, field, fd=None):
+    """ConfigError unless `path` (or `fd`, open on it) is a namespace of type `kind`.
+
+    setns would only say "invalid argument". create checks the path here and
+    again the fd it joins, which is the one that counts.
+    """
+    from ..linux import syscalls
+    if fd is None:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise errors.ConfigError(field, 'namespace file %s does not exist' % path)
+        except OSError as exc:
+            raise errors.ConfigError(field, 'cannot open %s: %s' % (path, exc.strerror))
+        try:
+            return check_namespace_file(path, kind, field, fd)
+        finally:
+            os.close(fd)
+    try:
+        found = syscalls.namespace_type(fd)
+    except OSError as exc:
+        raise errors.ConfigError(field, 'cannot inspect %s: %s' % (path, exc.strerror))
+    if found is None:
+        raise errors.ConfigError(field, '%s is not a namespace file: give a file such as /proc/<pid>/ns/%s (or '
+                                        'one bind-mounted from it)' % (path, NAMESPACE_PROC_NAMES[kind]))
+    if found and found != NAMESPACE_FLAGS[kind]:
+        names = {flag: name for name, flag in NAMESPACE_FLAGS.items()}
+        raise errors.ConfigError(field, '%s is a %s namespace, not a %s namespace'
+                                 % (path, names.get(found, hex(found)), kind))
+    return None
 
 
 def _check_mappings(linux, key, namespaces):
@@ -526,7 +722,7 @@ def _validate_personality(personality):
     if personality is None:
         return
     _expect(personality, (dict,), 'linux.personality', 'an object with a domain')
-    if personality.get('domain') not in PERSONALITY_DOMAINS:
+    if not _known(personality.get('domain'), PERSONALITY_DOMAINS):
         raise errors.ConfigError('linux.personality.domain', 'must be LINUX or LINUX32, not %r'
                                  % personality.get('domain'))
     if personality.get('flags'):

@@ -125,3 +125,20 @@ def test_check_config_raises_with_all_problems():
     with pytest.raises(ConfigError) as caught:
         V.check_config(config)
     assert caught.value.field == 'process.args' and 'process.cwd' in caught.value.reason
+
+
+@pytest.mark.parametrize('config, path', [
+    (changed(process__env=['PATH=/bin', 'A=1', 'B=2', 'C=\x00']), 'process.env[3]'),
+    (changed(process__args=['sh', '-c\x00']), 'process.args[1]'),
+    (changed(mounts=[{'destination': '/proc/sys', 'type': 'bind', 'source': '/proc/sys', 'options': ['rbind']}]),
+     'mounts[0].destination'),
+    (changed(mounts=[{'destination': '/proc', 'type': 'tmpfs', 'source': 'tmpfs'}]), 'mounts[0].destination'),
+    (changed(linux__cgroupsPath='../../../x'), 'linux.cgroupsPath'),
+])
+def test_the_runtimes_rules_give_the_same_verdict(validate, config, path):
+    """oci_bundle refuses what `create` would refuse, with the same field (the rules live in the runtime)."""
+    from ansible_collections.runcible.oci.plugins.module_utils.runtime.spec import config as runtime_config
+    with pytest.raises(ConfigError) as caught:
+        runtime_config.validate(config)
+    assert caught.value.field == path
+    assert path in paths(validate(config))

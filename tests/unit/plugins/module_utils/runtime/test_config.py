@@ -222,6 +222,142 @@ def test_personality_and_time_offsets(linux_changes, field):
     assert caught.value.field == field
 
 
+@pytest.mark.parametrize('path, value, field', [
+    (('process', 'env'), ['PATH=/bin', 'A=1', 'B=2', 'TERM=x\x00y'], 'process.env[3]'),
+    (('process', 'args'), ['sh', '-c\x00', 'true'], 'process.args[1]'),
+    (('process', 'cwd'), '/\x00', 'process.cwd'),
+    (('hostname',), 'a\x00b', 'hostname'),
+    (('mounts',), [{'destination': '/x', 'type': 'bind', 'source': '/tmp\x00', 'options': ['bind']}],
+     'mounts[0].source'),
+    (('linux', 'sysctl'), {'net.ipv4.ip_forward\x00': '1'}, 'linux.sysctl["net.ipv4.ip_forward\\u0000"]'),
+    (('process', 'env'), ['A=\ud800'], 'process.env[0]'),
+])
+def test_text_the_kernel_cannot_take_is_refused_at_create(path, value, field):
+    """Before: create passed and start failed with only "embedded null byte" (or a UnicodeEncodeError)."""
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(_set(_spec(), path, value))
+    assert caught.value.field == field
+    assert 'NUL byte' in caught.value.reason or 'surrogate' in caught.value.reason
+
+
+def test_annotations_are_opaque_text():
+    config.validate(_set(_spec(), ('annotations',), {'org.example/blob': 'a\x00b'}))
+
+
+def _with_mount(mount):
+    spec = _spec()
+    spec['mounts'].append(mount)
+    return spec
+
+
+@pytest.mark.parametrize('mount, refused', [
+    ({'destination': '/proc/sys', 'type': 'bind', 'source': '/proc/sys', 'options': ['rbind']}, True),
+    ({'destination': '/proc/../proc/sysrq-trigger', 'type': 'bind', 'source': '/dev/null', 'options': ['bind']}, True),
+    ({'destination': '//proc/kcore', 'type': 'tmpfs', 'source': 'tmpfs'}, True),
+    ({'destination': '/proc/acpi', 'type': 'tmpfs', 'source': 'tmpfs'}, True),
+    ({'destination': '/proc', 'type': 'tmpfs', 'source': 'tmpfs'}, True),
+    ({'destination': '/proc/', 'type': 'sysfs', 'source': 'sysfs'}, True),
+    ({'destination': '/proc/meminfo', 'type': 'bind', 'source': '/var/lib/lxcfs/proc/meminfo', 'options': ['bind']},
+     False),
+    ({'destination': '/proc/sys/kernel/ns_last_pid', 'type': 'bind', 'source': '/tmp/x', 'options': ['bind']}, False),
+    ({'destination': '/proc', 'type': 'bind', 'source': '/proc', 'options': ['rbind']}, False),
+    ({'destination': '/procfs/sys', 'type': 'tmpfs', 'source': 'tmpfs'}, False),
+])
+def test_mounts_into_proc_follow_runcs_list(mount, refused):
+    """CVE-2019-16884 class: a bind of the host's /proc/sys let a container write vm.swappiness."""
+    spec = _with_mount(mount)
+    if not refused:
+        config.validate(spec)
+        return
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert caught.value.field == 'mounts[%d].destination' % (len(spec['mounts']) - 1)
+
+
+def test_a_bind_onto_proc_needs_a_procfs_source():
+    mount = {'destination': '/proc', 'type': 'bind', 'source': '/tmp', 'options': ['rbind']}
+    assert config.mount_target_problem(mount, '/proc', source_is_procfs=True) is None
+    assert 'not one' in config.mount_target_problem(mount, '/proc', source_is_procfs=False)
+
+
+def test_proc_and_sysfs_are_not_mounted_through_a_symlink():
+    proc = {'destination': '/proc', 'type': 'proc', 'source': 'proc'}
+    assert config.mount_target_problem(proc, '/proc') is None
+    assert 'through a symlink' in config.mount_target_problem(proc, '/tmp')
+    tmpfs = {'destination': '/data', 'type': 'tmpfs', 'source': 'tmpfs'}
+    assert config.mount_target_problem(tmpfs, '/srv/data') is None
+    assert '/data resolves to /proc/sys' in config.mount_target_problem(tmpfs, '/proc/sys')
+
+
+@pytest.mark.parametrize('cgroups_path, refused', [
+    ('../../../x', True),
+    ('/a/../../x', True),
+    ('a/..', True),
+    ('/', True),
+    ('//', True),
+    ('/runcible/x', False),
+    ('x..y/z', False),
+    ('', False),
+])
+def test_cgroups_path_may_not_climb(cgroups_path, refused):
+    """runc clamps "../../../x" to the hierarchy's root silently; we name the field."""
+    spec = _set(_spec(), ('linux', 'cgroupsPath'), cgroups_path)
+    if not refused:
+        config.validate(spec)
+        return
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert caught.value.field == 'linux.cgroupsPath'
+
+
+def test_rootfs_that_is_a_file_is_named_as_such(tmp_path):
+    """Before: reported as missing."""
+    (tmp_path / 'rootfs').write_text('')
+    with pytest.raises(errors.ConfigError) as caught:
+        config.load_bundle(_bundle(tmp_path, _spec(), rootfs=False))
+    assert caught.value.field == 'root.path' and 'is not a directory' in caught.value.message
+
+
+def test_long_values_are_shortened_in_messages():
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(_set(_spec(), ('process', 'terminal'), ['x' * 1000]))
+    assert len(caught.value.message) < 200
+
+
+@pytest.mark.parametrize('parts, text', [
+    ((), '$'),
+    (('process', 'rlimits', 0, 'hard'), 'process.rlimits[0].hard'),
+    (('linux', 'sysctl', 'net.ipv4.ip_forward'), 'linux.sysctl["net.ipv4.ip_forward"]'),
+    (('annotations', 'é'), 'annotations["\\u00e9"]'),
+])
+def test_field_names(parts, text):
+    assert config.field_name(parts) == text
+
+
+@pytest.mark.parametrize('path, value, field', [
+    # Found by tests/system/test_fuzz.py: a list where a name belongs raised "unhashable type: 'list'".
+    (('linux', 'namespaces'), [{'type': 'mount'}, {'type': ['pid']}], 'linux.namespaces[1].type'),
+    (('process', 'rlimits'), [{'type': ['RLIMIT_NOFILE'], 'soft': 1, 'hard': 1}], 'process.rlimits[0].type'),
+    (('linux', 'personality'), {'domain': ['LINUX']}, 'linux.personality.domain'),
+    # ...and an environment entry the init could not export failed at start ("illegal environment variable name").
+    (('process', 'env'), ['PATH=/bin', ''], 'process.env[1]'),
+    (('process', 'env'), ['=value'], 'process.env[0]'),
+    (('process', 'env'), ['NOVALUE'], 'process.env[0]'),
+    # ...and an annotation with an empty key was named "annotations.".
+    (('annotations',), {'': None}, 'annotations[""]'),
+])
+def test_fuzzed_faults_name_their_field(path, value, field):
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(_set(_spec(), path, value))
+    assert caught.value.field == field
+
+
+def test_recorded_config_with_a_list_for_a_namespace_type():
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate_recorded({'linux': {'namespaces': [{'type': ['pid']}]}})
+    assert caught.value.field == 'linux.namespaces[0].type'
+
+
 def test_problems_collects_every_rule_and_every_item_validate_stops_at_the_first():
     spec = _spec()
     spec['process']['cwd'] = 'srv'
@@ -249,3 +385,38 @@ def test_problems_leaves_the_hosts_state_to_create():
     with pytest.raises(errors.ConfigError) as caught:
         config.validate(spec)
     assert caught.value.field.startswith('linux.namespaces[')
+
+
+def test_problems_names_every_nul_byte_validate_the_first():
+    spec = _spec()
+    spec['process']['args'] = ['sh', '-c\x00']
+    spec['hostname'] = 'a\x00b'
+    found = config.problems(spec)
+    assert sorted(field for field, _message in found) == ['hostname', 'process.args[1]']
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert (caught.value.field, caught.value.reason) == found[0]
+
+
+@pytest.mark.parametrize('kind, path, words', [
+    ('network', '/etc/hostname', 'is not a namespace file'),
+    ('pid', '/proc/self/ns/net', 'is a network namespace, not a pid namespace'),
+    ('network', '/nonexistent/ns/net', 'does not exist'),
+])
+def test_a_joined_namespace_file_is_one_of_its_type(kind, path, words):
+    """Before: create passed and the init failed with "setns: Invalid argument", naming no field."""
+    spec = _spec()
+    spec['linux']['namespaces'] = [ns for ns in spec['linux']['namespaces'] if ns['type'] != kind]
+    spec['linux']['namespaces'].append({'type': kind, 'path': path})
+    with pytest.raises(errors.ConfigError) as caught:
+        config.validate(spec)
+    assert caught.value.field == 'linux.namespaces[%d].path' % (len(spec['linux']['namespaces']) - 1)
+    assert words in caught.value.reason
+    assert config.problems(spec) == []
+
+
+def test_a_joined_namespace_of_its_type_is_accepted():
+    spec = _spec()
+    spec['linux']['namespaces'] = [ns for ns in spec['linux']['namespaces'] if ns['type'] != 'network']
+    spec['linux']['namespaces'].append({'type': 'network', 'path': '/proc/self/ns/net'})
+    config.validate(spec)

@@ -108,7 +108,7 @@ def test_invalid_id_is_refused_before_any_path_is_built(tmp_path):
     (b'{"id": "c", "pid": "12"}', "pid is '12', not a positive number"),
     (b'{"id": "c", "pid": true}', 'pid is True'),
     (b'{"id": "c", "config": []}', 'config is not a JSON dict'),
-    (b'{"id": "c", "cgroup": {"path": "c", "dirs": {"memory": "relative/c"}}}', 'cgroup is not a cgroup record'),
+    (b'{"id": "c", "cgroup": {"path": "c", "dirs": {"memory": "relative/c"}}}', "cgroup holds 'relative/c'"),
     (b'\xff\xfe', 'not valid JSON'),
     (b'[' * 100000, 'not valid JSON'),
 ])
@@ -121,6 +121,56 @@ def test_damaged_state_is_reported_with_the_fix(tmp_path, content, reason):
         directory.load()
     assert 'state.json is damaged' in caught.value.message and reason in caught.value.message
     assert '`delete --force c`' in caught.value.message
+
+
+def _good_record():
+    return {'id': 'c', 'pid': 4242, 'init_start': 77, 'bundle': '/b', 'rootfs': '/b/rootfs', 'created': 'now',
+            'annotations': {'a': 'b'}, 'started': True, 'rootless': False, 'external_descriptors': ['/dev/null'],
+            'config': {'ociVersion': '1.0.2', 'process': {'args': ['sh'], 'env': ['A=1']},
+                       'hooks': {'poststop': [{'path': '/bin/true'}]},
+                       'linux': {'namespaces': [{'type': 'pid'}], 'resources': {}}},
+            'cgroup': {'path': 'c', 'dirs': {'memory': '/sys/fs/cgroup/memory/c', '': '/sys/fs/cgroup/unified/c'},
+                       'v2_root': '/sys/fs/cgroup/unified', 'created': []}}
+
+
+@pytest.mark.parametrize('change, words', [
+    (lambda r: r.update(pid='1'), "pid is '1', not a positive number"),
+    (lambda r: r.update(pid=-1), 'pid is -1, not a positive number'),
+    (lambda r: r.update(started='yes'), 'started is not a boolean'),
+    (lambda r: r.update(init_start=True), 'init_start is True'),
+    (lambda r: r.update(config=[]), 'config is not a JSON dict'),
+    (lambda r: r.update(config=None), 'config is missing'),  # found by test_fuzz.py: update raised AttributeError
+    (lambda r: r.update(annotations={'a': 1}), 'annotations holds something other than strings'),
+    (lambda r: r['config'].update(process={'args': 'sh'}), 'config.process.args'),
+    (lambda r: r['config'].update(hooks={'poststop': [{'path': 3}]}), 'config.hooks.poststop[0].path'),
+    (lambda r: r['config']['linux'].update(namespaces=[{'type': 'bogus'}]), 'config.linux.namespaces[0].type'),
+    (lambda r: r['cgroup'].update(dirs=[]), 'cgroup is not a cgroup record'),
+    # The root of a hierarchy: delete would kill every process on the host in it.
+    (lambda r: r['cgroup']['dirs'].update(memory='/sys/fs/cgroup/memory'), "'/sys/fs/cgroup/memory', which is not"),
+    (lambda r: r['cgroup']['dirs'].update(memory='/sys/fs/cgroup/memory/../memory'), 'which is not'),
+    (lambda r: r['cgroup']['dirs'].update(memory='/'), 'which is not'),
+    (lambda r: r['cgroup'].update(created=['/etc']), "'/etc', which is not"),
+    (lambda r: r.update(id='other'), "id is 'other', not 'c'"),
+])
+def test_a_state_record_of_the_wrong_shape_is_damaged_and_says_where(tmp_path, change, words):
+    """Valid JSON of the wrong shape: before, commands failed with AttributeError or TypeError tracebacks."""
+    directory = state.ContainerDir(str(tmp_path), 'c')
+    directory.make()
+    record = _good_record()
+    with open(directory.state_file, 'w') as handle:
+        json.dump(record, handle)
+    assert directory.load().pid == 4242
+    change(record)
+    with open(directory.state_file, 'w') as handle:
+        json.dump(record, handle)
+    with pytest.raises(errors.StateError) as caught:
+        directory.load()
+    assert 'state.json is damaged' in caught.value.message and words in caught.value.message
+
+
+def test_a_recorded_start_time_of_none_is_never_alive():
+    record = state.ContainerState(pid=999999999, init_start=None)
+    assert not record.init_alive()
 
 
 def test_remains_come_from_cleanup_json_when_state_json_is_damaged(tmp_path):
