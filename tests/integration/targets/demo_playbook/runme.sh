@@ -27,7 +27,10 @@ for left in /var/tmp/runcible-it-demo "/run/runcible-it-demo-$$" "/var/log/runci
 done
 bridge=$(sed -nE 's/.*"network it-demo-[0-9]+-net: bridge (rc-[^,]+), subnet ([^,]+),.*/\1/p' "$output")
 subnet=$(sed -nE 's/.*"network it-demo-[0-9]+-net: bridge (rc-[^,]+), subnet ([^,]+),.*/\2/p' "$output")
-[ -n "$bridge" ] && [ -n "$subnet" ] || { echo "the summary names no bridge and subnet" >&2; exit 1; }
+if [ -z "$bridge" ] || [ -z "$subnet" ]; then
+    echo "the summary names no bridge and subnet" >&2
+    exit 1
+fi
 if ip link show dev "$bridge" >/dev/null 2>&1; then
     echo "the demo left its bridge $bridge behind" >&2
     exit 1
