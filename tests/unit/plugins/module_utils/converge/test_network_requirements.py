@@ -28,12 +28,16 @@ def test_without_pyroute2_no_network_is_recorded(monkeypatch, tmp_path):
     assert _records(tmp_path) == ['.lock']
 
 
+def _no_library(name):
+    raise OSError('%s: cannot open shared object file' % name)
+
+
 def _no_netlink():
     raise AssertionError('netlink opened (the host would change) before nftables was found missing')
 
 
 def test_without_nftables_no_network_is_recorded(monkeypatch, tmp_path):
-    monkeypatch.setattr(nft, '_Library', lambda name: (_ for _ in ()).throw(OSError('%s: not found' % name)))
+    monkeypatch.setattr(nft, '_Library', _no_library)
     monkeypatch.setattr(nft.shutil, 'which', lambda name, path=None: None)
     monkeypatch.setattr(network, 'route', _no_netlink)
     with pytest.raises(RuntimeErrorBase) as caught:
