@@ -18,6 +18,8 @@ DEMO_PACKAGES=(
     busybox-static     # a one-file root filesystem for the demo bundle
     python3            # bin/runcible runs on the host's own interpreter
     ca-certificates    # pip over HTTPS
+    python3-pyroute2   # netlink under /usr/bin/python3, which runs the demo's modules: its bridge network, veths
+    nftables           # the demo network's NAT and published port (brings libnftables1, used through its JSON)
 )
 
 # Debian/Ubuntu packages of the test suite (scripts/setup test): the demo's and these.
@@ -33,8 +35,8 @@ TEST_PACKAGES=(
     zstd tar           # zstd-compressed layers; layer archives
     python3-zstandard  # zstd layers under the host's python3, which runs bin/runcible in tests
     openssh-server     # sshd in network namespaces: the "remote" hosts of integration tests
-    iproute2 nftables  # network namespaces, veth pairs, firewall rules (nftables brings libnftables1)
-    python3-pyroute2   # Debian's pyroute2 0.7 under /usr/bin/python3: the network tests run against it and PyPI's 0.9
+    iproute2           # network namespaces and veth pairs of the tests (nftables and python3-pyroute2: the demo's;
+                       # the network tests run against Debian's pyroute2 0.7 and PyPI's 0.9)
     procps psmisc      # ps (runcible ps), pkill, fuser
     strace             # kill -9 at chosen system calls: bench/faults, tests/system/test_faults.py
     util-linux         # setpriv, unshare, nsenter, mount

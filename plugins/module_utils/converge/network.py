@@ -116,12 +116,15 @@ def _present(store, params, check_mode, nft):
         if 'bridge' in changed_keys:
             with route() as host:
                 actions.extend(nets.remove_bridge(host, existing, check_mode))
-    if existing != wanted:
-        actions.append('record network %s' % wanted['name'])
-        if not check_mode:
-            store.save_network(wanted)
     with about('name'):
+        # pyroute2 and nftables before the record: where either is missing nothing is recorded (a record
+        # without its bridge would still hold its subnet and be written into the table by the next network).
+        nft = nft or Nft()
         with route() as host:
+            if existing != wanted:
+                actions.append('record network %s' % wanted['name'])
+                if not check_mode:
+                    store.save_network(wanted)
             actions.extend(nets.ensure_bridge(host, wanted, check_mode))
             if existing is not None and existing.get('mtu') != wanted['mtu'] and wanted['mtu']:
                 for container, endpoint in sorted(store.endpoints(wanted['name']).items()):
@@ -132,7 +135,6 @@ def _present(store, params, check_mode, nft):
                             host.set_link(link['index'], mtu=wanted['mtu'])
         if not check_mode:
             refresh_hosts(store, actions)
-        nft = nft or Nft()
         if check_mode and existing != wanted:
             actions.append('write nftables table inet runcible')
         else:

@@ -2,10 +2,13 @@
 # Check the summary of playbooks/demo.yml in the output file $1 (ansible-playbook's default
 # callback). With "checkpoint" as $2, the counter must have been checkpointed and restored (the same
 # run token, a higher count); otherwise the summary must say why the checkpoint was skipped.
+# With "network" as $3, the web container's page must have been fetched through its published
+# port; otherwise either that or a line saying the network part was skipped and what to install.
 # Used by the targets demo_playbook, galaxy_artifact and awx_runner, and the compat stage of scripts/test.
 set -euo pipefail
 
 checkpoint=${2:-}
+network=${3:-}
 # Without colours (ansible-runner keeps them in its stdout file).
 output=$(mktemp)
 trap 'rm -f "$output"' EXIT
@@ -44,6 +47,15 @@ if [ "$checkpoint" = checkpoint ]; then
     [ "${after% *}" -gt "${before% *}" ] || fail "the count did not go on (${before% *} then ${after% *})"
 else
     expect_match '"checkpoint skipped: .+"'
+fi
+if grep -qF '"network skipped: ' "$output" && [ "$network" != network ]; then
+    expect_match '"network skipped: it needs pyroute2 on the target.s Python and nftables \(Debian/Ubuntu: apt-get install python3-pyroute2 nftables\): .+"'
+else
+    expect_match '"network [^ ]+-net: bridge rc-[^ ]+, subnet [0-9.]+/[0-9]+, gateway [0-9.]+",'
+    expect_match '"web [^ ]+-web: bundle, create -> running at [0-9.]+, port 127\.0\.0\.1:[0-9]+ -> 8080",'
+    port=$(grep -oE '"web [^ ]+-web: .* port 127\.0\.0\.1:[0-9]+ -> 8080"' "$output" | sed -E 's/.*127\.0\.0\.1:([0-9]+) .*/\1/')
+    # The page came from the container, through the host port it was given.
+    expect "\"fetched http://127.0.0.1:$port/: HTTP 200, 'hello over HTTP from busybox httpd in a container'\","
 fi
 expect '"stopped: stop -> stopped, exit code 0"'
 # The play recap (the host is localhost, or ansible-test's testhost): nothing failed or unreachable.
