@@ -217,6 +217,11 @@ def _collect_rules(profile, targets, default_action):
                 raise errors.ConfigError(entry.field, 'the rule for %s gives it a different action where an earlier rule '
                                                       'already decides (same syscall, same arguments); libseccomp refuses '
                                                       'such a profile, and so does runc' % name)
+            except rules.RulesLoop:
+                raise errors.ConfigError(entry.field, 'its conditions for %s, merged with an earlier rule for %s, make '
+                                                      'libseccomp 2.5 loop forever (runc and crun hang on this profile), '
+                                                      'so runcible refuses it; rewrite the rules for %s in another form'
+                                                      % (name, name, name))
     return skipped
 
 

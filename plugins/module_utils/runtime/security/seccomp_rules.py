@@ -47,6 +47,18 @@ class RuleConflict(Exception):
     """A rule would change an action an earlier rule already set (libseccomp: EEXIST)."""
 
 
+class RulesLoop(Exception):
+    """Merging a rule would loop forever, as libseccomp 2.5's tree code does on the same rules."""
+
+
+def _visit(seen, node):
+    """Note `node` as visited on a walk along one level; a node met twice means the level is a cycle."""
+    if id(node) in seen:
+        raise RulesLoop()
+    seen.add(id(node))
+    return node
+
+
 class Node(object):
     """One 32-bit test: (word at `offset` & mask) <op> datum, with what follows either way."""
 
@@ -137,8 +149,9 @@ def _is_zombie(node):
 
 
 def _level_start(node):
+    seen = set()
     while node.prev is not None:
-        node = node.prev
+        node = _visit(seen, node).prev
     return node
 
 
@@ -177,7 +190,9 @@ def _release_tree(cell):
 def _drop_unreferenced_level(node):
     """Free a whole level when nothing outside it refers to any of its nodes."""
     start = node = _level_start(node)
+    seen = set()
     while node is not None:
+        _visit(seen, node)
         links = (node.prev is not None) + (node.next is not None)
         if node.refs > links:
             return 0
@@ -195,7 +210,9 @@ def _remove(tree, target):
         return 0
     count = 0
     node = _level_start(tree.node)
+    seen = set()
     while True:
+        _visit(seen, node)
         if node is target:
             break
         count += _remove(_Field(node, 'on_true'), target)
@@ -220,7 +237,9 @@ def _all_actions_are(tree, action):
     if node is None:
         return True
     node = _level_start(node)
+    seen = set()
     while node is not None:
+        _visit(seen, node)
         if node.act_t_set and node.act_t != action:
             return False
         if node.act_f_set and node.act_f != action:
@@ -266,7 +285,9 @@ def _prune(existing, new, walk):
     if (walk.flags & _MATCHED) == _MATCH_ONCE:
         return _prune_return(walk, result, count)
     node = _level_start(node)
+    seen = set()
     while node is not None:
+        _visit(seen, node)
         following = node.next
         if _same_test(node, new):
             result.flags |= _MATCHED
@@ -362,7 +383,9 @@ def _prune_return(walk, result, count):
 def _merge(existing, new):
     """Fold the new rule's tree into the existing one (libseccomp's tree add)."""
     node = existing.node
+    seen = set()
     while node is not None:
+        _visit(seen, node)
         if _same_test(node, new):
             _merge_action(node, new, 'on_true', 'act_t_set', 'act_t', lambda n, x: n.datum_full > x.datum_full)
             _merge_action(node, new, 'on_false', 'act_f_set', 'act_f', lambda n, x: n.datum_full < x.datum_full)

@@ -122,13 +122,15 @@ def _compare(spec, samples_per_number=12):
     copy. Returns the number of probes where libseccomp's BPF was wrong.
     """
     try:
+        compiled = seccomp.compile_filter(spec)
+    except errors.ConfigError as e:
+        if 'loop forever' in str(e):
+            return 0  # libseccomp never returns on these rules (test_rules_libseccomp_loops_on_are_refused)
+        compiled = e
+    try:
         reference = libseccomp_reference.runc_reference(LIB, spec)
     except libseccomp_reference.RuncError as e:
         reference = e
-    try:
-        compiled = seccomp.compile_filter(spec)
-    except errors.ConfigError as e:
-        compiled = e
     if isinstance(reference, Exception) or isinstance(compiled, Exception):
         assert isinstance(reference, Exception) and isinstance(compiled, Exception), (reference, compiled)
         return 0
@@ -152,13 +154,13 @@ def _compare(spec, samples_per_number=12):
     return codegen_bugs
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(profiles())
 def test_random_profiles_match_runc_and_libseccomp(spec):
     _compare(spec)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(OPS), st.sampled_from(BOUNDARIES), st.sampled_from(ACTIONS[:3])),
                 min_size=2, max_size=5), st.sampled_from(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86']))
 def test_overlapping_conditions_on_one_argument_resolve_like_libseccomp(rules, arch):
@@ -210,3 +212,20 @@ def test_next_rule_on_the_same_argument_reloads_it():
     read_fd_7 = (0, 0xc000003e, (7, 0, 0, 0, 0, 0))
     assert reference.expected(*read_fd_7) == 0x7fff0000
     assert bpf_interpreter.evaluate(compiled.program, *read_fd_7) == 0x7fff0000
+
+
+def test_rules_libseccomp_loops_on_are_refused():
+    # Found by the property test above: libseccomp 2.5.4 never returns from
+    # seccomp_rule_add for the second rule (runc 1.1.5 and crun 1.8.1 spin
+    # forever in create). runcible's port of its tree code stops and says why.
+    rule = {'names': ['read'], 'action': 'SCMP_ACT_LOG',
+            'args': [{'index': 1, 'value': 1586, 'op': 'SCMP_CMP_NE'}, {'index': 0, 'value': 40, 'op': 'SCMP_CMP_NE'}]}
+    other = dict(rule, args=[dict(rule['args'][0], value=18864306128), rule['args'][1]])
+    spec = {'defaultAction': 'SCMP_ACT_TRACE', 'syscalls': [rule, other]}
+    with pytest.raises(errors.ConfigError) as raised:
+        seccomp.compile_filter(spec)
+    assert str(raised.value).startswith('linux.seccomp.syscalls[1]: ')
+    assert 'loop forever' in str(raised.value)
+    # Either rule alone compiles.
+    assert seccomp.compile_filter(dict(spec, syscalls=[rule])) is not None
+    assert seccomp.compile_filter(dict(spec, syscalls=[other])) is not None
