@@ -64,8 +64,10 @@ options:
   subnets:
     description:
       - The network's subnets (IPv4 and, with O(ipv6), IPv6).
-      - Without an IPv4 subnet, the first free C(/24) of C(10.90.0.0/15) is taken; with O(ipv6) and no IPv6 subnet,
-        a unique local C(/64) derived from the name. Subnets chosen this way are kept on later runs.
+      - Without an IPv4 subnet, the first C(/24) of C(10.90.0.0/15) that overlaps no other runcible network and
+        no route or address of the host (its LAN, a VPN, another engine's bridge) is taken; with O(ipv6) and no
+        IPv6 subnet, a unique local C(/64) derived from the name. Subnets chosen this way are kept on later runs.
+      - A subnet given here is used as given, even where the host routes it.
       - A subnet that overlaps another of the list or of another runcible network is an error.
       - Subnets cannot change while containers are attached, unless O(force) (which detaches them).
     type: list

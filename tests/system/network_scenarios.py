@@ -195,6 +195,25 @@ def scenario_internal():
     return seen
 
 
+def scenario_default_subnet():
+    """No subnets given: the pick skips the host's LAN (an address) and a network it routes (a VPN, say)."""
+    client_host('lan', '10.90.0.1/24', '10.90.0.2/24')
+    subprocess.run(['ip', 'route', 'add', '10.90.1.0/24', 'via', '10.90.0.2'], check=True)
+    first = network('auto')
+    again = network('auto')
+    # The route goes away: the network keeps the subnet it was given (its containers' addresses stay valid).
+    subprocess.run(['ip', 'route', 'del', '10.90.1.0/24', 'via', '10.90.0.2'], check=True)
+    after_route_gone = network('auto')
+    second = network('auto2')
+    seen = {'first': first['network']['subnets'], 'again_changed': again['changed'],
+            'after_route_gone': after_route_gone['network']['subnets'], 'after_route_gone_changed':
+            after_route_gone['changed'], 'second': second['network']['subnets']}
+    network('auto', state='absent')
+    network('auto2', state='absent')
+    seen['left'] = host_state()
+    return seen
+
+
 def scenario_isolation():
     network('n1', subnets=[{'subnet': '10.94.0.0/24'}])
     network('n2', subnets=[{'subnet': '10.95.0.0/24'}])

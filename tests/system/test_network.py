@@ -99,6 +99,17 @@ def test_internal_network_reaches_only_its_bridge(python):
 
 
 @pytest.mark.parametrize('python', PYTHONS)
+def test_default_subnet_steers_clear_of_the_hosts_lan_and_routes(python):
+    seen = scenario(python, 'default_subnet')
+    # 10.90.0.0/24 is the host's LAN, 10.90.1.0/24 is routed through a machine on it
+    assert [item['subnet'] for item in seen['first']] == ['10.90.2.0/24']
+    assert not seen['again_changed']
+    assert seen['after_route_gone'] == seen['first'] and not seen['after_route_gone_changed']
+    assert [item['subnet'] for item in seen['second']] == ['10.90.1.0/24']
+    assert_nothing_left(seen['left'])
+
+
+@pytest.mark.parametrize('python', PYTHONS)
 def test_networks_are_isolated_but_published_ports_reach_across(python):
     seen = scenario(python, 'isolation')
     assert seen['direct'] == 'FAILED' and seen['published'] == 'hello-a'

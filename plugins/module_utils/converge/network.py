@@ -57,12 +57,17 @@ def _wanted(store, params):
     others = {name: record for name, record in store.networks().items() if name != params['name']}
     existing = store.network(params['name'])
     planned = dict(params)
+    host_networks = ()
     if existing is not None:
         # Subnets the module chose itself (none given) stay as they are on later runs.
         if not params.get('subnets'):
             planned['subnets'] = [dict(item) for item in existing['subnets']
                                   if params.get('ipv6') or ':' not in item['subnet']]
-    return existing, nets.plan(planned, others)
+    elif not params.get('subnets'):
+        # A subnet picked for the user steers clear of the host's own networks (its LAN, a VPN, podman's bridge).
+        with route() as host:
+            host_networks = host.host_networks()
+    return existing, nets.plan(planned, others, host_networks)
 
 
 def ensure_network(params, check_mode=False, diff=False, nft=None):
@@ -101,6 +106,9 @@ def _detach_all(store, name, check_mode, nft, actions):
 
 
 def _present(store, params, check_mode, nft):
+    with about('name'):
+        # nftables first: where it is missing, the host is neither read nor changed and nothing is recorded.
+        nft = nft or Nft()
     existing, wanted = _wanted(store, params)
     actions = []
     attached = sorted(store.endpoints(wanted['name']))
@@ -117,9 +125,8 @@ def _present(store, params, check_mode, nft):
             with route() as host:
                 actions.extend(nets.remove_bridge(host, existing, check_mode))
     with about('name'):
-        # pyroute2 and nftables before the record: where either is missing nothing is recorded (a record
-        # without its bridge would still hold its subnet and be written into the table by the next network).
-        nft = nft or Nft()
+        # pyroute2 (nftables was found above) before the record: where it is missing nothing is recorded (a
+        # record without its bridge would still hold its subnet and be written into the table by the next network).
         with route() as host:
             if existing != wanted:
                 actions.append('record network %s' % wanted['name'])

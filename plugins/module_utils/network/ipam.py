@@ -82,17 +82,21 @@ def default_ipv6(name):
     return ipaddress.ip_network('fd%s:%s:%s::/64' % (digest[:1].hex(), digest[1:3].hex(), digest[3:5].hex()))
 
 
-def default_ipv4(taken):
-    """The first /24 of DEFAULT_POOL that overlaps no network in `taken`; ConfigError when all are used."""
+def default_ipv4(taken, host_networks=()):
+    """The first /24 of DEFAULT_POOL that overlaps no network in `taken` (other networks' subnets) nor in
+    `host_networks` (what the host already reaches: its routes and addresses); ConfigError when none is left."""
+    avoid = [other for other in list(taken) + list(host_networks) if other.version == 4]
     for candidate in DEFAULT_POOL.subnets(new_prefix=DEFAULT_PREFIX):
-        if not any(candidate.overlaps(other) for other in taken if other.version == 4):
+        if not any(candidate.overlaps(other) for other in avoid):
             return candidate
-    raise ConfigError('subnets', 'every /24 of the default pool %s is used: give subnets explicitly' % DEFAULT_POOL)
+    raise ConfigError('subnets', 'every /24 of the default pool %s is used by another network or overlaps a route '
+                                 'or address of this host: give subnets explicitly' % DEFAULT_POOL)
 
 
-def plan_subnets(items, ipv6, name, taken, field='subnets'):
+def plan_subnets(items, ipv6, name, taken, field='subnets', host_networks=()):
     """The Subnets of a network: parsed, checked for overlaps with each other and with `taken` (other
-    networks' subnets, a list of (network name, ip_network)); defaults filled in."""
+    networks' subnets, a list of (network name, ip_network)); defaults filled in, the IPv4 one clear of
+    `host_networks` as well (a subnet given explicitly is the user's choice and may overlap the host's routes)."""
     subnets = [parse_subnet(item, '%s[%d]' % (field, index)) for index, item in enumerate(items or ())]
     for index, subnet in enumerate(subnets):
         for earlier in subnets[:index]:
@@ -107,7 +111,7 @@ def plan_subnets(items, ipv6, name, taken, field='subnets'):
             raise ConfigError('%s[%d].subnet' % (field, index), '%s is an IPv6 subnet: set ipv6: true'
                               % subnet.network)
     if not any(subnet.network.version == 4 for subnet in subnets):
-        network = default_ipv4([other for other_name, other in taken])
+        network = default_ipv4([other for other_name, other in taken], host_networks)
         subnets.insert(0, Subnet(network, network.network_address + 1, None))
     if ipv6 and not any(subnet.network.version == 6 for subnet in subnets):
         network = default_ipv6(name)

@@ -248,6 +248,20 @@ class Links:
                 found.add(message.get_attr('RTA_GATEWAY'))
         return found
 
+    def host_networks(self):
+        """The IPv4 networks this namespace already reaches (routes other than default ones, in any table, and
+        the subnets of its addresses): a subnet the module picks by itself must overlap none of them."""
+        found = set()
+        for message in self._call('list routes', self.ipr.get_routes, family=socket.AF_INET):
+            dst = message.get_attr('RTA_DST')
+            if dst and message['dst_len'] > 0:
+                found.add(ipaddress.ip_network('%s/%d' % (dst, message['dst_len']), strict=False))
+        for message in self._call('list addresses', self.ipr.get_addr, family=socket.AF_INET):
+            address = message.get_attr('IFA_ADDRESS')
+            if address:
+                found.add(ipaddress.ip_network('%s/%d' % (address, message['prefixlen']), strict=False))
+        return found
+
     def add_default_route(self, gateway, index):
         family = _family(gateway)
         try:

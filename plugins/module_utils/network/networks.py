@@ -44,8 +44,9 @@ def subnets_of(record):
     return [ipam.subnet_from_dict(item) for item in record['subnets']]
 
 
-def plan(params, others):
-    """The network record `params` ask for. `others` is {name: record} of the other networks (overlaps, bridges)."""
+def plan(params, others, host_networks=()):
+    """The network record `params` ask for. `others` is {name: record} of the other networks (overlaps, bridges);
+    `host_networks` the host's routed networks, which a default subnet must not overlap."""
     name = check_network_name(params['name'])
     driver = params.get('driver') or 'bridge'
     if driver not in DRIVERS:
@@ -60,7 +61,7 @@ def plan(params, others):
     taken = [(other['name'], ipaddress.ip_network(subnet['subnet']))
              for other in others.values() for subnet in other['subnets']]
     ipv6 = bool(params.get('ipv6'))
-    subnets = ipam.plan_subnets(params.get('subnets'), ipv6, name, taken)
+    subnets = ipam.plan_subnets(params.get('subnets'), ipv6, name, taken, host_networks=host_networks)
     if ipv6 and mtu is not None and mtu < 1280:
         raise ConfigError('mtu', 'IPv6 needs an MTU of at least 1280')
     return {'name': name, 'driver': driver, 'bridge': bridge, 'subnets': [ipam.subnet_to_dict(s) for s in subnets],

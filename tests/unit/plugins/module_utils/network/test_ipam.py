@@ -22,6 +22,22 @@ def test_defaults_and_gateway():
     assert subnets[1].network == ipam.plan_subnets(None, True, 'x', [])[1].network
 
 
+def test_default_subnet_steers_clear_of_the_hosts_networks():
+    # The host's LAN is 10.90.0.0/23, a VPN routes 10.90.4.0/22 and network a has 10.90.2.0/24.
+    host = [net('10.90.0.0/23'), net('10.90.4.0/22'), net('192.168.1.0/24')]
+    subnets = ipam.plan_subnets(None, False, 'x', [('a', net('10.90.2.0/24'))], host_networks=host)
+    assert [str(subnet.network) for subnet in subnets] == ['10.90.3.0/24']
+    subnets = ipam.plan_subnets(None, False, 'x', [('a', net('10.90.3.0/24'))], host_networks=host)
+    assert [str(subnet.network) for subnet in subnets] == ['10.90.2.0/24']
+    # a subnet given explicitly is the user's choice, even on the host's LAN
+    subnets = ipam.plan_subnets([{'subnet': '10.90.0.0/24'}], False, 'x', [], host_networks=host)
+    assert [str(subnet.network) for subnet in subnets] == ['10.90.0.0/24']
+    # a route over the whole pool leaves nothing to pick
+    with pytest.raises(ConfigError) as caught:
+        ipam.plan_subnets(None, False, 'x', [], host_networks=[net('10.0.0.0/8')])
+    assert caught.value.field == 'subnets' and 'route or address of this host' in caught.value.message
+
+
 @pytest.mark.parametrize('items, taken, field, words', [
     ([{'subnet': '10.1.0.0/24'}, {'subnet': '10.1.0.128/25'}], [], 'subnets[1].subnet', 'overlaps 10.1.0.0/24'),
     ([{'subnet': '10.1.0.0/16'}], [('other', net('10.1.5.0/24'))], 'subnets[0].subnet', 'of network other'),
