@@ -374,7 +374,14 @@ class CheckpointRun:
                 not isinstance(network.get('options'), dict):
             raise errors.ConfigError('image_path', 'the network record in %s/%s is damaged: checkpoint the '
                                                    'container again' % (self.image_path, RECORD))
-        self.container_network().plan_move(network['moved'])
+        try:
+            self.container_network().plan_move(network['moved'])
+        except errors.ConfigError as exc:
+            if not (exc.field or '').startswith('moved.'):
+                raise
+            # The entry at fault is in the checkpoint's record, not in the task: name the file and the entry.
+            raise errors.ConfigError('image_path', '%s/%s, network.%s: %s' % (self.image_path, RECORD, exc.field,
+                                                                             exc.reason))
         return network
 
     def restore(self, bundle, config, record, checkpoint_id, moving=None):
