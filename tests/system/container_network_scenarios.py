@@ -51,15 +51,17 @@ def network(name, **params):
     return ensure_network(base)
 
 
-def bundle(name, hostname=None):
-    """A bundle whose container serves `hello-<name>` on port 80."""
-    path = os.path.join(WORK, 'bundles', name)
+def bundle(name, hostname=None, folder=None, cgroups_path=None):
+    """A bundle whose container serves `hello-<name>` on port 80 (in bundles/`folder`, default `name`)."""
+    path = os.path.join(WORK, 'bundles', folder or name)
     shutil.copytree(TEMPLATE, os.path.join(path, 'rootfs'), symlinks=True)
     config = default_config()
     config['process']['args'] = ['sh', '-c', SERVE]
     config['process']['env'].append('NAME=%s' % name)
     config['root']['readonly'] = True
     config['hostname'] = hostname or name
+    if cgroups_path:
+        config['linux']['cgroupsPath'] = cgroups_path
     with open(os.path.join(path, 'config.json'), 'w') as handle:
         json.dump(config, handle)
     return path
@@ -264,6 +266,42 @@ def scenario_bad_input():
     converge(holder, state='absent')
     network('web', state='absent')
     seen['after'] = host_state()
+    return seen
+
+
+def scenario_same_name():
+    """One name in two runtime roots: a container's namespace and records go by its name, so a second container
+    of the name on networks is refused; one on no network, and its removal, leave the first's networks alone."""
+    network('web', subnets=[{'subnet': '10.99.0.0/24'}])
+    name = new_id('s')
+    path = bundle(name)
+    # The same name in another runtime root needs a cgroup of its own (the default cgroup path is the name).
+    other = {'runtime_root': os.path.join(HOST, 'root-other'), 'bundle': bundle(name, folder=name + '-other',
+                                                                                cgroups_path='/%s-other' % name),
+             'log_path': os.path.join(HOST, 'logs', name + '-other.log')}
+    seen = {}
+    try:
+        first = converge(name, bundle=path, networks=['web'], ports=['8080:80'])
+        seen['first'] = summary(first)
+        seen['served'] = fetch_soon(None, 'http://127.0.0.1:8080/', 'hello-' + name)
+        before = host_state()
+        seen['second_check'] = converge(name, check_mode=True, networks=['web'], **other).get('error')
+        seen['second'] = converge(name, networks=['web'], **other).get('error')
+        seen['second_made_nothing'] = host_state() == before and \
+            not os.path.exists(os.path.join(other['runtime_root'], name))
+        seen['plain'] = summary(converge(name, **other))
+        seen['kept_after_plain'] = host_state() == before
+        seen['plain_absent'] = summary(converge(name, state='absent', **other))
+        seen['kept_after_absent'] = host_state() == before
+        seen['still_served'] = fetch(None, 'http://127.0.0.1:8080/')
+        seen['first_again'] = summary(converge(name, bundle=path, networks=['web'], ports=['8080:80']))
+        converge(name, state='absent')
+        # The first one gone (its records with it), the name's networks are free for the other root's container.
+        seen['after_first_gone'] = summary(converge(name, networks=['web'], **other))
+    finally:
+        converge(name, state='absent', runtime_root=other['runtime_root'])
+    network('web', state='absent')
+    seen['left'] = host_state()
     return seen
 
 

@@ -111,6 +111,22 @@ def test_internal_network_static_ipv6_and_leaving_the_last_network(runtime):
     assert_nothing_left(seen['left'])
 
 
+def test_one_name_in_two_runtime_roots_does_not_share_a_network_namespace():
+    seen = scenario('same_name', 'runcible')
+    assert seen['first']['status'] == 'running' and seen['served'].startswith('hello-')
+    # the second container of the name on networks: refused, in check mode too, before anything is made
+    for key in ('second_check', 'second'):
+        assert seen[key].startswith('name: another container named ') and 'rename this one' in seen[key], seen[key]
+    assert seen['second_made_nothing']
+    # on no network it runs, and neither it nor its removal touches the first's namespace or records
+    assert seen['plain']['status'] == 'running' and 'networks' not in seen['plain']
+    assert seen['kept_after_plain'] and seen['kept_after_absent'] and seen['plain_absent']['changed']
+    assert seen['still_served'] == seen['served'] and not seen['first_again']['changed']
+    assert seen['after_first_gone']['status'] == 'running'
+    assert seen['after_first_gone']['networks']['web']['ipv4_address'] == '10.99.0.2'
+    assert_nothing_left(seen['left'])
+
+
 def test_bad_input_names_the_option_and_leaves_nothing():
     seen = scenario('bad_input', 'runcible')
     errors = seen['errors']

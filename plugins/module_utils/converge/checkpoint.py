@@ -341,7 +341,8 @@ class CheckpointRun:
 
     def container_network(self):
         """The container's network side on this host (records under the network_root option)."""
-        return container_network.ContainerNetwork(self.name, self.params.get('network_root'), self.netns_dir)
+        return container_network.ContainerNetwork(self.name, self.params.get('network_root'), self.netns_dir,
+                                                  self.driver.root)
 
     def network_record(self):
         """What another host needs to put the container on its networks again, kept in the checkpoint's record:

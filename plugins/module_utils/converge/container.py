@@ -138,7 +138,9 @@ class Converger:
         self.unit_path = None
         self.unit_dirs = unit_dirs or {}
         self.warnings = []
-        self.network = container_network.ContainerNetwork(self.name, params.get('network_root'), netns_dir)
+        self.supervisor_root = supervisor_root
+        self.network = container_network.ContainerNetwork(self.name, params.get('network_root'), netns_dir,
+                                                          self.driver.root)
         # Declared without a bundle: the container is taken as it is and only moved to the wanted state.
         self.as_is = not params.get('bundle') and params.get('bundle_options') is None
 
@@ -242,9 +244,11 @@ class Converger:
             recorded_root = (record or {}).get('network_root')
             if recorded_root and recorded_root != self.network.network_root:
                 # Its networks are where it was put on them (oci_containers' exclusive passes no network_root).
-                self.network = container_network.ContainerNetwork(self.name, recorded_root, self.network.netns_dir)
+                self.network = container_network.ContainerNetwork(self.name, recorded_root, self.network.netns_dir,
+                                                                  self.driver.root)
             exists = state is not None or self.supervision.exists()
-            leftover = self.network.leftover()
+            # The namespace and records of another container of this name (another runtime root) are not touched.
+            leftover = self.network.leftover() and self.network_held_elsewhere() is None
             if exists or leftover:
                 self.diff['before']['state'] = (state or {}).get('status', 'absent')
                 self.diff['after']['state'] = 'absent'
@@ -331,8 +335,23 @@ class Converger:
         option before anything changes); None for a container on no network."""
         if not wanted['networks']:
             return None
+        elsewhere = self.network_held_elsewhere()
+        if elsewhere is not None:
+            raise errors.ConfigError('name', 'another container named %s, in runtime root %s, is on networks: a '
+                                             'container\'s network namespace (%s) and records (%s) go by its name '
+                                             'alone, so two containers on networks need two names; rename this one, '
+                                             'or remove the other first' % (self.name, elsewhere, self.network.path,
+                                                                            self.network.folder()))
         container_network.check_config(config, wanted['bundle'])
         return self.network.plan(wanted, container_network.hostname(config))
+
+    def network_held_elsewhere(self):
+        """The runtime root of another container of this name that holds the network namespace and records
+        (its state or its supervisor folder still there); None when they are this container's or leftovers."""
+        def exists(root):
+            return os.path.isdir(os.path.join(root, self.name)) or \
+                os.path.isdir(client.folder_for(root, self.name, self.supervisor_root))
+        return self.network.held_elsewhere(exists)
 
     def network_up(self, wanted):
         """Attach the container's namespace (made if missing) as `wanted` says and write the config the runtime runs;
@@ -461,7 +480,7 @@ class Converger:
         made_netns = False
         if wanted.get('networks'):
             made_netns = self.network_up(wanted)
-        elif self.network.leftover():
+        elif self.network.leftover() and self.network_held_elsewhere() is None:
             # It left its last network (a recreate): its namespace and records go.
             self.network.detach()
         try:

@@ -29,6 +29,9 @@ from ..runtime.state import atomic_write
 
 DEFAULT_NETWORK_ROOT = '/var/lib/runcible/network'
 RUN_BUNDLE = 'bundle'
+# Which container of the name the records and namespace belong to: its runtime root (the same name can be a
+# container in two runtime roots, but the namespace file and the records are keyed by the name alone).
+OWNER = 'owner.json'
 PORT_ITEM = re.compile(r'^ports\[(\d+)\](.*)$')
 
 
@@ -116,11 +119,12 @@ def run_config(config, bundle, netns_path, mounts):
 class ContainerNetwork:
     """The network side of one container: its namespace, its records under `network_root`, its run bundle."""
 
-    def __init__(self, name, network_root=None, netns_dir=NETNS_DIR):
+    def __init__(self, name, network_root=None, netns_dir=NETNS_DIR, runtime_root=None):
         self.name = name
         self.network_root = os.path.abspath(network_root or DEFAULT_NETWORK_ROOT)
         self.netns_dir = netns_dir
         self.path = os.path.join(netns_dir, name)
+        self.runtime_root = os.path.abspath(runtime_root) if runtime_root else None
         self._store = None
         self.last = None
 
@@ -141,6 +145,38 @@ class ContainerNetwork:
     def leftover(self):
         """True if the container has a namespace or network records here (two file look-ups, no imports)."""
         return os.path.lexists(self.path) or os.path.isdir(self.folder())
+
+    def owner(self):
+        """The runtime root of the container these records were made for; None when not recorded (records made
+        before owners were) or unreadable."""
+        try:
+            with open(os.path.join(self.folder(), OWNER), 'rb') as handle:
+                data = jsonc.loads(handle.read())
+        except (OSError, ValueError):
+            return None
+        root = data.get('runtime_root') if isinstance(data, dict) else None
+        return root if isinstance(root, str) and root else None
+
+    def held_elsewhere(self, exists):
+        """The runtime root of another container of this name, still there (`exists(root)` true), whose namespace
+        and records these are; None when they are this container's, unowned, or their container is gone (then
+        they are leftovers this container may take over)."""
+        if self.runtime_root is None:
+            return None
+        root = self.owner()
+        if root is None or root == self.runtime_root or not exists(root):
+            return None
+        return root
+
+    def claim(self):
+        """Record this container (its runtime root) as the owner of the records and namespace."""
+        if self.runtime_root is None:
+            return
+        path = os.path.join(self.folder(), OWNER)
+        if self.owner() == self.runtime_root:
+            return
+        os.makedirs(self.folder(), mode=0o700, exist_ok=True)
+        atomic_write(path, jsonc.dumps({'runtime_root': self.runtime_root}).encode('utf-8'), mode=0o600)
 
     def namespace_lost(self):
         """True if the namespace file the container joined is gone (it cannot be re-attached: a recreate)."""
@@ -204,7 +240,8 @@ class ContainerNetwork:
         return self.last
 
     def write_bundle(self, config, bundle, mounts):
-        """Write the run bundle's config.json (only when it differs); its folder."""
+        """Write the run bundle's config.json (only when it differs), the owner record; its folder."""
+        self.claim()
         folder = self.bundle_dir()
         path = os.path.join(folder, 'config.json')
         data = jsonc.dumps(run_config(config, bundle, self.path, mounts)).encode('utf-8')

@@ -124,3 +124,23 @@ def test_namespace_files_are_not_in_a_runtime_root(runtime):
     from ansible_collections.runcible.oci.plugins.module_utils import driver  # pylint: disable=import-outside-toplevel
     root = driver.default_root(runtime).rstrip('/') + '/'
     assert not (container_network.NETNS_DIR.rstrip('/') + '/').startswith(root)
+
+
+def test_the_records_of_a_name_belong_to_the_runtime_root_that_claimed_them(tmp_path):
+    def side(root):
+        return container_network.ContainerNetwork('web', str(tmp_path / 'network'), str(tmp_path / 'netns'),
+                                                  str(tmp_path / root))
+    first, second = side('root-a'), side('root-b')
+    # records made before owners were recorded belong to whoever converges the name
+    assert first.owner() is None and second.held_elsewhere(lambda root: True) is None
+    first.claim()
+    assert first.owner() == str(tmp_path / 'root-a') and second.owner() == str(tmp_path / 'root-a')
+    assert first.held_elsewhere(lambda root: True) is None
+    # another root's container of the name, still there: refused; gone: its leftovers are the second's to take
+    assert second.held_elsewhere(lambda root: root == str(tmp_path / 'root-a')) == str(tmp_path / 'root-a')
+    assert second.held_elsewhere(lambda root: False) is None
+    second.claim()
+    assert first.held_elsewhere(lambda root: True) == str(tmp_path / 'root-b')
+    # a damaged owner file is no owner
+    (tmp_path / 'network' / 'containers' / 'web' / container_network.OWNER).write_text('{"runtime_root": 5')
+    assert first.owner() is None and first.held_elsewhere(lambda root: True) is None
