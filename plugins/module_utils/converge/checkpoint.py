@@ -23,6 +23,7 @@ restored processes write into the same log.
 """
 
 import os
+import re
 import time
 import uuid
 
@@ -32,7 +33,7 @@ from .. import driver as drivers
 from ..driver import persist
 from ..supervisor import client, main as supervisor_main
 from . import container_network
-from .container import Converger, canonical_digest, discard, read_bundle, split_resources
+from .container import Converger, canonical_digest, discard, parse_restart_policy, read_bundle, split_resources
 from .failures import about
 
 RECORD = 'oci_checkpoint.json'
@@ -43,6 +44,49 @@ SUPERVISOR_EXIT_TIMEOUT = 30.0
 def config_digest(config):
     """The digest oci_container records for a config: sha256 of its canonical form without linux.resources."""
     return canonical_digest(split_resources(config)[0])
+
+
+# The supervisor's settings a checkpoint carries to another host (the log file's path stays the target's own).
+SUPERVISION_KEYS = ('restart_policy', 'stop_signal', 'stop_timeout', 'log_max_size', 'log_max_files')
+SIGNAL_NAME = re.compile(r'^[A-Za-z0-9+-]{1,32}$')
+
+
+def supervision_out(recorded):
+    """The supervision settings of a container's record (its supervisor's), for the checkpoint's record."""
+    return {key: recorded[key] for key in SUPERVISION_KEYS if recorded.get(key) is not None}
+
+
+def supervision_in(carried, where):
+    """The supervision settings a checkpoint's record carries, checked (the record may come from an archive):
+    ConfigError naming `where` (the record file) and the entry."""
+    if carried is None:
+        return {}
+    if not isinstance(carried, dict):
+        raise errors.ConfigError('image_path', '%s, supervision: must be a dict: checkpoint the container again' % where)
+    checked = {}
+    for key in SUPERVISION_KEYS:
+        value = carried.get(key)
+        if value is None:
+            continue
+        bad = None
+        if key == 'restart_policy':
+            if not isinstance(value, str):
+                bad = 'must be a string'
+            else:
+                try:
+                    parse_restart_policy(value)
+                except errors.ConfigError as exc:
+                    bad = exc.reason
+        elif key == 'stop_signal':
+            if not isinstance(value, str) or not SIGNAL_NAME.match(value):
+                bad = 'must be a signal name or number'
+        elif isinstance(value, bool) or not isinstance(value, int) or value < (1 if key == 'log_max_files' else 0):
+            bad = 'must be a whole number of at least %d' % (1 if key == 'log_max_files' else 0)
+        if bad:
+            raise errors.ConfigError('image_path', '%s, supervision.%s: %s (not %r): checkpoint the container '
+                                                   'again' % (where, key, bad, value))
+        checked[key] = value
+    return checked
 
 
 def read_record(image_path):
@@ -223,6 +267,7 @@ class CheckpointRun:
             # (The vendored runtime dumps beside an older checkpoint and swaps it in only on success.)
             os.unlink(os.path.join(self.image_path, RECORD))
         network = self.network_record()
+        supervision = supervision_out((self.supervision.settings() or {}).get('record') or {})
         started = time.monotonic()
         try:
             self.driver.checkpoint(self.name, self.image_path, leave_running=leave_running,
@@ -245,6 +290,8 @@ class CheckpointRun:
         }
         if network is not None:
             record['network'] = network
+        if supervision:
+            record['supervision'] = supervision
         write_record(self.image_path, record)
         if supervised:
             # The supervisor reaps the dumped init and exits; its folder (settings, log path) stays for the restore.
@@ -308,6 +355,8 @@ class CheckpointRun:
                                                '%s/config.json has digest %s: restore it with the bundle it was '
                                                'checkpointed from' % (self.image_path, record.get('id'),
                                                                       record['config_digest'], bundle, digest))
+        # Checked before anything changes (the record may have come in an archive).
+        supervision_in((record or {}).get('supervision'), '%s/%s' % (self.image_path, RECORD))
         checkpoint_id = (record or {}).get('checkpoint_id') or _image_identity(self.image_path)
         state = self.driver.state(self.name)
         status = state['status'] if state else None
@@ -437,6 +486,9 @@ class CheckpointRun:
         own = self.supervision.settings()
         source = own or self._supervision((record or {}).get('id') or self.name).settings() or {}
         recorded = source.get('record') or {}
+        if not recorded:
+            # No supervisor of it here (moved from another host): the settings its checkpoint carries.
+            recorded = supervision_in((record or {}).get('supervision'), '%s/%s' % (self.image_path, RECORD))
         if moving is not None:
             recorded = dict(recorded, network_root=self.container_network().network_root, **moving['options'])
         if recorded.get('networks') and not own and moving is None:

@@ -144,6 +144,11 @@ def test_export_then_import_elsewhere_and_restore(host, tmp_path, running):
     restored = run(other, target, state='restored', bundle=str(target / 'bundle'), image_path=str(target / 'image'),
                    **{'import': path})
     assert restored['actions'] == ['import', 'restore'] and other.driver.state('web')['status'] == 'running'
+    # no supervisor of it there: the settings come with the checkpoint, the log file is the target's own
+    settings = list(other.supervisors.values())[0]['settings']
+    assert (settings['restart_policy'], settings['stop_timeout'], settings['log_max_size'], settings['log_max_files']) \
+        == ('always', 7, 10 * 1024 * 1024, 3)
+    assert settings['log_path'] != str(tmp_path / 'web.log')
     assert (target / 'bundle' / 'rootfs' / 'bin' / 'counter').read_text() == '#!/bin/sh\n'
     assert run(other, target, state='restored', bundle=str(target / 'bundle'), image_path=str(target / 'image'),
                **{'import': path})['changed'] is False
@@ -181,3 +186,32 @@ def test_a_move_to_a_host_without_the_network_names_it_and_makes_nothing(host, t
                                                  r'.name: network front does not exist on this host: create it here'):
         moving_run(host, tmp_path).moving(NETWORK, 'web')
     assert not (tmp_path / 'netns').exists() and not (tmp_path / 'network' / 'containers').exists()
+
+
+@pytest.mark.parametrize('carried, words', [
+    ('always', 'supervision: must be a dict'),
+    ({'restart_policy': 'sometimes'}, 'supervision.restart_policy: must be no, on-failure'),
+    ({'stop_timeout': -1}, 'supervision.stop_timeout: must be a whole number of at least 0'),
+    ({'stop_timeout': True}, 'supervision.stop_timeout: must be a whole number'),
+    ({'log_max_files': 0}, 'supervision.log_max_files: must be a whole number of at least 1'),
+    ({'stop_signal': 'TERM; rm -rf /'}, 'supervision.stop_signal: must be a signal name or number'),
+])
+def test_a_damaged_supervision_record_is_refused_before_anything_changes(host, tmp_path, running, carried, words):
+    run(host, tmp_path)
+    path = str(tmp_path / 'image')
+    record = ck.read_record(path)
+    record['supervision'] = carried
+    ck.write_record(path, record)
+    host.calls = []
+    with pytest.raises(errors.ConfigError) as caught:
+        run(host, tmp_path, state='restored', bundle=running)
+    assert caught.value.field == 'image_path' and words in caught.value.reason
+    assert '/oci_checkpoint.json' in caught.value.reason
+    assert host.calls == [] and status(host) == 'absent'
+
+
+def test_the_checkpoint_record_carries_the_supervision_settings(host, tmp_path, running):
+    run(host, tmp_path)
+    assert ck.read_record(str(tmp_path / 'image'))['supervision'] == {
+        'restart_policy': 'always', 'stop_signal': 'SIGTERM', 'stop_timeout': 7, 'log_max_size': 10 * 1024 * 1024,
+        'log_max_files': 3}
