@@ -74,10 +74,11 @@ def converge(name, check_mode=False, **params):
     base = {'name': name, 'state': 'running', 'runtime': RUNTIME, 'runtime_root': os.path.join(HOST, 'root'),
             'restart_policy': 'no', 'stop_timeout': 2, 'log_path': os.path.join(HOST, 'logs', name + '.log'),
             'log_lines': 5, 'network_root': NETWORK_ROOT}
+    unit_dirs = params.pop('unit_dirs', None)
     base.update(params)
     try:
         return Converger(base, check_mode=check_mode, supervisor_root=os.path.join(HOST, 'supervisors'),
-                         lib_root=os.path.join(HOST, 'lib'), netns_dir=NETNS_DIR).run()
+                         lib_root=os.path.join(HOST, 'lib'), netns_dir=NETNS_DIR, unit_dirs=unit_dirs).run()
     except RuntimeErrorBase as exc:
         return {'error': str(exc)}
 
@@ -300,6 +301,84 @@ def scenario_same_name():
         seen['after_first_gone'] = summary(converge(name, networks=['web'], **other))
     finally:
         converge(name, state='absent', runtime_root=other['runtime_root'])
+    network('web', state='absent')
+    seen['left'] = host_state()
+    return seen
+
+
+def simulated_reboot(name, unit_path):
+    """What a reboot takes from a container on networks: its processes and supervisor, its state under /run
+    (runtime state, supervisor folder, network namespace), veths, bridges, sysctls and the nftables table. The
+    records on disk (network_root, the unit and its settings copy) stay."""
+    with open(unit_path) as handle:
+        text = handle.read()
+    folder = [line for line in text.splitlines() if line.startswith('ExecStart=')][0].split()[-1]
+    with open(os.path.join(folder, 'status.json')) as handle:
+        supervisor = json.load(handle)['supervisor_pid']
+    os.kill(supervisor, 9)
+    runtime_delete = [line for line in text.splitlines() if line.startswith('ExecStartPre=-')][0]
+    subprocess.run(runtime_delete[len('ExecStartPre=-'):].split(), capture_output=True, timeout=60, check=False)
+    shutil.rmtree(folder)
+    netns.remove(name, NETNS_DIR)
+    with netlink.route() as host:
+        for link in sorted(host.names()):
+            if link.startswith(('rc-', 'rv')):
+                host.delete(link)
+    subprocess.run(['nft', 'flush', 'ruleset'], check=True, timeout=30)
+    with open('/proc/sys/net/ipv4/ip_forward', 'w') as handle:
+        handle.write('0')
+    return text
+
+
+def boot_unit(text):
+    """The unit's commands as systemd runs them: each ExecStartPre in order (a failure of one without `-` stops
+    the start: reported), then ExecStart in the background. (exit statuses of the ExecStartPre commands, the
+    supervisor's process)."""
+    statuses = []
+    for line in text.splitlines():
+        if line.startswith('ExecStartPre='):
+            command = line[len('ExecStartPre='):]
+            optional = command.startswith('-')
+            completed = subprocess.run(['sh', '-c', command.lstrip('-')], capture_output=True, timeout=120,
+                                       check=False)
+            statuses.append(completed.returncode)
+            if completed.returncode != 0 and not optional:
+                raise AssertionError('%s failed: %s' % (command, completed.stderr.decode('utf-8', 'replace')))
+    start = [line for line in text.splitlines() if line.startswith('ExecStart=')][0][len('ExecStart='):]
+    process = subprocess.Popen(['sh', '-c', 'exec ' + start], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    return statuses, process
+
+
+def scenario_unit_boot():
+    """systemd_unit with networks: after a simulated reboot the unit's own commands put the container back on its
+    network (same address, published port, names) before its supervisor creates it; Ansible then changes nothing."""
+    network('web', subnets=[{'subnet': '10.98.0.0/24'}])
+    name = new_id('u')
+    options = {'bundle': bundle(name), 'networks': [{'name': 'web', 'aliases': ['www']}], 'ports': ['8088:80'],
+               'systemd_unit': True, 'unit_dirs': {'unit_dir': os.path.join(WORK, 'units'),
+                                                   'settings_dir': os.path.join(WORK, 'unitconf')}}
+    seen = {}
+    first = converge(name, **dict(options))
+    seen['first'] = summary(first)
+    seen['served'] = fetch_soon(None, 'http://127.0.0.1:8088/', 'hello-' + name)
+    unit_path = first['systemd_unit']
+    text = simulated_reboot(name, unit_path)
+    seen['unit_network_up'] = [line for line in text.splitlines() if 'network-up' in line]
+    seen['after_reboot'] = {'served': fetch(None, 'http://127.0.0.1:8088/'), 'host': host_state()}
+    statuses, supervisor = boot_unit(text)
+    try:
+        seen['statuses'] = statuses
+        seen['served_after_boot'] = fetch_soon(None, 'http://127.0.0.1:8088/', 'hello-' + name)
+        again = converge(name, **dict(options))
+        seen['again'] = summary(again)
+        seen['inside'] = in_container(again, '/bin/busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0')[1]
+        seen['hosts'] = in_container(again, '/bin/busybox', 'cat', '/etc/hosts')[1]
+        seen['pid_changed'] = again['container']['pid'] != first['container']['pid']
+        seen['removed'] = summary(converge(name, state='absent', unit_dirs=options['unit_dirs']))
+        seen['unit_left'] = os.path.exists(unit_path)
+    finally:
+        supervisor.wait(30)
     network('web', state='absent')
     seen['left'] = host_state()
     return seen

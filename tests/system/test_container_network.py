@@ -127,6 +127,26 @@ def test_one_name_in_two_runtime_roots_does_not_share_a_network_namespace():
     assert_nothing_left(seen['left'])
 
 
+@pytest.mark.parametrize('runtime', RUNTIMES)
+def test_a_systemd_unit_puts_the_container_back_on_its_network_after_a_reboot(runtime):
+    seen = scenario('unit_boot', runtime)
+    assert seen['first']['status'] == 'running' and seen['served'].startswith('hello-')
+    assert len(seen['unit_network_up']) == 1 and seen['unit_network_up'][0].startswith('ExecStartPre=/')
+    # the reboot took the namespace, veth, bridge and table: the port does not answer
+    assert seen['after_reboot']['served'] == 'FAILED'
+    assert seen['after_reboot']['host']['links'] == [] and not seen['after_reboot']['host']['table']
+    # the unit's commands alone bring it back: same address, port, alias; Ansible then finds nothing to change
+    # network-up, mkdir and cp succeed (the runtime's `delete --force` of no container may fail: it is optional)
+    assert seen['statuses'][:3] == [0, 0, 0], seen['statuses']
+    assert seen['served_after_boot'] == seen['served']
+    assert not seen['again']['changed'], seen['again']
+    assert seen['again']['networks']['web']['ipv4_address'] == '10.98.0.2' and seen['pid_changed']
+    assert 'inet 10.98.0.2/24' in seen['inside']
+    assert [line for line in seen['hosts'].splitlines() if line.startswith('10.98.0.2\t') and line.endswith(' www')]
+    assert seen['removed']['changed'] and not seen['unit_left']
+    assert_nothing_left(seen['left'])
+
+
 def test_bad_input_names_the_option_and_leaves_nothing():
     seen = scenario('bad_input', 'runcible')
     errors = seen['errors']

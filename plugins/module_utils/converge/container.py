@@ -263,10 +263,6 @@ class Converger:
         if self.as_is:
             self.converge_as_is(state, record, wanted_state)
             return
-        if self.params.get('systemd_unit') and self.params.get('networks'):
-            raise errors.ConfigError('systemd_unit', 'a container on networks cannot be started by a systemd unit: '
-                                                     'its network namespace (under /run) and its attachment are made '
-                                                     'by this module; run the play at boot instead, or leave networks')
         config, rootfs_digest = self.bundle_config()
         wanted = self.wanted(config, rootfs_digest)
         self.wanted_record = wanted
@@ -394,9 +390,13 @@ class Converger:
             return
         self.unit_path = unit.path
         settings = self.settings(wanted, start=True)
+        network_up = None
+        if wanted.get('networks'):
+            network_up = persist.network_up_command(self.lib_root) + [
+                '--network-root', self.network.network_root, '--netns-dir', self.network.netns_dir, self.name]
         text = systemd_unit.render(self.name, self.supervision.directory, unit.settings_path,
                                    persist.supervisor_command(self.lib_root), self.driver.command(),
-                                   wanted['stop_timeout'], wanted['bundle'])
+                                   wanted['stop_timeout'], wanted['bundle'], network_up)
         settings_text = systemd_unit.settings_text(settings)
         if unit.current() == (text, settings_text):
             return

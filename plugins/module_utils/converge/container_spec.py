@@ -198,6 +198,8 @@ OPTIONS = (
         'C(/var/lib/runcible/units/runcible-<name>.json). The unit is checked with C(systemd-analyze verify) when that '
         'is installed; a problem fails the task.',
         'V(false) removes a unit this collection wrote for the container, and so does O(state=absent).',
+        'A container on O(networks) is put back on them by the unit before its supervisor starts (its network '
+        'namespace, veth, bridge and nftables rules are gone after a reboot; its records are not).',
         'The bundle must still be there at boot: an overlay rootfs (C(rootfs_mode=overlay)) is mounted again only by '
         'M(runcible.oci.oci_bundle), so use a copy rootfs for containers that start without Ansible.'],
         not_compared='the unit files are compared as written (Converger.converge_unit, action unit); the '

@@ -82,8 +82,10 @@ class Unit:
         _daemon_reload()
 
 
-def render(name, supervisor_folder, settings_path, supervise_argv, runtime_argv, stop_timeout, bundle):
-    """The unit's text."""
+def render(name, supervisor_folder, settings_path, supervise_argv, runtime_argv, stop_timeout, bundle,
+           network_up_argv=None):
+    """The unit's text. `network_up_argv`: for a container on networks, the command that puts it back on them
+    (network/boot.py), run first."""
     folder = supervisor_folder
     lines = [
         MARKER,
@@ -91,11 +93,17 @@ def render(name, supervisor_folder, settings_path, supervise_argv, runtime_argv,
         '# applies its restart policy. Change it with runcible.oci.oci_container, not by hand.',
         '[Unit]',
         'Description=runcible.oci container %s' % name,
-        'After=local-fs.target network.target',
+        # nftables.service loads its ruleset with a flush: the container's rules are written after it.
+        'After=local-fs.target network.target' + (' nftables.service' if network_up_argv else ''),
         'RequiresMountsFor=%s' % _escape(bundle),
         '',
         '[Service]',
         'Type=simple',
+    ]
+    if network_up_argv:
+        # Its network namespace (under /run), veth, bridge and rules are gone at boot; its records are not.
+        lines.append('ExecStartPre=' + _command(list(network_up_argv)))
+    lines += [
         'ExecStartPre=' + _command(['/bin/mkdir', '-p', '-m', '0700', folder]),
         'ExecStartPre=' + _command(['/bin/cp', settings_path, os.path.join(folder, 'settings.json')]),
         'ExecStartPre=-' + _command(list(runtime_argv) + ['delete', '--force', name]),

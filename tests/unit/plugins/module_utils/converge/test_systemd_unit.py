@@ -30,6 +30,18 @@ def test_the_unit_restores_the_settings_then_runs_the_supervisor():
     assert 'WantedBy=multi-user.target' in lines
 
 
+def test_a_container_on_networks_is_put_back_on_them_first_after_nftables():
+    plain = _unit_text().splitlines()
+    assert not [line for line in plain if 'network-up' in line] and 'nftables' not in '\n'.join(plain)
+    lines = _unit_text(network_up_argv=['/usr/bin/python3', '/var/lib/runcible/lib/0123/network-up', '--network-root',
+                                        '/var/lib/runcible/network', '--netns-dir', '/run/runcible-netns',
+                                        'web']).splitlines()
+    starts = [line for line in lines if line.startswith('ExecStartPre=')]
+    assert starts[0] == ('ExecStartPre=/usr/bin/python3 /var/lib/runcible/lib/0123/network-up --network-root '
+                         '/var/lib/runcible/network --netns-dir /run/runcible-netns web')
+    assert 'After=local-fs.target network.target nftables.service' in lines
+
+
 def test_words_are_escaped_for_systemd():
     text = _unit_text(bundle='/srv/my bundles/100%', runtime_argv=['/opt/run time/runc'])
     assert 'RequiresMountsFor="/srv/my bundles/100%%"' in text

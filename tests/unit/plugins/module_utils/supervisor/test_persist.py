@@ -50,7 +50,7 @@ def test_copy_is_written_0755_and_0644_whatever_the_umask(tmp_path, fresh):
         assert stat.S_IMODE(os.stat(directory).st_mode) == 0o755, directory
         for name in files:
             mode = stat.S_IMODE(os.stat(os.path.join(directory, name)).st_mode)
-            assert mode == (0o755 if name in ('runcible', 'supervise') else 0o644), (directory, name)
+            assert mode == (0o755 if name in ('runcible', 'supervise', 'network-up') else 0o644), (directory, name)
 
 
 @pytest.mark.parametrize('spoil', ['writable file', 'writable folder', 'symlink'])
