@@ -117,6 +117,8 @@ from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors
 # The supervisor runs the runtime's command line from a copy of these sources: make sure Ansible ships them all.
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.cli import main as _runtime_cli  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.runcible.oci.plugins.module_utils.supervisor import main as _supervisor  # noqa: F401 pylint: disable=unused-import
+# A systemd unit of a container on networks runs network-up from that copy too (network/boot.py).
+from ansible_collections.runcible.oci.plugins.module_utils.network import boot as _network_boot  # noqa: F401 pylint: disable=unused-import
 
 
 def main():
