@@ -430,8 +430,8 @@ class CheckpointRun:
             if not (exc.field or '').startswith('moved.'):
                 raise
             # The entry at fault is in the checkpoint's record, not in the task: name the file and the entry.
-            raise errors.ConfigError('image_path', '%s/%s, network.%s: %s' % (self.image_path, RECORD, exc.field,
-                                                                             exc.reason))
+            where = '%s/%s' % (self.image_path, RECORD)
+            raise errors.ConfigError('image_path', '%s, network.%s: %s' % (where, exc.field, exc.reason))
         return network
 
     def restore(self, bundle, config, record, checkpoint_id, moving=None):
