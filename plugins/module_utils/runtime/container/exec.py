@@ -13,7 +13,7 @@ import os
 from .. import errors, log, state as statemod
 from ..cgroups.manager import Manager
 from ..linux import consts as c
-from ..linux import syscalls
+from ..linux import migration_lock, syscalls
 from ..process import setns
 from ..process.channel import Channel, ChannelClosed, raise_remote
 from ..security import capabilities, lsm
@@ -182,6 +182,7 @@ def _spawn(plan, manager):
     """Fork the joining processes; returns the exec process' PID once it has exec'd."""
     runtime_end, child_end = Channel.pair()
     syscalls.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
+    migration_lock.stop()
     intermediate = os.fork()
     if intermediate == 0:
         try:

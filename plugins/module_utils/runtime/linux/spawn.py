@@ -53,6 +53,8 @@ def run(argv, executable=None, env=None, input_bytes=b'', timeout=None, stdio=No
 def _start(argv, executable, environment, stdio):
     """Fork and exec with `stdio`; OSError (as exec raised it) when the program cannot run."""
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
+    from . import migration_lock
+    migration_lock.stop()
     pid = os.fork()
     if pid == 0:
         _child(argv, executable, environment, stdio, report_w)

@@ -12,6 +12,7 @@ init reports "done" (blocked on the exec FIFO) and raises if anything failed.
 import os
 
 from .. import errors
+from ..linux import migration_lock
 from ..linux import consts as c
 from ..linux import syscalls
 from . import init
@@ -55,6 +56,7 @@ def spawn(plan, process, cgroup_manager, on_hooks, on_done):
     """
     runtime_end, child_end = Channel.pair()
     syscalls.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
+    migration_lock.stop()
     pid = os.fork()
     if pid == 0:
         try:
