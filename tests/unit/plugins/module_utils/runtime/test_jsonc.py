@@ -93,3 +93,18 @@ def test_nesting_just_under_the_limit_parses():
 ])
 def test_clean_text(value, clean):
     assert jsonc.clean_text(value) is clean
+
+
+@pytest.mark.parametrize('text', [
+    '[' + ', '.join(['[]'] * 500) + ']',                # many brackets, two levels
+    '{"a": "' + '[' * 300 + '", "b": [[1]]}',            # brackets in a string
+])
+def test_many_brackets_but_shallow_parses(text):
+    """More brackets than MAX_DEPTH only means the nesting is walked, not that the document is refused."""
+    assert jsonc.loads(text) is not None
+
+
+def test_deep_nesting_among_many_brackets_is_refused():
+    text = '[' + ', '.join(['[]'] * 300) + ', ' + '[' * 250 + ']' * 250 + ']'
+    with pytest.raises(ValueError, match='nested more than 200 levels deep'):
+        jsonc.loads(text)

@@ -222,3 +222,19 @@ def test_created_means_the_init_still_holds_the_fifo(tmp_path):
     finally:
         os.close(held)
     assert not state.init_holds_fifo(fifo)
+
+
+def test_the_mount_point_check_answers_as_ismount(tmp_path):
+    """state._is_mount (two stats, parents cached) stands in for os.path.ismount in the cgroup record check."""
+    os.symlink('/', str(tmp_path / 'to-root'))
+    os.symlink('/sys/fs/cgroup/memory', str(tmp_path / 'to-hierarchy'))
+    (tmp_path / 'dir').mkdir()
+    paths = ['/', '/proc', '/sys', '/sys/fs/cgroup', '/tmp', '/nonexistent/x', str(tmp_path), str(tmp_path / 'dir'),
+             str(tmp_path / 'to-root'), str(tmp_path / 'to-hierarchy')]
+    for top in ('/sys/fs/cgroup',):
+        for name in sorted(os.listdir(top)):
+            paths.append(os.path.join(top, name))
+            if os.path.isdir(os.path.join(top, name)):
+                paths += [os.path.join(top, name, child) for child in sorted(os.listdir(os.path.join(top, name)))[:5]]
+    for _twice in range(2):  # the second time from the cache of parents
+        assert {path: state._is_mount(path) for path in paths} == {path: os.path.ismount(path) for path in paths}
