@@ -427,15 +427,15 @@ def main(argv=None):
     except errors.UsageError as exc:
         log.error(exc.message)
         return 1
-    if top.args and top.args[0] in _MOVES_PROCESSES:
-        # The container's processes will be moved into cgroups: warm the kernel's lock for that meanwhile.
-        from ..linux import migration_lock
-        migration_lock.start()
+    if not top.args or top.args[0] not in _MOVES_PROCESSES:
+        return _main(program, top)
+    # The container's processes will be moved into cgroups: warm the kernel's lock for that meanwhile.
+    from ..linux import migration_lock
+    migration_lock.start()
     try:
         return _main(program, top)
     finally:
-        if top.args and top.args[0] in _MOVES_PROCESSES:
-            migration_lock.stop()
+        migration_lock.stop()
 
 
 _MOVES_PROCESSES = ('create', 'run', 'exec')

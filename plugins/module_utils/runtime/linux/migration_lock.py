@@ -16,7 +16,10 @@ fork: the container's processes are then moved within the window, each write
 in a fraction of a millisecond. The thread is a speed-up only: any failure
 (not root, no cgroup file system, a layout it does not know) ends it quietly,
 and it stops by itself after LIFETIME seconds. Nothing forks while it runs:
-every fork of those commands calls stop() first (tests/unit hold that).
+every fork of those commands calls stop() first (tests/unit hold that). One
+side effect is possible: a process that moved this one to another cgroup in
+those milliseconds would see it moved back by the next write (nothing moves a
+runtime command while it starts; the write is to the cgroup it started in).
 """
 
 import _thread

@@ -11,7 +11,7 @@ import os
 import select
 import time
 
-from . import signals
+from . import migration_lock, signals
 
 _RESET = (signals.number('SIGPIPE'), signals.number('SIGXFSZ'))
 
@@ -53,7 +53,6 @@ def run(argv, executable=None, env=None, input_bytes=b'', timeout=None, stdio=No
 def _start(argv, executable, environment, stdio):
     """Fork and exec with `stdio`; OSError (as exec raised it) when the program cannot run."""
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
-    from . import migration_lock
     migration_lock.stop()
     pid = os.fork()
     if pid == 0:
