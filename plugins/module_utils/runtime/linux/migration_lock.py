@@ -30,7 +30,7 @@ PERIOD = 0.003
 LIFETIME = 0.5
 CGROUP_ROOT = '/sys/fs/cgroup'
 
-_running = None
+_running = []  # [stop lock, done lock] of the running thread
 
 
 def own_procs_files(proc_cgroup='/proc/self/cgroup', root=CGROUP_ROOT):
@@ -56,8 +56,7 @@ def own_procs_files(proc_cgroup='/proc/self/cgroup', root=CGROUP_ROOT):
 
 def start(candidates=None):
     """Start the warming thread (once; not when the process is not root)."""
-    global _running
-    if _running is not None or os.geteuid() != 0:
+    if _running or os.geteuid() != 0:
         return
     for path in own_procs_files() if candidates is None else candidates:
         try:
@@ -76,22 +75,21 @@ def start(candidates=None):
     except RuntimeError:
         os.close(fd)
         return
-    _running = (stop_lock, done)
+    _running[:] = [stop_lock, done]
 
 
 def stop():
     """Stop the thread and wait for it: call before any fork."""
-    global _running
-    if _running is None:
+    if not _running:
         return
     stop_lock, done = _running
-    _running = None
+    del _running[:]
     stop_lock.release()
     done.acquire()
 
 
 def running():
-    return _running is not None
+    return bool(_running)
 
 
 def _warm(fd, pid, stop_lock, done):
