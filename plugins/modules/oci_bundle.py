@@ -220,22 +220,23 @@ from ansible.module_utils.basic import AnsibleModule
 
 # First among ours: the modules below load their compiled code from the target's bytecode cache.
 from ansible_collections.runcible.oci.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.runcible.oci.plugins.module_utils.converge.bundle import ensure_bundle
-from ansible_collections.runcible.oci.plugins.module_utils.converge import bundle_options
-from ansible_collections.runcible.oci.plugins.module_utils.converge.failures import failure_message
-from ansible_collections.runcible.oci.plugins.module_utils.runtime.errors import RuntimeErrorBase
+# Everything else comes from the host's copy of the collection's code (hostcopy.py): the payload stays small.
+from ansible_collections.runcible.oci.plugins.module_utils import hostcopy
 
 
 def main():
+    utils = hostcopy.load_or_exit()
+    bundle_options = utils('converge.bundle_options')
+    errors = utils('runtime.errors')
     module = AnsibleModule(
         argument_spec=bundle_options.module_argument_spec(),
         required_if=bundle_options.REQUIRED_IF,
         supports_check_mode=True,
     )
     try:
-        result = ensure_bundle(module.params, check_mode=module.check_mode, diff=module._diff)
-    except (RuntimeErrorBase, OSError) as exc:
-        module.fail_json(msg=failure_message(exc))
+        result = utils('converge.bundle').ensure_bundle(module.params, check_mode=module.check_mode, diff=module._diff)
+    except (errors.RuntimeErrorBase, OSError) as exc:
+        module.fail_json(msg=utils('converge.failures').failure_message(exc))
     for warning in result.pop('warnings'):
         module.warn(warning)
     module.exit_json(**result)

@@ -173,24 +173,21 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 # First among ours: the modules below load their compiled code from the target's bytecode cache.
 from ansible_collections.runcible.oci.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.runcible.oci.plugins.module_utils.converge import container_spec
-from ansible_collections.runcible.oci.plugins.module_utils.converge.container import Converger
-from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors
-# The supervisor runs the runtime's command line from a copy of these sources: make sure Ansible ships them all.
-from ansible_collections.runcible.oci.plugins.module_utils.runtime.cli import main as _runtime_cli  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.runcible.oci.plugins.module_utils.supervisor import main as _supervisor  # noqa: F401 pylint: disable=unused-import
-# A systemd unit of a container on networks runs network-up from that copy too (network/boot.py).
-from ansible_collections.runcible.oci.plugins.module_utils.network import boot as _network_boot  # noqa: F401 pylint: disable=unused-import
+# Everything else comes from the host's copy of the collection's code (hostcopy.py): the payload stays small.
+from ansible_collections.runcible.oci.plugins.module_utils import hostcopy
 
 
 def main():
+    utils = hostcopy.load_or_exit()
+    container_spec = utils('converge.container_spec')
+    errors = utils('runtime.errors')
     module = AnsibleModule(
         argument_spec=container_spec.argument_spec(),
         required_by={'bundle_options': 'bundle'},
         supports_check_mode=True,
     )
     try:
-        result = Converger(module.params, check_mode=module.check_mode).run()
+        result = utils('converge.container').Converger(module.params, check_mode=module.check_mode).run()
     except errors.RuntimeErrorBase as exc:
         if getattr(exc, 'library', None):
             # networks need pyroute2: Ansible's own message names the package to install.

@@ -21,8 +21,9 @@ def test_runtime_version_is_the_collections():
 
 
 def test_the_action_group_holds_every_module():
+    # oci_host_copy is run by action plugins with arguments of their own, never from a play's module_defaults.
     modules = sorted(name[:-3] for name in os.listdir(os.path.join(REPO, 'plugins', 'modules'))
-                     if name.endswith('.py') and name != '__init__.py')
+                     if name.endswith('.py') and name not in ('__init__.py', 'oci_host_copy.py'))
     assert sorted(_load('meta', 'runtime.yml')['action_groups']['oci']) == modules
 
 

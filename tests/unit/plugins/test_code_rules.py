@@ -51,18 +51,20 @@ def test_the_kernel_seam_is_reached_through_its_module():
 LAYERS = {
     'module_utils/runtime': set(),
     'module_utils/image': {'module_utils/runtime'},
-    'module_utils/driver': {'module_utils/runtime', 'module_utils/bytecode'},
+    'module_utils/driver': {'module_utils/runtime', 'module_utils/bytecode', 'module_utils/hostcopy'},
     'module_utils/supervisor': {'module_utils/runtime'},
     'module_utils/network': {'module_utils/runtime'},
     'module_utils/host': {'module_utils/runtime'},
     'module_utils/bytecode': set(),
+    'module_utils/hostcopy': {'module_utils/bytecode'},
     'module_utils/bundle': {'module_utils/runtime', 'module_utils/image'},
     'module_utils/converge': {'module_utils/runtime', 'module_utils/image', 'module_utils/bundle', 'module_utils/driver',
                               'module_utils/supervisor', 'module_utils/network'},
     'plugin_utils': {'module_utils/runtime'},
     'connection': {'module_utils/runtime', 'module_utils/driver', 'module_utils/bundle', 'plugin_utils'},
     'modules': {'module_utils/converge', 'module_utils/runtime', 'module_utils/image', 'module_utils/supervisor',
-                'module_utils/network', 'module_utils/host', 'module_utils/bytecode'},
+                'module_utils/network', 'module_utils/host', 'module_utils/bytecode', 'module_utils/hostcopy'},
+    'action': {'module_utils/hostcopy'},
     'doc_fragments': set(),
 }
 # The runtime's verbs and the processes behind them: only the driver calls them (and the runtime itself).
