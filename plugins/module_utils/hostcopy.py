@@ -150,10 +150,17 @@ def load(lib_root=LIB_ROOT, environ=None):
     module from the collection's folder). CopyError when the named copy cannot
     be trusted or the name is not a digest.
     """
+    import importlib
+    import importlib.util
     environ = os.environ if environ is None else environ
     name = environ.pop(ENVIRONMENT, None)
     if name is None:
         prefix = __name__.rsplit('.', 1)[0] + '.'
+        if importlib.util.find_spec(prefix + 'converge') is None:
+            # Ansible's payload without the action plugin's variable (a kept AnsiballZ file run by hand, say).
+            raise CopyError('this module loads runcible.oci\'s code from the copy its action plugin names in %s, '
+                            'and that variable is not set: run the module from a playbook or `ansible`'
+                            % ENVIRONMENT)
     else:
         if len(name) != 16 or name.strip('0123456789abcdef'):
             raise CopyError('%s=%r is not the name of a copy of runcible.oci\'s code (16 hex digits)'
@@ -168,7 +175,6 @@ def load(lib_root=LIB_ROOT, environ=None):
         if target not in sys.path:
             sys.path.insert(0, target)
         prefix = PACKAGE + '.'
-    import importlib
     return lambda dotted: importlib.import_module(prefix + dotted)
 
 

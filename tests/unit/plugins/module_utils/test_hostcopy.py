@@ -78,3 +78,23 @@ def test_the_action_plugin_sends_the_files_its_digest_names():
         files = {name: payload.read(name) for name in payload.namelist()}
     assert files == hostcopy.collect(MODULE_UTILS)
     assert hostcopy.digest(files) == digest
+
+
+def test_a_payload_without_the_code_and_without_a_name_says_how_to_run_it(tmp_path):
+    """The module's payload alone (no action plugin, no copy named): a clear failure, not an ImportError."""
+    package = tmp_path / 'payload' / 'ansible_collections' / 'runcible' / 'oci' / 'plugins' / 'module_utils'
+    package.mkdir(parents=True)
+    for name in ('hostcopy.py', 'bytecode.py'):
+        with open(os.path.join(MODULE_UTILS, name), 'rb') as source:
+            (package / name).write_bytes(source.read())
+    script = ('import sys\n'
+              'sys.path.insert(0, sys.argv[1])\n'
+              'from ansible_collections.runcible.oci.plugins.module_utils import hostcopy\n'
+              'hostcopy.load_or_exit()\n')
+    environment = dict(os.environ)
+    environment.pop(hostcopy.ENVIRONMENT, None)
+    result = subprocess.run([sys.executable, '-c', script, str(tmp_path / 'payload')], capture_output=True, text=True,
+                            env=environment, check=False)
+    assert result.returncode == 1 and result.stderr == ''
+    answer = json.loads(result.stdout)
+    assert answer['failed'] and 'run the module from a playbook' in answer['msg']
