@@ -100,16 +100,24 @@ def write(target, files, compile_code=False):
     make_folders(os.path.join(package_dir, '__pycache__'))
     if '__init__.py' not in files:
         _write_file(os.path.join(package_dir, '__init__.py'), b'', 0o644)
-    for name, content in files.items():
-        path = os.path.join(package_dir, *name.split('/'))
-        make_folders(os.path.dirname(path))
-        # Python writes the bytecode of the copy there when it first runs: made here, 0755 whatever the umask.
-        make_folders(os.path.join(os.path.dirname(path), '__pycache__'))
-        _write_file(path, content, 0o644)
+    if compile_code:
+        import py_compile
+    # Folders and files get their modes explicitly; the umask is for the bytecode py_compile writes (0644).
+    old_umask = os.umask(0o022)
+    try:
+        for name, content in files.items():
+            path = os.path.join(package_dir, *name.split('/'))
+            make_folders(os.path.dirname(path))
+            # Python writes the bytecode of the copy there when it first runs: made here, 0755 whatever the umask.
+            make_folders(os.path.join(os.path.dirname(path), '__pycache__'))
+            _write_file(path, content, 0o644)
+            if compile_code:
+                # For this interpreter, beside the source, as Python would write it on first import.
+                py_compile.compile(path, doraise=True)
+    finally:
+        os.umask(old_umask)
     for script, module in SCRIPTS.items():
         _write_file(os.path.join(staging, script), (_SCRIPT % (PACKAGE, module)).encode(), 0o755)
-    if compile_code:
-        _compile(package_dir)
     try:
         os.rename(staging, target)
     except OSError:
@@ -118,20 +126,6 @@ def write(target, files, compile_code=False):
         shutil.rmtree(staging, ignore_errors=True)
         if not os.path.isdir(target):
             raise
-
-
-def _compile(package_dir):
-    """Bytecode for this interpreter beside each source (0644), as Python would write it on first import."""
-    import py_compile
-    old_umask = os.umask(0o022)
-    try:
-        for directory, subdirs, files in os.walk(package_dir):
-            subdirs[:] = [d for d in subdirs if d != '__pycache__']
-            for name in files:
-                if name.endswith('.py'):
-                    py_compile.compile(os.path.join(directory, name), doraise=True)
-    finally:
-        os.umask(old_umask)
 
 
 def _write_file(path, content, mode):
