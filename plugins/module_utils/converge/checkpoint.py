@@ -31,7 +31,7 @@ from ..runtime import errors, jsonc, state as statemod
 from ..runtime.criu import archive, image as criu_image
 from .. import driver as drivers
 from ..driver import persist
-from ..supervisor import client, main as supervisor_main
+from ..supervisor import client, records
 from . import container_network
 from .container import Converger, canonical_digest, discard, parse_restart_policy, read_bundle, split_resources
 from .failures import about
@@ -258,10 +258,10 @@ class CheckpointRun:
         """Checkpoint the container (announced to its supervisor), write the record; returns it."""
         params = self.params
         leave_running = bool(params.get('leave_running'))
-        mark = os.path.join(self.supervision.directory, supervisor_main.CHECKPOINT_MARK)
+        mark = os.path.join(self.supervision.directory, records.CHECKPOINT_MARK)
         supervised = self.supervision.alive() and not leave_running
         if supervised:
-            supervisor_main.write_json(mark, {'image_path': self.image_path, 'since': time.time()})
+            records.write_json(mark, {'image_path': self.image_path, 'since': time.time()})
         if self.driver.name != drivers.VENDORED and os.path.exists(os.path.join(self.image_path, RECORD)):
             # runc dumps into the folder itself: an older record must not vouch for half-overwritten files.
             # (The vendored runtime dumps beside an older checkpoint and swaps it in only on success.)
@@ -551,7 +551,7 @@ class CheckpointRun:
             elif bundle_action == 'changes':
                 self._import_changes(path, bundle)
             archive_mark = os.path.join(bundle, archive.IMPORTED)
-            supervisor_main.write_json(archive_mark, {'checkpoint_id': manifest['checkpoint_id'], 'from': path})
+            records.write_json(archive_mark, {'checkpoint_id': manifest['checkpoint_id'], 'from': path})
 
     def _bundle_action(self, bundle, manifest):
         """'create', 'changes' (apply the overlay changes to an existing bundle) or None (it is up to date)."""
@@ -568,7 +568,7 @@ class CheckpointRun:
                                                'container (digest %s): import into a new bundle folder'
                                      % (bundle, config_digest(config), manifest.get('config_digest')))
         try:
-            imported = supervisor_main.read_json(os.path.join(bundle, archive.IMPORTED))
+            imported = records.read_json(os.path.join(bundle, archive.IMPORTED))
         except (OSError, ValueError):
             imported = {}
         if imported.get('checkpoint_id') == manifest['checkpoint_id']:

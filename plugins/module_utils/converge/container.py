@@ -197,6 +197,10 @@ class Converger:
         else:
             state = self.holder.state(self.name)
         status = self.supervision.status()
+        if not self.check_mode and self.supervision.orphaned(status):
+            # Its monitor died: another takes it over first (it reads an exit that happened meanwhile).
+            status = self.supervision.take_over(persist.supervisor_command(self.lib_root))
+            state = self.holder.state(self.name)
         if state is None and self.supervision.alive(status):
             # Its supervisor is restarting it: between delete and create the runtime knows no such container.
             deadline = time.monotonic() + 10

@@ -19,7 +19,6 @@ the task does not use.
 import os
 
 from ..runtime import errors
-from ..runtime.linux import signals
 from .. import driver as drivers
 from ..driver import persist
 from ..supervisor import client
@@ -116,7 +115,7 @@ def converge_all(params, check_mode=False, supervisor_root=client.SUPERVISOR_ROO
 def _stop_together(group, names, supervisor_root):
     """Ask the supervisors of `names` to stop their containers, all at once: each removal then waits only for its own."""
     for name in names:
-        client.Supervision(client.folder_for(group.driver.root, name, supervisor_root)).signal(signals.SIGTERM)
+        client.Supervision(client.folder_for(group.driver.root, name, supervisor_root)).request('stop')
 
 
 def _group(groups, runtime, runtime_root):

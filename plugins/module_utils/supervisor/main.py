@@ -1,19 +1,48 @@
 # -*- coding: utf-8 -*-
 # Copyright: runcible developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A container's supervisor: a small process that outlives the Ansible task.
+"""Container supervision: one monitor process for all the containers of a host.
 
-It creates (and starts) the container through the runtime's command line
-with pipes as the container's stdout and stderr, writes what comes out of
-them to the log file, reaps the container's init (it is the child
-subreaper, so the init becomes its child), records the exit code and times,
-and applies the restart policy with back-off.
+The monitor creates (and starts) each container through the runtime's
+command line with pipes as the container's stdout and stderr, writes what
+comes out of them to the container's log file, records its exit code and
+times, and applies its restart policy with back-off.
 
-Its folder holds settings.json (what the module wants; re-read on SIGHUP,
-and its log settings applied at once)
-and status.json (what happened; written atomically). SIGTERM stops the
-container (stop signal, then SIGKILL after the stop timeout) without a
-restart; SIGUSR1 starts a container it only created.
+Every container also has a holder: a process that runs `sleep` and so costs
+next to nothing (about 0.1 MiB of its own). The monitor forks it, it sets
+itself child subreaper, runs the runtime's `create` (or `restore`) and
+reports its exit status to the monitor, then execs `sleep` keeping the read
+ends of the container's output pipes as its fds 3 and 4. So the holder,
+not the monitor, is the parent of the container's init, and it never reaps
+it. Whatever happens to the monitor, the container keeps running, its
+output pipes keep a reader (a write blocks once 64 KiB wait, it never gets
+SIGPIPE), and when the init exits its exit status waits in the kernel, in
+the zombie, until a monitor reads it from /proc/<pid>/stat. A new monitor
+re-adopts every container whose status names a monitor that is gone: it
+reopens the pipes through /proc/<holder>/fd and watches the init through a
+pidfd.
+
+Each container's folder holds settings.json (what the module wants),
+status.json (what happened; written atomically) and, while the module asks
+for something, a request file: request.launch, request.start,
+request.stop, request.reload. The module writes the file and sends the
+monitor SIGUSR1; the monitor looks at every folder on each such signal.
+A stop stops the container (stop signal, then SIGKILL after the stop
+timeout) without a restart; status.json's supervisor_pid goes null when a
+container is done with for good (exited without restart, stopped, failed,
+checkpointed).
+
+Two ways to run it:
+
+    supervise --root <root> --tag <tag>  the host's monitor (one per root and
+                                         version of this code, the tag; found in
+                                         <root>/monitor-<tag>.json; it exits when
+                                         it has nothing left to watch)
+    supervise <folder>                   one container's monitor in the
+                                         foreground (a systemd unit's main
+                                         process); SIGTERM stops the container
+
+SIGTERM to either stops its containers and exits.
 
 Checkpoint and restore (oci_checkpoint): settings may carry `restore_args`,
 the runtime's `restore -d` arguments: the first launch then restores the
@@ -25,365 +54,344 @@ the file `checkpoint.json` in the folder: an exit of the init while that
 file exists is the dump's end, recorded as state `checkpointed`, never
 restarted.
 
-It imports little on purpose: its memory is the cost of every container.
+It imports little on purpose: its memory is part of the cost of every container.
 """
 
+import fcntl
 import os
 import select
 import sys
 import time
 
-from ..runtime import jsonc
-from ..runtime import log as runtime_log
 from ..runtime.linux import signals
-from . import logs
-
-SETTINGS = 'settings.json'
-STATUS = 'status.json'
-RUNTIME_LOG = 'runtime.log'
-PID_FILE = 'init.pid'
-CHECKPOINT_MARK = 'checkpoint.json'
-QUICK_EXIT = 10.0
-MAX_BACKOFF = 30.0
+from . import records
+from .watch import RUNTIME_TIMEOUT, Watch
 
 
-def now():
-    return logs.timestamp()
+def find_sleep():
+    """The `sleep` program a holder becomes; None when the host has none (the holder then waits in Python)."""
+    for directory in ('/usr/bin', '/bin', '/usr/local/bin', '/sbin', '/usr/sbin'):
+        path = os.path.join(directory, 'sleep')
+        if os.access(path, os.X_OK):
+            return path
+    return None
 
 
-def write_json(path, data):
-    temporary = '%s.%d.tmp' % (path, os.getpid())
-    with open(temporary, 'w') as handle:
-        handle.write(jsonc.dumps(data))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+class Monitor:
+    """The process that watches containers: every folder under `root`, or just `only`."""
 
+    def __init__(self, root=None, only=None, tag=None):
+        self.root = root
+        self.only = only
+        self.tag = tag
+        self.pid = os.getpid()
+        self.start = records.start_time(self.pid)
+        self.watches = {}
+        self.reaped = {}
+        self.terminating = False
+        self.woken = True
+        # A unit's monitor makes its container afresh when it starts (its unit deleted any before).
+        self.first = only is not None
+        self.sleep = find_sleep()
 
-def read_json(path):
-    with open(path, 'rb') as handle:
-        return jsonc.loads(handle.read())
+    # -- the holder ----------------------------------------------------------------
 
+    def fork_holder(self, argv, out_w, err_w, out_r, err_r, directory):
+        """Fork a holder that runs `argv` with the pipes as its stdout and stderr, reports its exit status, then
+        keeps `out_r` and `err_r` as fds 3 and 4 in `sleep`, in `directory` (so that a holder whose folder was
+        removed can be told: stray_holders): (holder pid, the report's read end)."""
+        result_r, result_w = os.pipe2(os.O_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self._holder(argv, out_w, err_w, out_r, err_r, result_w, directory)
+            finally:
+                os._exit(127)
+        os.close(result_w)
+        os.set_blocking(result_r, False)
+        return pid, result_r
 
-def start_time(pid):
-    """Field 22 of /proc/<pid>/stat: tells a recycled PID apart.
-
-    None when the process is gone or has exited and waits, a zombie, for its
-    parent to reap it: a detached supervisor's parent is init, which may reap late.
-    """
-    try:
-        with open('/proc/%d/stat' % pid, 'rb') as handle:
-            data = handle.read()
-    except OSError:
-        return None
-    fields = data[data.rindex(b')') + 2:].split()
-    if fields[0] in (b'Z', b'X', b'x'):
-        return None
-    return int(fields[19])
-
-
-class Supervisor:
-
-    def __init__(self, directory):
-        self.directory = directory
-        self.settings = read_json(os.path.join(directory, SETTINGS))
-        self.status = {'supervisor_pid': os.getpid(), 'supervisor_start': start_time(os.getpid()),
-                       'state': 'starting', 'pid': None, 'started_at': None, 'finished_at': None,
-                       'exit_code': None, 'last_exit_code': None, 'oom_killed': None, 'last_oom_killed': None,
-                       'restart_count': 0, 'error': None, 'log_path': self.settings['log_path']}
-        self.stopping = False
-        self.want_start = False
-        self.reload = False
-        self.restart_at = None
-        self.quick_failures = 0
-        self.run_began = None
-        self.restore_pending = bool(self.settings.get('restore_args'))
-        self.oom_file = None
-        self.oom_before = None
-
-    # -- status and settings -------------------------------------------------
-
-    def save(self, **changes):
-        self.status.update(changes)
-        write_json(os.path.join(self.directory, STATUS), self.status)
-
-    def runtime(self, *args, stdio=None):
-        """Run the runtime's command line; (exit code, its last error message)."""
-        from ..runtime.linux import spawn
-        log = os.path.join(self.directory, RUNTIME_LOG)
-        # settings['runtime'] is the runtime's argv up to and including its global flags.
-        command = list(self.settings['runtime']) + ['--log', log, '--log-format', 'json'] + list(args)
-        if stdio is None:
-            with open(os.devnull, 'rb') as null_in, open(os.devnull, 'wb') as null_out:
-                result = spawn.run(command, stdio=(null_in.fileno(), null_out.fileno(), null_out.fileno()),
-                                   timeout=120)
-        else:
-            result = spawn.run(command, stdio=stdio, timeout=120)
-        return result.returncode, runtime_log.last_error(log)
-
-    # -- the container ---------------------------------------------------------
-
-    def launch(self):
-        """create (and start) the container; the init becomes our child."""
-        settings = self.settings
-        pid_file = os.path.join(self.directory, PID_FILE)
-        if self.restore_pending:
-            self.restore_pending = False
-            self.restore(pid_file)
-            return
-        code, message = self.runtime('create', '--bundle', settings['bundle'], '--pid-file', pid_file,
-                                     settings['id'], stdio=(self.stdin, self.out_w, self.err_w))
-        if code != 0:
-            raise RuntimeError('create failed: %s' % (message or '%s exited with status %d and logged no error'
-                                                      % (self.settings['runtime'][0], code)))
-        with open(pid_file) as handle:
-            pid = int(handle.read().strip())
-        self.watch_oom(pid)
-        self.save(state='created', pid=pid, exit_code=None, oom_killed=None, finished_at=None, error=None)
-        if settings.get('start', True):
-            self.start()
-
-    def restore(self, pid_file):
-        """Restore the container from its checkpoint (settings['restore_args']); it runs at once."""
+    def _holder(self, argv, out_w, err_w, out_r, err_r, result_w, directory):
+        from ..runtime.linux import consts, spawn, syscalls
         try:
-            os.unlink(pid_file)
-        except FileNotFoundError:
-            pass
-        code, message = self.runtime(*(list(self.settings['restore_args']) + ['--pid-file', pid_file, self.settings['id']]),
-                                     stdio=(self.stdin, self.out_w, self.err_w))
+            signals.set_wakeup_fd(-1)
+            syscalls.prctl(consts.PR_SET_CHILD_SUBREAPER, 1)
+            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            code = spawn.run(argv, stdio=(null, out_w, err_w), timeout=RUNTIME_TIMEOUT).returncode
+            report = str(code)
+        except Exception as exc:  # pylint: disable=broad-except
+            report = 'error: %s' % exc
+            code = None
+        signals.write_no_sigpipe(result_w, report.encode())
         if code != 0:
-            raise RuntimeError('restore failed: %s' % (message or '%s exited with status %d and logged no error'
-                                                       % (self.settings['runtime'][0], code)))
-        with open(pid_file) as handle:
-            pid = int(handle.read().strip())
-        self.watch_oom(pid)
-        self.run_began = time.monotonic()
-        self.save(state='running', pid=pid, started_at=now(), exit_code=None, oom_killed=None, finished_at=None,
-                  error=None)
-
-    def start(self):
-        code, message = self.runtime('start', self.settings['id'])
-        if code != 0:
-            raise RuntimeError('start failed: %s' % (message or '%s exited with status %d and logged no error'
-                                                     % (self.settings['runtime'][0], code)))
-        self.run_began = time.monotonic()
-        self.save(state='running', started_at=now())
-
-    def watch_oom(self, pid):
-        """Find the memory cgroup of the container's init and its OOM kill count now (its cgroup is new, but
-        linux.cgroupsPath may name one that exists)."""
-        from ..runtime.cgroups import oom
-        try:
-            self.oom_file = oom.counter_file(pid)
-        except (OSError, ValueError):
-            # The host's cgroup layout could not be read: the exits are reported without it.
-            self.oom_file = None
-        self.oom_before = oom.kills(self.oom_file)
-
-    def oom_killed(self):
-        """Did the kernel's OOM killer end a process of the container since it was launched? None: cannot tell."""
-        if self.oom_before is None:
-            return None
-        from ..runtime.cgroups import oom
-        count = oom.kills(self.oom_file)
-        return None if count is None else count > self.oom_before
-
-    def on_exit(self, wait_status):
-        code = 128 + os.WTERMSIG(wait_status) if os.WIFSIGNALED(wait_status) else os.WEXITSTATUS(wait_status)
-        # Read before anything else: a restart deletes the container and its cgroup, and the count with it.
-        oom_killed = self.oom_killed()
-        self.drain()
-        ran = time.monotonic() - self.run_began if self.run_began else 0.0
-        self.quick_failures = self.quick_failures + 1 if ran < QUICK_EXIT else 0
-        exited = dict(exit_code=code, last_exit_code=code, oom_killed=oom_killed, last_oom_killed=oom_killed,
-                      finished_at=now(), pid=None)
-        if os.path.exists(os.path.join(self.directory, CHECKPOINT_MARK)):
-            self.save(state='checkpointed', **exited)
-            return False
-        if self.stopping:
-            self.report_exit(code, oom_killed, 'stopped on request, not restarted')
-            self.save(state='stopped', **exited)
-            return False
-        if self.should_restart(code):
-            delay = min(0.1 * (2 ** max(self.quick_failures - 1, 0)), MAX_BACKOFF)
-            self.restart_at = time.monotonic() + delay
-            self.report_exit(code, oom_killed, 'restart %d in %.1f s' % (self.status['restart_count'] + 1, delay))
-            self.save(state='restarting', **exited)
-            return True
-        self.report_exit(code, oom_killed, 'not restarted')
-        self.save(state='exited', **exited)
-        return False
-
-    def report_exit(self, code, oom_killed, decision):
-        """One line in the supervisor's log (its stderr) per exit: the code, why if known, what the policy did."""
-        policy = self.settings.get('restart_policy') or 'no'
-        if self.settings.get('restart_max'):
-            policy += ':%d' % self.settings['restart_max']
-        sys.stderr.write('%s container %s exited with code %d%s; restart policy %s: %s\n' % (
-            now(), self.settings['id'], code,
-            ' (killed by the kernel\'s OOM killer: the container reached its memory limit)' if oom_killed else '',
-            policy, decision))
-        sys.stderr.flush()
-
-    def should_restart(self, code):
-        policy = self.settings.get('restart_policy') or 'no'
-        limit = self.settings.get('restart_max') or 0
-        if policy in ('always', 'unless-stopped'):
-            return True
-        if policy == 'on-failure' and code != 0:
-            return not limit or self.status['restart_count'] < limit
-        return False
-
-    def restart(self):
-        self.restart_at = None
-        self.runtime('delete', '--force', self.settings['id'])
-        self.save(restart_count=self.status['restart_count'] + 1)
-        self.launch()
-
-    def stop(self):
-        """Stop signal, then SIGKILL after the stop timeout; the exit is recorded by the main loop."""
-        self.stopping = True
-        if self.restart_at is not None or self.status['state'] != 'running' and self.status['state'] != 'created':
-            self.restart_at = None
-            self.save(state='stopped', pid=None)
             return
-        self.runtime('kill', self.settings['id'], self.settings.get('stop_signal') or 'SIGTERM')
-        self.kill_deadline = time.monotonic() + float(self.settings.get('stop_timeout', 10))
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (out_r, err_r)]
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        for fd, target in zip(high, records.HOLDER_FDS):
+            os.dup2(fd, target)
+        os.closerange(max(records.HOLDER_FDS) + 1, 65536)
+        os.chdir(directory)
+        if self.sleep:
+            try:
+                os.execv(self.sleep, ['sleep', records.SLEEP_SECONDS])
+            except OSError:
+                pass
+        while True:
+            time.sleep(3600)
 
-    # -- the loop --------------------------------------------------------------
-
-    def drain(self):
-        for fd, stream in ((self.out_r, 'stdout'), (self.err_r, 'stderr')):
-            while True:
-                try:
-                    chunk = os.read(fd, 65536)
-                except BlockingIOError:
-                    break
-                if not chunk:
-                    break
-                self.log.feed(stream, chunk)
-        self.log.flush()
+    # -- the loop --------------------------------------------------------------------
 
     def reap(self):
-        """Reap every child that exited; True if the container's init was among them."""
+        """Reap every child that exited (holders, inits whose holder is gone), keeping inits' statuses."""
         while True:
             try:
                 pid, wait_status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return None
+                return
             if pid == 0:
-                return None
-            if pid == self.status.get('pid'):
-                return wait_status
+                return
+            for watch in self.watches.values():
+                if watch.status.get('pid') == pid:
+                    self.reaped[pid] = wait_status
+
+    def folders(self):
+        if self.only:
+            return [self.only]
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return []
+        return [os.path.join(self.root, name) for name in names
+                if os.path.isfile(os.path.join(self.root, name, records.SETTINGS))]
+
+    def scan(self):
+        """Take the launch requests addressed to this monitor and containers whose monitor is gone.
+
+        A monitor holds the lock file of each folder it watches: of two that
+        find the same orphan, one takes it.
+        """
+        for directory in self.folders():
+            if directory in self.watches:
+                continue
+            launch = self.first or self._addressed(directory)
+            status = None
+            if not launch:
+                try:
+                    status = records.read_json(os.path.join(directory, records.STATUS))
+                except (OSError, ValueError):
+                    continue
+                if not records.orphaned(status):
+                    continue
+            lock = records.lock_folder(directory)
+            if lock is None:
+                continue
+            try:
+                if not launch:
+                    # Read again under the lock: it may have been taken over and let go meanwhile.
+                    status = records.read_json(os.path.join(directory, records.STATUS))
+                    if not records.orphaned(status):
+                        os.close(lock)
+                        continue
+                watch = Watch(self, directory, lock)
+            except (OSError, ValueError, KeyError) as exc:
+                os.close(lock)
+                self.log('%s: cannot watch it: %s' % (directory, exc))
+                continue
+            self.watches[directory] = watch
+            try:
+                if launch:
+                    watch.requested('launch')
+                    watch.launch()
+                else:
+                    watch.adopt(status)
+            except Exception as exc:  # pylint: disable=broad-except
+                watch.fail(exc)
+        self.first = False
+
+    def _addressed(self, directory):
+        """Does the folder hold a launch request for this monitor (its file names our tag)?"""
+        try:
+            with open(os.path.join(directory, 'request.launch')) as handle:
+                return handle.read().strip() == self.tag
+        except OSError:
+            return False
+
+    def step(self, ready, woken):
+        """One turn for every container: output, reports, exits, requests, deadlines."""
+        self.reap()
+        for watch in list(self.watches.values()):
+            try:
+                self._step(watch, ready, woken)
+            except Exception as exc:  # pylint: disable=broad-except
+                try:
+                    watch.fail(exc)
+                except Exception as again:  # pylint: disable=broad-except
+                    self.log('%s: %s; then %s' % (watch.directory, exc, again))
+                    watch.drop()
+            if watch.done:
+                del self.watches[watch.directory]
+                # A launch request may wait for this folder to be free.
+                self.woken = True
+
+    def _step(self, watch, ready, woken):
+        for fd in (watch.out_r, watch.err_r):
+            if fd is not None and fd in ready:
+                watch.read(fd)
+        if watch.result_r is not None and watch.result_r in ready:
+            watch.launched()
+        if woken:
+            watch.serve_requests()
+        if self.terminating and not watch.stopping and not watch.done:
+            watch.stop()
+        if watch.done:
+            return
+        if watch.kill_deadline is not None and time.monotonic() >= watch.kill_deadline:
+            watch.kill_deadline = None
+            watch.runtime('kill', watch.settings['id'], 'SIGKILL')
+        if watch.status.get('pid') and watch.result_r is None:
+            wait_status = watch.exited()
+            if wait_status is not False:
+                watch.on_exit(wait_status)
+        if not watch.done and watch.restart_at is not None and time.monotonic() >= watch.restart_at:
+            watch.restart()
+
+    def timeout(self):
+        timeout = None
+        for watch in self.watches.values():
+            deadlines = [watch.restart_at, watch.kill_deadline]
+            if watch.status.get('pid') and watch.init_fd is None and watch.result_r is None:
+                deadlines.append(time.monotonic() + 0.5)
+            for deadline in deadlines:
+                if deadline is not None:
+                    left = max(0.0, deadline - time.monotonic())
+                    timeout = left if timeout is None else min(timeout, left)
+        return timeout
+
+    def log(self, text):
+        sys.stderr.write('%s monitor %d: %s\n' % (records.now(), self.pid, text))
+        sys.stderr.flush()
 
     def run(self):
         from ..runtime.linux import consts, syscalls
         syscalls.prctl(consts.PR_SET_CHILD_SUBREAPER, 1)
+        # Handlers first: a module sends SIGUSR1 as soon as monitor-<tag>.json names us.
         wake_r, wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
         signals.set_wakeup_fd(wake_w)
-        for signum, flag in ((signals.SIGTERM, 'stopping'), (signals.number('SIGHUP'), 'reload'),
-                             (signals.number('SIGUSR1'), 'want_start')):
-            signals.signal(signum, self._flagger(flag))
+        signals.signal(signals.SIGTERM, self._flag('terminating'))
+        for name in ('SIGUSR1', 'SIGHUP'):
+            signals.signal(signals.number(name), self._flag('woken'))
         signals.signal(signals.SIGCHLD, lambda *args: None)
-        self.out_r, self.out_w = os.pipe2(os.O_CLOEXEC)
-        self.err_r, self.err_w = os.pipe2(os.O_CLOEXEC)
-        os.set_blocking(self.out_r, False)
-        os.set_blocking(self.err_r, False)
-        self.stdin = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-        self.log = logs.LogWriter(self.settings['log_path'], self.settings.get('log_max_size') or 10485760,
-                                  self.settings.get('log_max_files') or 3)
-        self.kill_deadline = None
-        try:
-            self.launch()
-        except Exception as exc:  # pylint: disable=broad-except
-            self.save(state='failed', error=str(exc))
-            return 1
-        stop_requested = False
+        lock = None
+        if self.only is None:
+            lock = self.take_root()
+            if lock is None:
+                return 0
+        ready = set()
         while True:
-            timeout = None
-            for deadline in (self.restart_at, self.kill_deadline):
-                if deadline is not None:
-                    left = max(0.0, deadline - time.monotonic())
-                    timeout = left if timeout is None else min(timeout, left)
+            woken, self.woken = self.woken, False
+            if woken:
+                self.scan()
+            self.step(ready, woken)
+            if not self.watches:
+                if self.only is not None or self.terminating or not self.still_needed():
+                    break
+            poller = select.poll()
+            for watch in self.watches.values():
+                for fd in watch.fds():
+                    poller.register(fd, select.POLLIN)
+            poller.register(wake_r, select.POLLIN)
+            timeout = self.timeout()
             try:
-                ready, _writable, _failed = select.select([self.out_r, self.err_r, wake_r], [], [], timeout)
+                events = poller.poll(None if timeout is None else int(timeout * 1000) + 1)
             except InterruptedError:
-                ready = []
-            for fd, stream in ((self.out_r, 'stdout'), (self.err_r, 'stderr')):
-                if fd in ready:
-                    try:
-                        chunk = os.read(fd, 65536)
-                    except BlockingIOError:
-                        chunk = b''
-                    if chunk:
-                        self.log.feed(stream, chunk)
+                events = []
+            ready = {fd for fd, _event in events}
             if wake_r in ready:
                 try:
                     while os.read(wake_r, 512):
                         pass
                 except BlockingIOError:
                     pass
-            if self.reload:
-                self.reload = False
-                self.settings = read_json(os.path.join(self.directory, SETTINGS))
-                self.reconfigure_log()
-            if self.stopping and not stop_requested:
-                stop_requested = True
-                self.stop()
-                if self.status['state'] == 'stopped':
-                    break
-            if self.want_start:
-                self.want_start = False
-                if self.status['state'] == 'created':
-                    try:
-                        self.start()
-                    except RuntimeError as exc:
-                        self.save(error=str(exc))
-            if self.kill_deadline is not None and time.monotonic() >= self.kill_deadline:
-                self.kill_deadline = None
-                self.runtime('kill', self.settings['id'], 'SIGKILL')
-            wait_status = self.reap()
-            if wait_status is not None:
-                self.kill_deadline = None
-                if not self.on_exit(wait_status):
-                    break
-            if self.restart_at is not None and time.monotonic() >= self.restart_at:
-                try:
-                    self.restart()
-                except Exception as exc:  # pylint: disable=broad-except
-                    self.save(state='failed', error=str(exc))
-                    break
-        self.drain()
-        self.log.close()
+        if lock is not None:
+            os.close(lock)
         return 0
 
-    def reconfigure_log(self):
-        """Apply the log settings just re-read: the container's output goes on into the new path at once."""
-        try:
-            self.log.reconfigure(self.settings['log_path'], self.settings.get('log_max_size') or 10485760,
-                                 self.settings.get('log_max_files') or 3)
-        except OSError as exc:
-            self.save(error='log_path %s: %s (the log stays at %s)'
-                      % (self.settings['log_path'], exc.strerror, self.log.path))
-            return
-        self.save(log_path=self.log.path)
+    def take_root(self):
+        """Become the root's monitor (a lock held while it runs); None when another one serves the root."""
+        os.makedirs(self.root, mode=0o700, exist_ok=True)
+        lock = os.open(os.path.join(self.root, records.MONITOR_LOCK % self.tag), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                       0o600)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                pass
+            # The monitor holding it may be on its way out: wait, unless it serves the root.
+            if records.monitor_alive(self.root, self.tag) or time.monotonic() > deadline:
+                os.close(lock)
+                return None
+            time.sleep(0.01)
+        records.write_json(os.path.join(self.root, records.MONITOR_FILE % self.tag), {'pid': self.pid, 'start': self.start})
+        for pid in stray_holders(self.root):
+            self.log('holder %d of a container whose folder was removed: killed' % pid)
+            try:
+                os.kill(pid, signals.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return lock
 
-    def _flagger(self, name):
+    def still_needed(self):
+        """Nothing to watch: give up the root, unless a launch request came in meanwhile."""
+        try:
+            os.unlink(os.path.join(self.root, records.MONITOR_FILE % self.tag))
+        except FileNotFoundError:
+            pass
+        self.scan()
+        if self.watches:
+            records.write_json(os.path.join(self.root, records.MONITOR_FILE % self.tag), {'pid': self.pid, 'start': self.start})
+            return True
+        return False
+
+    def _flag(self, name):
         def handler(_signum, _frame):
             setattr(self, name, True)
+            if name == 'terminating':
+                self.woken = True
         return handler
 
 
+def stray_holders(root, proc='/proc'):
+    """Holders left by a monitor that died before their containers' folders were removed (by hand, or by a
+    module that found no monitor): `sleep` processes of ours whose working folder under `root` is gone."""
+    found = []
+    prefix = os.path.abspath(root) + '/'
+    wanted = b'sleep\0' + records.SLEEP_SECONDS.encode() + b'\0'
+    for name in os.listdir(proc):
+        if not name.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, name, 'cmdline'), 'rb') as handle:
+                if handle.read() != wanted:
+                    continue
+            cwd = os.readlink(os.path.join(proc, name, 'cwd'))
+        except OSError:
+            continue
+        if cwd.startswith(prefix) and (cwd.endswith(' (deleted)') or not os.path.isdir(cwd)):
+            found.append(int(name))
+    return found
+
+
 def main(argv=None):
-    """supervise <folder>: run until the container is gone for good."""
+    """supervise --root <root> --tag <tag> | supervise <folder>."""
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        sys.stderr.write('usage: supervise <supervisor folder>\n')
+    if len(argv) == 4 and argv[0] == '--root' and argv[2] == '--tag':
+        monitor = Monitor(root=argv[1], tag=argv[3])
+    elif len(argv) == 1 and not argv[0].startswith('-'):
+        monitor = Monitor(only=os.path.abspath(argv[0]))
+    else:
+        sys.stderr.write('usage: supervise --root <supervisor root> --tag <tag> | supervise <container folder>\n')
         return 2
-    try:
-        return Supervisor(argv[0]).run()
-    except Exception as exc:  # pylint: disable=broad-except
-        # Whatever went wrong, the module waiting for us must learn it.
-        write_json(os.path.join(argv[0], STATUS), {'state': 'failed', 'error': 'supervisor: %r' % exc,
-                                                   'supervisor_pid': os.getpid()})
-        raise
+    return monitor.run()

@@ -16,7 +16,7 @@ import json
 import os
 
 from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors
-from ansible_collections.runcible.oci.plugins.module_utils.supervisor import main as supervisor_main
+from ansible_collections.runcible.oci.plugins.module_utils.supervisor import records
 
 
 class FakeHost:
@@ -155,7 +155,7 @@ class FakeSupervision:
 
     @property
     def settings_path(self):
-        return os.path.join(self.directory, supervisor_main.SETTINGS)
+        return os.path.join(self.directory, records.SETTINGS)
 
     def settings(self):
         entry = self._entry
@@ -170,6 +170,9 @@ class FakeSupervision:
 
     def alive(self, status=None):
         return bool(self._entry and self._entry.get('alive'))
+
+    def orphaned(self, status=None):
+        return False
 
     def write_settings(self, settings):
         os.makedirs(self.directory, exist_ok=True)

@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
-"""The modules' side of a supervisor: stopping one waits for its exit, not for its parent to reap it."""
+"""The modules' side of a supervisor of a version before the host monitor (one process per container, whose
+status has no holder_pid; such supervisors run on after an upgrade): it gets signals, and stopping one waits for
+its exit, not for its parent to reap it."""
 
 import os
 import subprocess
 import sys
 
-from ansible_collections.runcible.oci.plugins.module_utils.supervisor import client, main
+from ansible_collections.runcible.oci.plugins.module_utils.supervisor import client, records
 
 # Stands in for a supervisor: exits on SIGTERM, as the real one does once its container is gone.
 FAKE_SUPERVISOR = ('import signal, sys, time\n'
@@ -24,8 +26,8 @@ def _supervised(tmp_path):
     """(Supervision, the fake supervisor's Popen), its status.json written as a real supervisor writes it."""
     process = subprocess.Popen([sys.executable, '-c', FAKE_SUPERVISOR], stdout=subprocess.PIPE)
     assert process.stdout.readline() == b'ready\n'
-    main.write_json(str(tmp_path / main.STATUS), {'supervisor_pid': process.pid, 'state': 'running',
-                                                  'supervisor_start': main.start_time(process.pid)})
+    records.write_json(str(tmp_path / records.STATUS), {'supervisor_pid': process.pid, 'state': 'running',
+                                                        'supervisor_start': records.start_time(process.pid)})
     return client.Supervision(str(tmp_path)), process
 
 
@@ -49,13 +51,13 @@ def test_a_zombie_has_no_start_time(tmp_path):
         os.kill(process.pid, 15)
         while _process_state(process.pid) != 'Z':
             os.sched_yield()
-        assert main.start_time(process.pid) is None
+        assert records.start_time(process.pid) is None
         assert not supervision.alive()
     finally:
         process.wait()
 
 
 def test_stop_of_a_supervisor_that_is_gone_returns_its_last_status(tmp_path):
-    main.write_json(str(tmp_path / main.STATUS), {'supervisor_pid': 2 ** 22 + 1, 'supervisor_start': 1,
-                                                  'state': 'exited', 'exit_code': 3})
+    records.write_json(str(tmp_path / records.STATUS), {'supervisor_pid': 2 ** 22 + 1, 'supervisor_start': 1,
+                                                        'state': 'exited', 'exit_code': 3})
     assert client.Supervision(str(tmp_path)).stop(5)['exit_code'] == 3
