@@ -134,14 +134,22 @@ def test_kill_9_of_the_monitor_loses_no_container_output_or_exit_code(supervisio
     assert not _alive(after['holder_pid']) and not _alive(after['pid'])
 
 
-@pytest.mark.parametrize('supervision', ['runcible'], indirect=True)
-def test_a_holder_whose_folder_was_removed_is_killed_by_the_next_monitor(supervision, make_bundle):
-    launch, runtime, root, command = supervision
-    name = new_id('s')
+def _deleted_behind_a_dead_monitor(supervision, make_bundle):
+    """A container whose monitor was killed, then deleted with the runtime: (its Supervision, its last status)."""
+    launch, runtime, _root, _command = supervision
+    name = new_id('d')
     supervised = launch(make_bundle().write(['sleep', '600']), name)
     status = supervised.status()
     os.kill(status['supervisor_pid'], 9)
+    assert _wait(lambda: not supervised.alive(), 5)
     runtime.cmd('delete', '--force', name, check=True)
+    return supervised, status
+
+
+@pytest.mark.parametrize('supervision', ['runcible'], indirect=True)
+def test_a_holder_whose_folder_was_removed_is_killed_by_the_next_monitor(supervision, make_bundle):
+    _launch, _runtime, root, command = supervision
+    supervised, status = _deleted_behind_a_dead_monitor(supervision, make_bundle)
     # By hand, as a reboot script might: the folder goes, the holder (and its zombie init) stay.
     shutil.rmtree(supervised.directory)
     assert _alive(status['holder_pid'])
@@ -152,13 +160,7 @@ def test_a_holder_whose_folder_was_removed_is_killed_by_the_next_monitor(supervi
 
 @pytest.mark.parametrize('supervision', ['runcible'], indirect=True)
 def test_removing_a_folder_whose_monitor_died_kills_its_holder(supervision, make_bundle):
-    launch, runtime, _root, _command = supervision
-    name = new_id('r')
-    supervised = launch(make_bundle().write(['sleep', '600']), name)
-    status = supervised.status()
-    os.kill(status['supervisor_pid'], 9)
-    assert _wait(lambda: not supervised.alive(), 5)
-    runtime.cmd('delete', '--force', name, check=True)
+    supervised, status = _deleted_behind_a_dead_monitor(supervision, make_bundle)
     supervised.remove()
     assert _wait(lambda: not _alive(status['holder_pid']), 5)
 
