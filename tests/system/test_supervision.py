@@ -289,3 +289,27 @@ def test_a_module_in_another_network_namespace_has_a_monitor_of_its_own(supervis
         elsewhere = client.Supervision(folder)
         elsewhere.stop(10)
         elsewhere.remove()
+
+
+@pytest.mark.parametrize('supervision', ['runcible'], indirect=True)
+def test_a_container_without_rlimits_gets_the_modules_open_file_limit(supervision, make_bundle):
+    """The monitor raises its own open-file limit (six fds per container it watches); the runtime and the
+    container it starts get the one the module had, as under a supervisor per container."""
+    import resource
+    launch, _runtime, _root, _command = supervision
+    bundle = make_bundle()
+    bundle.config['process'].pop('rlimits', None)
+    bundle.write(['sh', '-c', 'echo "nofile $(ulimit -n)"; exec sleep 600'])
+    before = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # A soft limit under the hard one, so that the monitor's raise shows (the monitor inherits it from us).
+    soft = min(1000, before[0])
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, before[1]))
+    try:
+        supervised = launch(bundle, new_id('l'))
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, before)
+    assert _wait(lambda: 'stdout F nofile ' in _log(supervised), 5)
+    assert 'stdout F nofile %d\n' % soft in _log(supervised)
+    with open('/proc/%d/limits' % supervised.status()['supervisor_pid']) as handle:
+        line = [row for row in handle if row.startswith('Max open files')][0]
+    assert int(line.split()[3]) == int(line.split()[4]) == before[1]

@@ -59,6 +59,7 @@ It imports little on purpose: its memory is part of the cost of every container.
 
 import fcntl
 import os
+import resource
 import select
 import sys
 import time
@@ -93,6 +94,7 @@ class Monitor:
         # A unit's monitor makes its container afresh when it starts (its unit deleted any before).
         self.first = only is not None
         self.sleep = find_sleep()
+        self.nofile = resource.getrlimit(resource.RLIMIT_NOFILE)
 
     # -- the holder ----------------------------------------------------------------
 
@@ -115,6 +117,8 @@ class Monitor:
         from ..runtime.linux import consts, spawn, syscalls
         try:
             signals.set_wakeup_fd(-1)
+            # The runtime and the container get the open-file limit the module had, not the monitor's.
+            resource.setrlimit(resource.RLIMIT_NOFILE, self.nofile)
             syscalls.prctl(consts.PR_SET_CHILD_SUBREAPER, 1)
             null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
             code = spawn.run(argv, stdio=(null, out_w, err_w), timeout=RUNTIME_TIMEOUT).returncode
@@ -275,6 +279,8 @@ class Monitor:
     def run(self):
         from ..runtime.linux import consts, syscalls
         syscalls.prctl(consts.PR_SET_CHILD_SUBREAPER, 1)
+        # Six fds per container (pipes, pidfds, lock, log): more than 1024 for a host with many containers.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile[1], self.nofile[1]))
         # Handlers first: a module sends SIGUSR1 as soon as monitor-<tag>.json names us.
         wake_r, wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
         signals.set_wakeup_fd(wake_w)

@@ -201,7 +201,7 @@ class Watch:
         if pid in self.monitor.reaped:
             return self.monitor.reaped.pop(pid)
         if self.init_fd is not None:
-            if not select.select([self.init_fd], [], [], 0)[0]:
+            if not _readable(self.init_fd, 0):
                 return False
         elif records.start_time(pid) == started and started is not None:
             return False
@@ -259,7 +259,7 @@ class Watch:
                 signals.pidfd_send_signal(self.holder_fd, signals.SIGKILL)
                 # Until it is gone: then its zombie init is ours (we are its subreaper) and is reaped below, not
                 # left to init, which may reap seconds late, or never if we exit first.
-                select.select([self.holder_fd], [], [], HOLDER_EXIT_WAIT)
+                _readable(self.holder_fd, HOLDER_EXIT_WAIT)
             except OSError:
                 pass
             os.close(self.holder_fd)
@@ -444,6 +444,14 @@ class Watch:
         if state == 'running':
             self.run_began = time.monotonic()
         self.save()
+
+
+def _readable(fd, timeout):
+    """Is `fd` readable within `timeout` seconds? (poll: fd numbers pass select's 1024 on a host with many
+    containers)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(int(timeout * 1000)))
 
 
 def _pidfd(pid):
