@@ -24,6 +24,7 @@ import_collection()
 
 from ansible_collections.runcible.oci.plugins.module_utils.converge import container_spec  # noqa: E402
 from ansible_collections.runcible.oci.plugins.module_utils.converge.container import Converger  # noqa: E402
+from ansible_collections.runcible.oci.plugins.module_utils.supervisor import client  # noqa: E402
 
 TICKER = ['sh', '-c', 'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.1; done']
 MEMORY = 64 << 20
@@ -58,8 +59,8 @@ class Setup:
                          unit_dirs={'unit_dir': str(tmp / 'units'), 'settings_dir': str(tmp / 'unitconf')}).run()
 
     def settings(self):
-        folder = os.listdir(str(self.tmp_path / 'supervisors'))
-        with open(str(self.tmp_path / 'supervisors' / folder[0] / 'settings.json')) as handle:
+        folder = client.folder_for(self.params['runtime_root'], self.name, str(self.tmp_path / 'supervisors'))
+        with open(os.path.join(folder, 'settings.json')) as handle:
             return json.load(handle)
 
 
