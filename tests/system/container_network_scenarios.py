@@ -307,15 +307,16 @@ def scenario_same_name():
 
 
 def simulated_reboot(name, unit_path):
-    """What a reboot takes from a container on networks: its processes and supervisor, its state under /run
+    """What a reboot takes from a container on networks: its processes, monitor and holder, its state under /run
     (runtime state, supervisor folder, network namespace), veths, bridges, sysctls and the nftables table. The
     records on disk (network_root, the unit and its settings copy) stay."""
     with open(unit_path) as handle:
         text = handle.read()
     folder = [line for line in text.splitlines() if line.startswith('ExecStart=')][0].split()[-1]
     with open(os.path.join(folder, 'status.json')) as handle:
-        supervisor = json.load(handle)['supervisor_pid']
-    os.kill(supervisor, 9)
+        status = json.load(handle)
+    for pid in (status['supervisor_pid'], status['holder_pid']):
+        os.kill(pid, 9)
     runtime_delete = [line for line in text.splitlines() if line.startswith('ExecStartPre=-')][0]
     subprocess.run(runtime_delete[len('ExecStartPre=-'):].split(), capture_output=True, timeout=60, check=False)
     shutil.rmtree(folder)
