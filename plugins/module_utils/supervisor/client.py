@@ -5,7 +5,7 @@
 
 A request is a file in the container's folder (request.launch, .start, .stop,
 .reload) and SIGUSR1 to the monitor named in its status (or, for a launch, in
-the root's monitor.json; one is started when there is none).
+the root's monitor-<tag>.json; one is started when there is none).
 """
 
 import hashlib
