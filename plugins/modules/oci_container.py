@@ -14,9 +14,12 @@ description:
     resource limits (memory, cpu, pids, blockIO) is applied live with the runtime's C(update) and the
     container keeps running; a change of the restart policy, stop signal, stop timeout or log rotation
     only reconfigures its supervisor; any other change recreates it (stop, delete, create, start).
-  - Every container gets a small supervisor process that owns its stdout and stderr through pipes,
-    writes them to a log file with timestamps and size-based rotation, records the exit code and times,
-    and applies the restart policy with back-off. It survives the end of the Ansible connection.
+  - Every container is supervised by the host's monitor process (one for all containers), which owns its
+    stdout and stderr through pipes, writes them to a log file with timestamps and size-based rotation,
+    records the exit code and times, and applies the restart policy with back-off. A small C(sleep) holder
+    per container is the parent of its process and keeps its pipes, so the container, its output and its exit
+    code survive the end of the Ansible connection and a kill of the monitor; the next module run has a new
+    monitor take it over.
   - A container of the same name that the collection did not create (for example with runc by hand) is
     recognised and recreated under a supervisor, never duplicated.
 author:
