@@ -133,7 +133,7 @@ class Supervision:
         if not self.alive(status):
             return status
         # Opened before the request: the wait ends if this monitor dies, even if its PID is recycled later.
-        pidfd = _pidfd(status['supervisor_pid'])
+        pidfd = records.pidfd(status['supervisor_pid'])
         try:
             if self.request('stop'):
                 self._wait_done(pidfd, timeout)
@@ -184,14 +184,6 @@ class Supervision:
         if not path:
             return []
         return logs.tail(path, count, settings.get('log_max_files') or 3)
-
-
-def _pidfd(pid):
-    """A pidfd of `pid`, or None (the process is gone, or the kernel predates pidfd_open: Linux 5.3)."""
-    try:
-        return signals.pidfd_open(pid)
-    except OSError:
-        return None
 
 
 def wake_monitor(root, command, timeout=30.0):

@@ -326,21 +326,16 @@ class Monitor:
     def take_root(self):
         """Become the root's monitor (a lock held while it runs); None when another one serves the root."""
         os.makedirs(self.root, mode=0o700, exist_ok=True)
-        lock = os.open(os.path.join(self.root, records.MONITOR_LOCK % self.tag), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                       0o600)
         deadline = time.monotonic() + 30
         while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock = records.try_lock(os.path.join(self.root, records.MONITOR_LOCK % self.tag))
+            if lock is not None:
                 break
-            except BlockingIOError:
-                pass
             # The monitor holding it may be on its way out: wait, unless it serves the root.
             if records.monitor_alive(self.root, self.tag) or time.monotonic() > deadline:
-                os.close(lock)
                 return None
             time.sleep(0.01)
-        records.write_json(os.path.join(self.root, records.MONITOR_FILE % self.tag), {'pid': self.pid, 'start': self.start})
+        self.announce()
         for pid in stray_holders(self.root):
             self.log('holder %d of a container whose folder was removed: killed' % pid)
             try:
@@ -348,6 +343,10 @@ class Monitor:
             except ProcessLookupError:
                 pass
         return lock
+
+    def announce(self):
+        """Name this process in monitor-<tag>.json: modules send their requests to it."""
+        records.write_json(os.path.join(self.root, records.MONITOR_FILE % self.tag), {'pid': self.pid, 'start': self.start})
 
     def still_needed(self):
         """Nothing to watch: give up the root, unless a launch request came in meanwhile."""
@@ -357,7 +356,7 @@ class Monitor:
             pass
         self.scan()
         if self.watches:
-            records.write_json(os.path.join(self.root, records.MONITOR_FILE % self.tag), {'pid': self.pid, 'start': self.start})
+            self.announce()
             return True
         return False
 

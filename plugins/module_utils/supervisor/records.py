@@ -9,6 +9,7 @@ import fcntl
 import os
 
 from ..runtime import jsonc
+from ..runtime.linux import signals
 from . import logs
 
 SETTINGS = 'settings.json'
@@ -88,10 +89,11 @@ def orphaned(status):
     return start_time(pid) != status.get('supervisor_start')
 
 
-def lock_folder(directory):
-    """The fd holding `directory`'s watch lock, or None when another monitor holds it."""
+def try_lock(path):
+    """The fd holding an exclusive flock on `path` (made if missing), or None when another process holds it (or
+    its folder is gone). The lock lasts until the fd is closed."""
     try:
-        fd = os.open(os.path.join(directory, WATCH_LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
         return None
     try:
@@ -100,6 +102,19 @@ def lock_folder(directory):
         os.close(fd)
         return None
     return fd
+
+
+def lock_folder(directory):
+    """The fd holding `directory`'s watch lock, or None when another monitor holds it."""
+    return try_lock(os.path.join(directory, WATCH_LOCK))
+
+
+def pidfd(pid):
+    """A pidfd of `pid`, or None (the process is gone, or the kernel predates pidfd_open: Linux 5.3)."""
+    try:
+        return signals.pidfd_open(pid)
+    except OSError:
+        return None
 
 
 def monitor_tag(command):

@@ -68,28 +68,34 @@ class Watch:
         """Let go of everything without a record: the folder is gone."""
         if self.done:
             return
+        self.release()
+        os.close(self.lock)
+
+    def release(self):
+        """Done with it: the holder goes, the pipes and the log are closed (the folder's lock is the caller's)."""
         self.done = True
         self.end_holder()
         self.close_pipes()
-        os.close(self.lock)
         try:
             self.log.close()
         except OSError:
             pass
 
+    @property
+    def runtime_log(self):
+        return os.path.join(self.directory, records.RUNTIME_LOG)
+
     def runtime(self, *args):
         """Run the runtime's command line; (exit code, its last error message)."""
         from ..runtime.linux import spawn
-        log = os.path.join(self.directory, records.RUNTIME_LOG)
         with open(os.devnull, 'rb') as null_in, open(os.devnull, 'wb') as null_out:
             result = spawn.run(self.command(*args), stdio=(null_in.fileno(), null_out.fileno(), null_out.fileno()),
                                timeout=RUNTIME_TIMEOUT)
-        return result.returncode, runtime_log.last_error(log)
+        return result.returncode, runtime_log.last_error(self.runtime_log)
 
     def command(self, *args):
         # settings['runtime'] is the runtime's argv up to and including its global flags.
-        log = os.path.join(self.directory, records.RUNTIME_LOG)
-        return list(self.settings['runtime']) + ['--log', log, '--log-format', 'json'] + list(args)
+        return list(self.settings['runtime']) + ['--log', self.runtime_log, '--log-format', 'json'] + list(args)
 
     def failure(self, what, code, message):
         reason = message or '%s exited with status %d and logged no error' % (self.settings['runtime'][0], code)
@@ -120,7 +126,7 @@ class Watch:
         self.out_r, self.err_r = out_r, err_r
         for fd in (out_r, err_r):
             os.set_blocking(fd, False)
-        self.holder_fd = _pidfd(holder)
+        self.holder_fd = records.pidfd(holder)
         self.save(state='starting', holder_pid=holder, holder_start=records.start_time(holder), pid=None, pid_start=None)
 
     def launched(self):
@@ -145,7 +151,7 @@ class Watch:
                                % (what, text or 'it reported nothing'))
         code = int(text)
         if code != 0:
-            raise self.failure(what, code, runtime_log.last_error(os.path.join(self.directory, records.RUNTIME_LOG)))
+            raise self.failure(what, code, runtime_log.last_error(self.runtime_log))
         with open(os.path.join(self.directory, records.PID_FILE)) as handle:
             pid = int(handle.read().strip())
         # A zombie counts: a restored process may be done already; its holder keeps it until we read its code.
@@ -167,7 +173,7 @@ class Watch:
 
     def follow(self, pid):
         """Watch the init `pid` through a pidfd (readable once it exited); on kernels before 5.3 by polling."""
-        self.init_fd = _pidfd(pid)
+        self.init_fd = records.pidfd(pid)
 
     def start(self):
         code, message = self.runtime('start', self.settings['id'])
@@ -327,10 +333,7 @@ class Watch:
         if self.done:
             return
         self.drain()
-        self.end_holder()
-        self.close_pipes()
-        self.log.close()
-        self.done = True
+        self.release()
         changes.update(supervisor_pid=None, supervisor_start=None)
         self.status.update(changes)
         try:
@@ -422,7 +425,7 @@ class Watch:
         holder = status.get('holder_pid')
         holder_alive = holder and records.start_time(holder) == status.get('holder_start')
         if holder_alive:
-            self.holder_fd = _pidfd(holder)
+            self.holder_fd = records.pidfd(holder)
             try:
                 self.out_r, self.err_r = [os.open('/proc/%d/fd/%d' % (holder, fd),
                                                   os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC) for fd in records.HOLDER_FDS]
@@ -452,10 +455,3 @@ def _readable(fd, timeout):
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     return bool(poller.poll(int(timeout * 1000)))
-
-
-def _pidfd(pid):
-    try:
-        return signals.pidfd_open(pid)
-    except OSError:
-        return None
