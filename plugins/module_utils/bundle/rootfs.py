@@ -27,9 +27,10 @@ import tempfile
 from ..image import overlay
 from ..image.errors import LayerError
 from ..image.layout_reader import OCILayout
-from ..image.treedigest import tree_digest
-from ..image.unpack import unpack_image
 from ..runtime.errors import ConfigError
+
+# The unpacker and the tree digest are imported where a rootfs is made or measured: a current rootfs (a
+# no-op, the common run) needs neither (docs/benchmarks.md).
 
 STATE_FILE = 'runcible.json'
 MODES = ('copy', 'overlay')
@@ -118,10 +119,15 @@ def _ensure_copy(bundle, rootfs, layout, image, recorded, state, check_mode, war
     current = (recorded.get('mode') == 'copy' and recorded.get('image') == image.digest and os.path.isdir(rootfs)
                and overlay.mount_at(os.path.realpath(rootfs)) is None)
     if current:
-        found = tree_digest(rootfs) if verify else recorded.get('digest') or tree_digest(rootfs)
+        found = recorded.get('digest') if not verify else None
+        if not found:
+            from ..image.treedigest import tree_digest  # pylint: disable=import-outside-toplevel
+            found = tree_digest(rootfs)
         return RootfsResult(False, 'copy', image.digest, rootfs, found)
     if check_mode:
         return RootfsResult(True, 'copy', image.digest, rootfs, None, action='unpack')
+    from ..image.treedigest import tree_digest  # pylint: disable=import-outside-toplevel
+    from ..image.unpack import unpack_image  # pylint: disable=import-outside-toplevel
     _prepare_bundle(bundle)
     _leave_overlay(bundle, rootfs)
     work = tempfile.mkdtemp(prefix='.rootfs-', dir=bundle)
@@ -184,8 +190,8 @@ def _ensure_overlay(bundle, rootfs, layout, image, recorded, state, cache, cache
     state['rootfs'] = {'mode': 'overlay', 'image': image.digest, 'lower': roots, 'digest': digest,
                        'layer_cache': cache.path}
     write_state(bundle, state)
-    return RootfsResult(True, 'overlay', image.digest, rootfs, digest, stats.warnings, stats,
-                        action='mount' if keep_upper else ('unpack' if stats.layers else 'mount'))
+    return RootfsResult(True, 'overlay', image.digest, rootfs, digest, stats.warnings if stats else (), stats,
+                        action='mount' if keep_upper else ('unpack' if stats and stats.layers else 'mount'))
 
 
 def _overlay_digest(cache, image, rootfs, upper, verify, recorded):
@@ -201,6 +207,7 @@ def _overlay_digest(cache, image, rootfs, upper, verify, recorded):
         cached = cache.tree_digest(chain[-1])
         if cached:
             return cached
+    from ..image.treedigest import tree_digest  # pylint: disable=import-outside-toplevel
     digest = tree_digest(rootfs)
     if pristine and chain:
         cache.remember_tree_digest(chain[-1], digest)

@@ -17,7 +17,6 @@ own camelCase names are accepted too, so a fragment copied from a
 config.json works unchanged.
 """
 
-import difflib
 import re
 
 from ..runtime.errors import ConfigError
@@ -132,6 +131,7 @@ def to_spec(value, schema=None, path=()):
         name = by_snake.get(key) or (key if key in properties else None)
         if name is None:
             known = sorted(by_snake)
+            import difflib  # pylint: disable=import-outside-toplevel  # only for a mistake: 1.5 ms of every run
             close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
             hint = 'did you mean %r?' % close[0] if close else 'known options here: %s' % ', '.join(known)
             raise ConfigError(_display(path + (key,)), 'unknown option: %s' % hint)

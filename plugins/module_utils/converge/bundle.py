@@ -32,7 +32,7 @@ from ..bundle.users import MAX_FILE
 from ..bundle.validate import validate_config
 from ..bundle.volumes import prepare_volumes
 from ..bundle.writer import read_config, render, write_config
-from ..image import layers, overlay
+from ..image import overlay
 from ..image import reference as references
 from ..image.errors import ImageNotFound, StoreError
 from ..image.layout_reader import OCILayout
@@ -220,6 +220,8 @@ def _user_lookup_root(layout, image, rootfs, unpacked):
 
 def _copy_user_files(layout, image, target):
     """Write the image's /etc/passwd and /etc/group, as its layers leave them, under `target`."""
+    # Imported here: the layer readers (and their decompressors) are needed only while a rootfs is to be made.
+    from ..image import layers  # pylint: disable=import-outside-toplevel
     found = {}
     reader_layout = OCILayout(layout)
     for index, descriptor in enumerate(image.layers):
@@ -245,6 +247,7 @@ def _copy_user_files(layout, image, target):
 
 def _removes(entry, parts):
     """True if layer entry `entry` removes or replaces the file at `parts` (or a folder above it)."""
+    from ..image import layers  # pylint: disable=import-outside-toplevel
     if entry.kind == layers.OPAQUE:
         return parts[:len(entry.parts)] == entry.parts and len(entry.parts) < len(parts)
     if entry.parts == parts:

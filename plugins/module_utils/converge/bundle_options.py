@@ -94,12 +94,22 @@ def module_path(snake):
     return snake
 
 
+_ROWS = []
+
+
 def option_rows():
     """[(option path, config.json field, shape)] of every offered option, parents before children.
 
     Children of free maps (`<key>`) and of raw options are left out: their
-    values are passed through as given and checked by the library.
+    values are passed through as given and checked by the library. Made once
+    per process, like option_table: a module run asks twice (spec, parameters).
     """
+    if not _ROWS:
+        _ROWS.extend(_make_rows())
+    return list(_ROWS)
+
+
+def _make_rows():
     rows = []
     for snake, camel, shape in option_table():
         path = module_path(snake)

@@ -26,11 +26,10 @@ import os
 import stat
 import tempfile
 
-from ..runtime.linux import syscalls
-from ..runtime.rootfs.securejoin import remove_tree
-from . import layers as L
 from .errors import LayerError
-from .unpack import UnpackStats, Warner, apply_layer
+
+# The unpacker (with the layer readers and their decompressors) and the mount system calls (ctypes) are
+# imported where they are used: a bundle whose rootfs is current only asks mount_at (docs/benchmarks.md).
 
 MOUNT_SOURCE_PREFIX = 'runcible-'
 # The mount(2) data page: longer option strings are cut by the kernel.
@@ -80,10 +79,16 @@ class LayerCache:
         return path
 
     def ensure(self, layout, image, warn=None):
-        """Unpack the layers of `image` that are not cached yet; return (layer roots bottom first, UnpackStats)."""
+        """Unpack the layers of `image` that are not cached yet; return (layer roots bottom first, UnpackStats).
+
+        The stats are None when every layer was cached already: then the unpacker is not even imported.
+        """
+        chain = chain_ids(layer_keys(image))
+        if all(self.has(chain_id) for chain_id in chain):
+            return [self.root_of(chain_id) for chain_id in chain], None
+        from .unpack import UnpackStats, Warner  # pylint: disable=import-outside-toplevel
         stats = UnpackStats()
         warner = Warner(stats, warn)
-        chain = chain_ids(layer_keys(image))
         roots = []
         for index, chain_id in enumerate(chain):
             if not self.has(chain_id):
@@ -92,6 +97,8 @@ class LayerCache:
         return roots, stats
 
     def _unpack(self, layout, image, index, chain_id, lower_roots, warner, stats):
+        from . import layers as L  # pylint: disable=import-outside-toplevel
+        from .unpack import apply_layer  # pylint: disable=import-outside-toplevel
         descriptor = image.layers[index]
         diff_ids = image.diff_ids
         work = tempfile.mkdtemp(prefix='layer-', dir=os.path.join(self.path, 'tmp'))
@@ -146,6 +153,7 @@ def _copy_root_attributes(source, target):
 
 
 def _remove(path):
+    from ..runtime.rootfs.securejoin import remove_tree  # pylint: disable=import-outside-toplevel
     parent, name = os.path.split(path.rstrip('/'))
     fd = os.open(parent or '.', os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
@@ -211,6 +219,7 @@ def mount_overlay(target, lower_roots, upper, work):
     in a page and the paths need no escaping; otherwise by /proc/self/fd
     links of fds opened here, which is exact and short.
     """
+    from ..runtime.linux import syscalls  # pylint: disable=import-outside-toplevel
     top_first = list(reversed(lower_roots))
     source = mount_source(lower_roots)
     data = 'lowerdir=%s,upperdir=%s,workdir=%s' % (':'.join(top_first), upper, work)
@@ -234,6 +243,7 @@ def mount_overlay(target, lower_roots, upper, work):
 
 def unmount(target):
     """Unmount `target`; a busy mount (a running container) is an error that says so."""
+    from ..runtime.linux import syscalls  # pylint: disable=import-outside-toplevel
     try:
         syscalls.umount2(target)
     except OSError as exc:

@@ -373,13 +373,13 @@ def _check_capabilities(caps):
     _expect(caps, (dict,), 'process.capabilities', 'an object of capability lists')
     for name in ('bounding', 'effective', 'inheritable', 'permitted', 'ambient'):
         _string_list(caps.get(name) or [], 'process.capabilities.%s' % name)
-    from ..security import capabilities
+    from ..linux.consts import CAPABILITY_NUMBERS
     for name in ('bounding', 'effective', 'inheritable', 'permitted', 'ambient'):
         for index, cap in enumerate(caps.get(name) or []):
-            if cap not in capabilities.NUMBERS:
+            if cap not in CAPABILITY_NUMBERS:
                 raise errors.ConfigError('process.capabilities.%s[%d]' % (name, index),
                                          'unknown capability %r%s: names look like CAP_NET_ADMIN'
-                                         % (cap, _suggestion(cap, capabilities.NUMBERS)))
+                                         % (cap, _suggestion(cap, CAPABILITY_NUMBERS)))
 
 
 def _check_oom_score(score):
