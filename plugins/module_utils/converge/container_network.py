@@ -18,7 +18,6 @@ without networks.
 """
 
 import copy
-import ipaddress
 import os
 import re
 
@@ -37,6 +36,7 @@ PORT_ITEM = re.compile(r'^ports\[(\d+)\](.*)$')
 
 def _address(text):
     """An address as the kernel would print it (`fd00::0:5` is `fd00::5`); other text unchanged, attach names it."""
+    import ipaddress  # pylint: disable=import-outside-toplevel  # here: 2 ms of every run of a container without networks
     try:
         return str(ipaddress.ip_address(str(text)))
     except ValueError:
