@@ -440,6 +440,8 @@ def list_ids(root):
 def status(state, container_dir, cgroup_manager=None):
     """creating | created | running | paused | stopped, as runc derives it.
 
+    `cgroup_manager` is anything with freezer_state(): a cgroups Manager, or a freezer.Reader.
+
     A state without an init PID was saved early by a create that is still
     running (it holds the folder's lock: "creating") or that died half-way
     ("stopped", so that delete cleans up what it left).

@@ -10,7 +10,7 @@ caller that reads the state afterwards sees what it asked for.
 import time
 
 from .. import errors
-from .fsio import read_key_values, read_text
+from .fsio import CgroupFiles, read_key_values, read_text
 
 FROZEN = 'FROZEN'
 THAWED = 'THAWED'
@@ -98,3 +98,25 @@ def state_v2(files, directory):
         return THAWED
     frozen = read_key_values(files, directory, 'cgroup.events').get('frozen', 1)
     return FROZEN if frozen == 1 else FREEZING
+
+
+def state_of(files, dirs):
+    """The freezer state of the cgroups `dirs` (a Manager's: controller -> folder, '' the v2 one):
+    'FROZEN', 'THAWED', 'FREEZING' (v2, still settling) or '' when there is no freezer."""
+    if 'freezer' in dirs:
+        return state_v1(files, dirs['freezer'], 1.0)
+    if '' in dirs:
+        return state_v2(files, dirs[''])
+    return UNDEFINED
+
+
+class Reader:
+    """A container's freezer as its state records the cgroups: what `paused` takes, without the
+    cgroup manager (and its controllers' modules) that commands reading a state do not need."""
+
+    def __init__(self, dirs, files=None):
+        self.dirs = dict(dirs)
+        self.files = files or CgroupFiles()
+
+    def freezer_state(self):
+        return state_of(self.files, self.dirs)

@@ -338,11 +338,7 @@ class Manager:
 
     def freezer_state(self):
         """'FROZEN', 'THAWED', 'FREEZING' (v2, still settling) or '' when there is no freezer."""
-        if 'freezer' in self.dirs:
-            return freezer.state_v1(self.files, self.dirs['freezer'], 1.0)
-        if '' in self.dirs:
-            return freezer.state_v2(self.files, self.dirs[''])
-        return freezer.UNDEFINED
+        return freezer.state_of(self.files, self.dirs)
 
     # Usage
 

@@ -6,11 +6,12 @@
 import os
 
 from .. import errors, log, state as statemod
-from ..cgroups.manager import Manager
+from ..cgroups import freezer
 
 
-def _manager(state):
-    return Manager.from_state(state.cgroup) if state.cgroup else None
+def _freezer(state):
+    # Only the freezer: `start`, `state`, `list`, `kill` need no cgroup manager.
+    return freezer.Reader(state.cgroup['dirs']) if state.cgroup else None
 
 
 # What runc shows for a time it does not know (Go's zero time).
@@ -35,7 +36,7 @@ def oci_state(state, status, owner=''):
 
 
 def container_status(container_dir, state):
-    return statemod.status(state, container_dir, _manager(state))
+    return statemod.status(state, container_dir, _freezer(state))
 
 
 def status_of_remains(container_dir, state):
