@@ -202,11 +202,8 @@ class Converger:
             status = self.supervision.take_over(persist.supervisor_command(self.lib_root))
             state = self.holder.state(self.name)
         if state is None and self.supervision.alive(status):
-            # Its supervisor is restarting it: between delete and create the runtime knows no such container.
-            deadline = time.monotonic() + 10
-            while state is None and time.monotonic() < deadline and self.supervision.alive():
-                time.sleep(0.02)
-                state = self.holder.state(self.name)
+            # Its supervisor may be restarting it: between delete and create the runtime knows no such container.
+            state = self.supervision.state_between_runs(lambda: self.holder.state(self.name))
             status = self.supervision.status()
         self.found = state
         record = (settings or {}).get('record')

@@ -92,10 +92,11 @@ def _exists_in(driver, name, path):
 
 def describe(driver, name, supervisor_root=client.SUPERVISOR_ROOT, log_lines=20):
     """One container as oci_container_info reports it."""
-    state = driver.state(name)
+    supervision = client.Supervision(client.folder_for(driver.root, name, supervisor_root))
+    # A container its supervisor is restarting is reported too (once made again), not left out.
+    state = supervision.state_between_runs(lambda: driver.state(name))
     if state is None:
         return None
-    supervision = client.Supervision(client.folder_for(driver.root, name, supervisor_root))
     status = supervision.status() or {}
     settings = supervision.settings() or {}
     return {

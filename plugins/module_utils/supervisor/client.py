@@ -20,6 +20,9 @@ from . import logs, records
 
 SUPERVISOR_ROOT = '/run/runcible-supervisor'
 SETTLED = ('created', 'running', 'exited', 'stopped', 'failed', 'restarting', 'checkpointed')
+# The supervisor's states between two runs of a container: it deletes the old one, then creates the new, and
+# in between the runtime knows no such container.
+BETWEEN_RUNS = ('restarting', 'starting')
 
 
 def folder_for(runtime_root, container_id, root=SUPERVISOR_ROOT):
@@ -58,6 +61,19 @@ class Supervision:
         if not status or not status.get('supervisor_pid'):
             return False
         return records.start_time(status['supervisor_pid']) == status.get('supervisor_start')
+
+    def state_between_runs(self, read_state, timeout=10.0):
+        """The runtime's state of the container (`read_state()`), waited for while its supervisor is between two
+        runs of it (BETWEEN_RUNS): a module or oci_container_info that looks then sees the container, not nothing."""
+        state = read_state()
+        deadline = time.monotonic() + timeout
+        while state is None and time.monotonic() < deadline:
+            status = self.status()
+            if not (status and status.get('state') in BETWEEN_RUNS and self.alive(status)):
+                break
+            time.sleep(0.02)
+            state = read_state()
+        return state
 
     def orphaned(self, status=None):
         """Is the container left by a monitor that died (not done with, its monitor gone)?"""
