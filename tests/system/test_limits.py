@@ -131,7 +131,10 @@ def test_kernel_tcp_limit_is_written_as_crun_writes_it(runcible, crun, make_bund
 
 
 def test_pause_freezes_a_counter_and_resume_continues_it(pair, make_bundle):
-    script = 'i=0; while true; do i=$((i+1)); echo $i > /dev/shm/count; sleep 0.05; done'
+    # Written to a temporary file and renamed: a freeze between the truncation and the write of
+    # `echo > count` left an empty counter to read (failed once in CI).
+    script = ('i=0; while true; do i=$((i+1)); echo $i > /dev/shm/count.new; mv /dev/shm/count.new /dev/shm/count; '
+              'sleep 0.05; done')
     for runtime in pair:
         container_id = _detached(runtime, make_bundle(), ['sh', '-c', script], resources={})
 
