@@ -10,6 +10,7 @@ values in which order, without a cgroup file system.
 
 import errno
 import os
+import time
 
 from .. import errors
 
@@ -109,3 +110,25 @@ def read_key_values(files, directory, name):
             except ValueError:
                 continue
     return found
+
+
+def join(dirs, pid):
+    """Move process `pid` into the cgroups `dirs` ({controller: folder}, as a state records them), each folder once.
+
+    Here rather than in the cgroup manager: `exec` joins a container's cgroups and needs none of the rest.
+    """
+    for directory in sorted(set(dirs.values())):
+        write_pid(directory, pid)
+
+
+def write_pid(directory, pid):
+    """Write to cgroup.procs; EINVAL can mean the task is still being forked (TASK_NEW), so retry a little (runc too)."""
+    for attempt in range(5):
+        try:
+            with open(os.path.join(directory, 'cgroup.procs'), 'w') as handle:
+                handle.write(str(pid))
+            return
+        except OSError as exc:
+            if exc.errno != errno.EINVAL or attempt == 4:
+                raise errors.CgroupError('cannot add process %d to cgroup %s: %s' % (pid, directory, exc.strerror or exc))
+            time.sleep(0.03)

@@ -16,7 +16,7 @@ import time
 
 from .. import errors
 from . import devices, fs1, fs2, freezer, resources as resources_mod
-from .fsio import CgroupFieldError, CgroupFiles
+from .fsio import CgroupFieldError, CgroupFiles, join
 
 # Fields whose 0/false is still a request (runc passes them as pointers).
 _ZERO_IS_A_VALUE = frozenset(['swappiness', 'idle', 'burst', 'useHierarchy'])
@@ -152,8 +152,7 @@ class Manager:
 
     def apply(self, pid):
         """Move process `pid` into the container's cgroups."""
-        for directory in self._unique_dirs():
-            _write_pid(directory, pid)
+        join(self.dirs, pid)
 
     def _tracking_dir(self):
         for key in ('freezer', 'pids', '', 'memory', 'devices'):
@@ -349,19 +348,6 @@ class Manager:
         if self.unified_only:
             return stats_mod.read_v2(self.files, self.dirs[''], sizes)
         return stats_mod.read_v1(self.files, self.dirs, sizes)
-
-
-def _write_pid(directory, pid):
-    """Write to cgroup.procs; EINVAL can mean the task is still being forked (TASK_NEW), so retry a little (runc too)."""
-    for attempt in range(5):
-        try:
-            with open(os.path.join(directory, 'cgroup.procs'), 'w') as handle:
-                handle.write(str(pid))
-            return
-        except OSError as exc:
-            if exc.errno != errno.EINVAL or attempt == 4:
-                raise errors.CgroupError('cannot add process %d to cgroup %s: %s' % (pid, directory, exc.strerror or exc))
-            time.sleep(0.03)
 
 
 def _walk_dirs(top, topdown=True):

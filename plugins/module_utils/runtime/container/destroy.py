@@ -9,7 +9,6 @@ import select
 import time
 
 from .. import errors, hooks, log
-from ..cgroups.manager import Manager
 from ..linux import signals
 from ..state import STATE_FILE, process_start_time
 
@@ -116,6 +115,8 @@ def undo_setup(pids, manager, container_dir, what):
 
 def destroy(container_dir, state, run_hooks=True):
     """Remove a stopped container: leftover processes, cgroups, state folder; then poststop hooks."""
+    # Here: exec and run import this module for its waits, and need no cgroup manager.
+    from ..cgroups.manager import Manager  # pylint: disable=import-outside-toplevel
     config = state.config or {}
     manager = Manager.from_state(state.cgroup) if state.cgroup else None
     failure = None

@@ -11,7 +11,7 @@ settings unless the process given overrides them.
 import os
 
 from .. import errors, log, state as statemod
-from ..cgroups.manager import Manager
+from ..cgroups import fsio
 from ..linux import consts as c
 from ..linux import migration_lock, syscalls
 from ..process import setns
@@ -122,7 +122,7 @@ def execute(root, container_id, process, detach=False, pid_file=None, console_so
                               console_fd=console.fileno() if console else None,
                               setgroups_allowed=not (userns and state.rootless), stdio=stdio)
         with runmod.blocking_signals():
-            pid = _spawn(plan, Manager.from_state(state.cgroup) if state.cgroup else None)
+            pid = _spawn(plan, state.cgroup['dirs'] if state.cgroup else None)
             if not detach:
                 # In place while signals are held back: none sent once the process runs is lost.
                 forwarding = runmod.SignalForwarding(pid, statemod.process_start_time(pid))
@@ -178,8 +178,9 @@ def run_captured(root, container_id, process, input_bytes=b'', timeout=None):
     return runmod.exit_code(status), outputs[out_r], outputs[err_r], timed_out
 
 
-def _spawn(plan, manager):
-    """Fork the joining processes; returns the exec process' PID once it has exec'd."""
+def _spawn(plan, cgroup_dirs):
+    """Fork the joining processes (into the container's cgroups `cgroup_dirs`); returns the exec process' PID once
+    it has exec'd."""
     runtime_end, child_end = Channel.pair()
     syscalls.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
     migration_lock.stop()
@@ -193,8 +194,8 @@ def _spawn(plan, manager):
     child_end.close()
     pid = None
     try:
-        if manager is not None:
-            manager.apply(intermediate)
+        if cgroup_dirs is not None:
+            fsio.join(cgroup_dirs, intermediate)
         runtime_end.send('go')
         while True:
             try:

@@ -4,7 +4,6 @@
 """kill: send a signal to the init, or with all=True to every process of the container."""
 
 from .. import errors, state as statemod
-from ..cgroups.manager import Manager
 from ..linux import signals
 from . import destroy, query
 
@@ -32,6 +31,8 @@ def kill(root, container_id, signum, all_processes=False):
     state = container_dir.load_remains()
     query.require_init(query.status_of_remains(container_dir, state))
     if all_processes and state.cgroup:
+        # Only --all needs the cgroup manager.
+        from ..cgroups.manager import Manager  # pylint: disable=import-outside-toplevel
         destroy.kill_cgroup(Manager.from_state(state.cgroup), signum)
         return
     destroy.signal_process(state.pid, state.init_start, signum)

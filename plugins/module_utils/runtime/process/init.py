@@ -21,7 +21,7 @@ from .. import errors, hooks
 from ..linux import consts as c
 from ..linux import signals, syscalls
 from ..rootfs import devices, mount, paths, securejoin
-from . import finalize, setns, terminal
+from . import finalize, setns
 
 _TERMINATING = ('SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM')
 
@@ -58,6 +58,10 @@ class InitPlan:
         self.close_in_child = close_in_child
         self.console_fd = console_fd
         self.stdio = stdio
+        if console_fd is not None:
+            # Here, in the runtime: the init sets the terminal up after pivot_root, where our files are out of
+            # reach, and a container without one needs neither this module nor termios.
+            from . import terminal  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
 
 
 def _die_with(channel, exc, error_fd=None):
@@ -159,6 +163,8 @@ def _run_init(plan, channel):
         hooks.run(config.get('hooks'), 'createContainer', reply['state'])
     mount.enter_root(bundle, plan.rootfs_context)
     if plan.console_fd is not None:
+        # Loaded by InitPlan, in the runtime, before the fork.
+        from . import terminal  # pylint: disable=import-outside-toplevel
         mount.console(terminal.setup(plan.console_fd, process))
     mount.finalize(bundle, plan.rootfs_context)
     devices.reopen_dev_null()
