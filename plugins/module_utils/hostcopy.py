@@ -11,11 +11,13 @@ Two kinds of copy live there, each in a folder named by the digest of its files
   systemd units), from the sources a module carries.
 - A full copy of module_utils serves modules themselves. With pipelining, Python
   reads a module's payload from stdin one byte per read() (docs/benchmarks.md):
-  oci_container and oci_bundle therefore carry only this file (and bytecode.py)
-  and load the rest from the full copy, compiled once. Their action plugin
-  (plugins/action/oci_container.py) names the copy in the environment variable
-  RUNCIBLE_COPY (the digest of the controller's module_utils) and, when the host
-  lacks it, has the module oci_host_copy write it.
+  oci_container, oci_bundle and oci_image therefore carry only this file (and
+  bytecode.py) and load the rest from the full copy, compiled once. Their action
+  plugin (plugins/action/oci_container.py) names the copy in the environment
+  variable RUNCIBLE_COPY (the digest of the controller's module_utils) and, when
+  the host lacks it, has the module oci_host_copy write it. A module run as
+  another user than root (oci_bundle and oci_image need no root for a store of
+  their own) has its full copy in its home folder (lib_root()).
 
 Root runs this code, so a copy is used only if no one else could have written it:
 every folder and file in it, and every folder above it, owned by root (or by the
@@ -48,6 +50,23 @@ SCRIPTS = {'runcible': ('runtime.cli.main', 'command'), 'supervise': ('superviso
 
 class CopyError(Exception):
     """A copy that cannot be used or written; the message says why and what to do."""
+
+
+def lib_root():
+    """Where the full copies for the user this process runs as live: LIB_ROOT for root, else
+    ~/.local/share/runcible/lib (the home folder from the password database, else $HOME)."""
+    uid = os.geteuid()
+    if uid == 0:
+        return LIB_ROOT
+    import pwd
+    try:
+        home = pwd.getpwuid(uid).pw_dir
+    except KeyError:
+        home = os.environ.get('HOME')
+    if not home or not os.path.isabs(home):
+        raise CopyError('user %d has no home folder to keep a copy of runcible.oci\'s code in: give it one (or $HOME), '
+                        'or run the module as root' % uid)
+    return os.path.join(home, '.local', 'share', 'runcible', 'lib')
 
 
 def module_utils_dir():
@@ -137,10 +156,10 @@ def _write_file(path, content, mode):
         handle.write(content)
 
 
-def load(lib_root=LIB_ROOT, environ=None):
+def load(root=None, environ=None):
     """A function importing modules of module_utils by dotted name ('converge.container'), or None.
 
-    From the full copy named by RUNCIBLE_COPY when that is set (None when the host
+    From the full copy named by RUNCIBLE_COPY in folder `root` (default lib_root()) when that is set (None when the host
     lacks it: the action plugin then installs it); from the collection this file
     belongs to when it is not (unit tests and ansible-test, which import the
     module from the collection's folder). CopyError when the named copy cannot
@@ -161,7 +180,7 @@ def load(lib_root=LIB_ROOT, environ=None):
         if len(name) != 16 or name.strip('0123456789abcdef'):
             raise CopyError('%s=%r is not the name of a copy of runcible.oci\'s code (16 hex digits)'
                             % (ENVIRONMENT, name))
-        target = os.path.join(lib_root, name)
+        target = os.path.join(root or lib_root(), name)
         if not os.path.isdir(target):
             return None
         problem = untrusted(target)
@@ -174,7 +193,7 @@ def load(lib_root=LIB_ROOT, environ=None):
     return lambda dotted: importlib.import_module(prefix + dotted)
 
 
-def load_or_exit(lib_root=LIB_ROOT):
+def load_or_exit(root=None):
     """load() for a module's main(): when there is no usable copy, end the module run with a failure.
 
     Before AnsibleModule exists (its options come from the copy), so the result is
@@ -183,13 +202,14 @@ def load_or_exit(lib_root=LIB_ROOT):
     """
     name = os.environ.get(ENVIRONMENT)
     try:
-        utils = load(lib_root)
+        root = root or lib_root()
+        utils = load(root)
     except CopyError as exc:
         _exit_failed(str(exc))
     if utils is None:
         _exit_failed('this host has no copy of runcible.oci\'s code in %s: the action plugin of this module '
                      'installs it (run the module from a playbook or `ansible`, not by hand)'
-                     % os.path.join(lib_root, name), runcible_copy_missing=True)
+                     % os.path.join(root, name), runcible_copy_missing=True)
     return utils
 
 

@@ -8,9 +8,12 @@ short_description: Put this collection's code on a host, where its modules load 
 version_added: 0.2.0
 description:
   - Writes the collection's C(plugins/module_utils) to C(/var/lib/runcible/lib/<digest>/) on the host, compiled for the
-    Python that runs the module, every file owned by root and writable by no one else. M(runcible.oci.oci_container)
-    and M(runcible.oci.oci_bundle) load their code from there instead of carrying it in every run's payload (which
-    Python reads from stdin a byte per system call when pipelining is on).
+    Python that runs the module, every file owned by root and writable by no one else. M(runcible.oci.oci_container),
+    M(runcible.oci.oci_bundle) and M(runcible.oci.oci_image) load their code from there instead of carrying it in every
+    run's payload (which Python reads from stdin a byte per system call when pipelining is on).
+  - Run as another user than root (M(runcible.oci.oci_bundle) and M(runcible.oci.oci_image) need no root for a store
+    of their own), it writes to C(~/.local/share/runcible/lib/<digest>/) in that user's home folder instead, owned by
+    the user and writable by no one else.
   - Their action plugins run this module when a host lacks the copy of the controller's version of the collection,
     once per host and version; there is no need to call it yourself. Copies of other versions stay, since supervisors
     and systemd units of existing containers may run from them.
@@ -42,7 +45,7 @@ extends_documentation_fragment:
 '''
 
 EXAMPLES = r'''
-# Run by the action plugins of oci_container and oci_bundle; a play never names it.
+# Run by the action plugins of oci_container, oci_bundle and oci_image; a play never names it.
 - name: Converge a container (its action plugin installs the collection's code on the host first if it is missing)
   runcible.oci.oci_container:
     name: web
@@ -82,12 +85,15 @@ def main():
         module.fail_json(msg='archive: its files have the digest %s, not %s' % (hostcopy.digest(files), digest))
     if any(name.startswith('/') or '..' in name.split('/') or not name.endswith('.py') for name in files):
         module.fail_json(msg='archive: only relative .py paths may be in it')
-    target = os.path.join(hostcopy.LIB_ROOT, digest)
+    try:
+        target = os.path.join(hostcopy.lib_root(), digest)
+    except hostcopy.CopyError as exc:
+        module.fail_json(msg=str(exc))
     changed = not os.path.isdir(target)
     try:
         hostcopy.write(target, files, compile_code=True)
     except OSError as exc:
-        module.fail_json(msg='cannot write %s: %s (the collection\'s modules run as root)' % (target, exc))
+        module.fail_json(msg='cannot write %s: %s (the user the module runs as must be able to)' % (target, exc))
     problem = hostcopy.untrusted(target)
     if problem:
         module.fail_json(msg='the copy in %s cannot be used: %s: remove %s and run again' % (target, problem, target))

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# oci_container and oci_bundle load the collection's code from a copy on the host
+# oci_container, oci_bundle and oci_image load the collection's code from a copy on the host
 # (plugins/module_utils/hostcopy.py), which their action plugin installs when it is missing.
 # Here the collection is copied with one extra module_utils file holding a random marker: a
 # version no host has, so its first module run must install a copy, and the copy is this run's
 # alone (found by the marker, removed at the end). playbook.yml checks install, reuse, the
-# refusal of a copy others could change, and that containers run from the copy.
+# refusal of a copy others could change, that containers run from the copy, and that a user
+# other than root gets a copy of its own in its home folder (its oci_image and oci_bundle runs).
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)

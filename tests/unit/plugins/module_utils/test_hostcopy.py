@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The full copy of the collection's code that oci_container and oci_bundle load from, and its installer's input."""
+"""The full copy of the collection's code that oci_container, oci_bundle and oci_image load from, and its installer's input."""
 
 import base64
 import io
@@ -28,6 +28,22 @@ def _full_copy(lib_root):
 def test_without_a_name_modules_come_from_the_collection():
     utils = hostcopy.load(environ={})
     assert utils('runtime.errors').__name__ == 'ansible_collections.runcible.oci.plugins.module_utils.runtime.errors'
+
+
+def test_root_keeps_its_copies_in_var_lib_and_other_users_in_their_home():
+    """As root: LIB_ROOT. As another user (the effective user switched for real): its home folder's."""
+    if os.geteuid() != 0:
+        assert hostcopy.lib_root().endswith('/.local/share/runcible/lib')
+        pytest.skip('the part as another user needs root to become one')
+    assert hostcopy.lib_root() == hostcopy.LIB_ROOT == '/var/lib/runcible/lib'
+    import pwd
+    nobody = pwd.getpwnam('nobody')
+    os.seteuid(nobody.pw_uid)
+    try:
+        found = hostcopy.lib_root()
+    finally:
+        os.seteuid(0)
+    assert found == os.path.join(nobody.pw_dir, '.local', 'share', 'runcible', 'lib')
 
 
 @pytest.mark.parametrize('name', ['../../etc', '0123456789abcdeg', 'abc'])
