@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: runcible developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action plugin of oci_container (and oci_bundle): the module loads its code from the host's copy.
+"""Action plugin of oci_container (and oci_bundle, oci_image): the module loads its code from the host's copy.
 
 The module's payload carries only a loader (module_utils/hostcopy.py); the
 environment variable RUNCIBLE_COPY names the copy of this controller's

@@ -252,21 +252,20 @@ from ansible.module_utils.basic import AnsibleModule
 
 # First among ours: the modules below load their compiled code from the target's bytecode cache.
 from ansible_collections.runcible.oci.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.runcible.oci.plugins.module_utils.converge.failures import failure_message
-from ansible_collections.runcible.oci.plugins.module_utils.converge.image import ensure_image
-from ansible_collections.runcible.oci.plugins.module_utils.image.formats import FORMATS
-from ansible_collections.runcible.oci.plugins.module_utils.image.store import DEFAULT_STORE
-from ansible_collections.runcible.oci.plugins.module_utils.runtime.errors import RuntimeErrorBase
+# Everything else comes from the host's copy of the collection's code (hostcopy.py): the payload stays small.
+from ansible_collections.runcible.oci.plugins.module_utils import hostcopy
 
 
 def main():
+    utils = hostcopy.load_or_exit()
+    errors = utils('runtime.errors')
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type='str', required=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
-            store=dict(type='path', default=DEFAULT_STORE),
+            store=dict(type='path', default=utils('image.store').DEFAULT_STORE),
             import_from=dict(type='path'),
-            import_format=dict(type='str', choices=list(FORMATS)),
+            import_format=dict(type='str', choices=list(utils('image.formats').FORMATS)),
             source_ref=dict(type='str'),
             image_config=dict(type='dict'),
             platform=dict(type='str'),
@@ -283,9 +282,9 @@ def main():
         supports_check_mode=True,
     )
     try:
-        result = ensure_image(module.params, check_mode=module.check_mode, diff=module._diff)
-    except (RuntimeErrorBase, OSError) as exc:
-        module.fail_json(msg=failure_message(exc))
+        result = utils('converge.image').ensure_image(module.params, check_mode=module.check_mode, diff=module._diff)
+    except (errors.RuntimeErrorBase, OSError) as exc:
+        module.fail_json(msg=utils('converge.failures').failure_message(exc))
     module.exit_json(**result)
 
 

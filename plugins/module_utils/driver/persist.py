@@ -16,7 +16,7 @@ package `runcible_utils` with two entry scripts:
 
 hostcopy.py writes the copy and checks it (root runs this code, so a copy is used
 only if no one else could have written it). A module that runs from a full copy
-of module_utils (oci_container and oci_bundle, through hostcopy.load) uses that
+of module_utils (oci_container, oci_bundle and oci_image, through hostcopy.load) uses that
 copy here too: it holds these packages.
 """
 
