@@ -196,6 +196,8 @@ def main():
             # networks need pyroute2: Ansible's own message names the package to install.
             module.fail_json(msg=missing_required_lib(exc.library), exception=str(exc.exception))
         module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg=utils('converge.failures').failure_message(exc))
     for warning in result.pop('warnings', []):
         module.warn(warning)
     module.exit_json(**result)

@@ -117,6 +117,7 @@ from ansible.module_utils.basic import AnsibleModule
 # First among ours: the modules below load their compiled code from the target's bytecode cache.
 from ansible_collections.runcible.oci.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.runcible.oci.plugins.module_utils.converge.execute import run_info
+from ansible_collections.runcible.oci.plugins.module_utils.converge.failures import failure_message
 from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors
 
 
@@ -136,6 +137,8 @@ def main():
         module.exit_json(**run_info(module.params))
     except errors.RuntimeErrorBase as exc:
         module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg=failure_message(exc))
 
 
 if __name__ == '__main__':

@@ -113,6 +113,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.runcible.oci.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.runcible.oci.plugins.module_utils.converge import container_spec
 from ansible_collections.runcible.oci.plugins.module_utils.converge.containers import converge_all
+from ansible_collections.runcible.oci.plugins.module_utils.converge.failures import failure_message
 from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors
 # The supervisor runs the runtime's command line from a copy of these sources: make sure Ansible ships them all.
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.cli import main as _runtime_cli  # noqa: F401 pylint: disable=unused-import
@@ -137,6 +138,8 @@ def main():
             # networks need pyroute2: Ansible's own message names the package to install.
             module.fail_json(msg=missing_required_lib(exc.library), exception=str(exc.exception))
         module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg=failure_message(exc))
     for warning in result.pop('warnings'):
         module.warn(warning)
     failures = result.pop('failures')

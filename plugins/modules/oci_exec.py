@@ -108,6 +108,7 @@ from ansible.module_utils.basic import AnsibleModule
 # First among ours: the modules below load their compiled code from the target's bytecode cache.
 from ansible_collections.runcible.oci.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.runcible.oci.plugins.module_utils.converge.execute import run_exec
+from ansible_collections.runcible.oci.plugins.module_utils.converge.failures import failure_message
 from ansible_collections.runcible.oci.plugins.module_utils.runtime import errors
 
 
@@ -136,6 +137,8 @@ def main():
         result = run_exec(module.params, check_mode=module.check_mode)
     except errors.RuntimeErrorBase as exc:
         module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg=failure_message(exc))
     if result.get('rc'):
         module.fail_json(msg='non-zero return code', **result)
     module.exit_json(**result)

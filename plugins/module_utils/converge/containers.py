@@ -23,6 +23,7 @@ from .. import driver as drivers
 from ..driver import persist
 from ..supervisor import client
 from . import container_spec
+from .failures import failure_message
 from .container import Converger, missing_bundle
 
 
@@ -131,9 +132,10 @@ def _converge(item, group, check_mode, supervisor_root, lib_root, failures):
     try:
         result = Converger(item, check_mode=check_mode, supervisor_root=supervisor_root, lib_root=lib_root,
                            driver=group.driver, listed=group.listed()).run()
-    except errors.RuntimeErrorBase as exc:
-        failures.append('%s: %s' % (item['name'], exc))
-        return {'name': item['name'], 'changed': False, 'failed': True, 'msg': str(exc)}
+    except (errors.RuntimeErrorBase, OSError) as exc:
+        message = str(exc) if isinstance(exc, errors.RuntimeErrorBase) else failure_message(exc)
+        failures.append('%s: %s' % (item['name'], message))
+        return {'name': item['name'], 'changed': False, 'failed': True, 'msg': message}
     result['name'] = item['name']
     return result
 

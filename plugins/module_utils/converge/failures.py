@@ -11,6 +11,8 @@ archive` or `username/password: the registry refused ...`.
 """
 
 import contextlib
+import errno
+import os
 
 from ..runtime.errors import ConfigError, RuntimeErrorBase
 
@@ -37,6 +39,9 @@ def failure_message(exc):
     parameter = getattr(exc, 'parameter', None)
     if isinstance(exc, OSError) and not isinstance(exc, RuntimeErrorBase):
         message = '%s: %s' % (exc.filename, exc.strerror) if exc.filename and exc.strerror else str(exc)
+        if exc.errno in (errno.EACCES, errno.EPERM) and os.geteuid() != 0:
+            message += (' (the module runs as user %d, not root: give that user access to it, or run the task with '
+                        'become: true; the container modules need root)' % os.geteuid())
     else:
         message = getattr(exc, 'message', None) or str(exc) or type(exc).__name__
     if isinstance(exc, ConfigError) or not parameter:

@@ -42,3 +42,23 @@ def test_os_errors_say_which_file():
         with about('path'):
             open('/nonexistent/runcible/x')
     assert failure_message(caught.value) == 'path: /nonexistent/runcible/x: No such file or directory'
+
+
+def test_a_permission_error_of_a_user_other_than_root_says_what_to_do():
+    """Run as another user (the effective user switched for real), a refused file names the fix; as root it does not."""
+    import errno
+    import os
+    import pwd
+    denied = PermissionError(errno.EACCES, 'Permission denied', '/run/runcible-supervisor/web')
+    if os.geteuid() != 0:
+        pytest.skip('needs root to switch to another user')
+    assert failure_message(denied) == '/run/runcible-supervisor/web: Permission denied'
+    nobody = pwd.getpwnam('nobody')
+    os.seteuid(nobody.pw_uid)
+    try:
+        message = failure_message(denied)
+    finally:
+        os.seteuid(0)
+    assert message.startswith('/run/runcible-supervisor/web: Permission denied (the module runs as user %d, not root'
+                              % nobody.pw_uid)
+    assert 'become: true' in message
