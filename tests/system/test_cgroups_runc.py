@@ -16,6 +16,7 @@ import subprocess
 import pytest
 
 from cgroupslib import BUSYBOX, cgroups, leftovers, make_busybox_rootfs, unique_name
+from systemlib import block_io_weight_supported
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.cgroups import update
 from ansible_collections.runcible.oci.plugins.module_utils.runtime.cgroups.manager import Manager
 
@@ -58,7 +59,7 @@ def _resources():
                    'disableOOMKiller': False},
         'cpu': {'shares': 512, 'quota': 50000, 'period': 100000, 'cpus': '0', 'mems': '0'},
         'pids': {'limit': 50},
-        'blockIO': {'weight': 300},
+        'blockIO': {'weight': 300} if block_io_weight_supported() else {},
     }
     if device:
         for key, rate in (('throttleReadBpsDevice', MIB), ('throttleWriteBpsDevice', 2 * MIB),

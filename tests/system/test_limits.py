@@ -7,16 +7,17 @@ import time
 
 import pytest
 
-from systemlib import error_message, new_id
+from systemlib import block_io_weight_supported, error_message, leftovers_of, new_id
 
 RESOURCES = {
     'memory': {'limit': 64 << 20, 'reservation': 32 << 20, 'swappiness': 10},
     'cpu': {'shares': 512, 'quota': 50000, 'period': 100000, 'cpus': '0'},
     'pids': {'limit': 32},
-    'blockIO': {'weight': 300},
     'devices': [{'allow': False, 'access': 'rwm'}, {'allow': True, 'type': 'c', 'major': 1, 'minor': 3,
                                                     'access': 'rwm'}],
 }
+if block_io_weight_supported():
+    RESOURCES['blockIO'] = {'weight': 300}
 FILES = {
     'memory': ['memory.limit_in_bytes', 'memory.soft_limit_in_bytes', 'memory.swappiness'],
     'cpu': ['cpu.shares', 'cpu.cfs_quota_us', 'cpu.cfs_period_us'],
@@ -58,6 +59,22 @@ def test_cgroup_files_hold_the_values(pair, make_bundle):
     assert seen[0] == seen[1]
     assert seen[0]['memory/memory.limit_in_bytes'] == [str(64 << 20)]
     assert seen[0]['pids/pids.max'] == ['32']
+
+
+def test_a_block_io_weight_on_a_kernel_without_bfq_is_refused_by_both(pair, bundle):
+    """Without BFQ there is no file for the weight: runc and runcible both refuse, and runcible names the field."""
+    if block_io_weight_supported():
+        pytest.skip('this kernel has BFQ: the weight is set (test_cgroup_files_hold_the_values)')
+    bundle.config['linux']['resources'] = {'blockIO': {'weight': 300}}
+    bundle.write(['true'])
+    ids = [new_id() for _runtime in pair]
+    results = [runtime.cmd('run', '--bundle', bundle.path, container_id) for runtime, container_id in zip(pair, ids)]
+    assert [result.returncode for result in results] == [1, 1], [result.stderr for result in results]
+    assert 'weight' in error_message(results[1].stderr)
+    assert 'linux.resources.blockIO.weight: ' in error_message(results[0].stderr)
+    for runtime, container_id in zip(pair, ids):
+        assert runtime.ids() == []
+        assert leftovers_of(runtime, container_id, bundle.rootfs) == []
 
 
 def test_memory_limit_kills_the_process_over_it(pair, bundle):
