@@ -202,7 +202,9 @@ def load_or_exit(root=None):
     """
     name = os.environ.get(ENVIRONMENT)
     try:
-        root = root or lib_root()
+        if name is not None:
+            # Only a named copy needs the folder (a user without a home can still run from the collection's folder).
+            root = root or lib_root()
         utils = load(root)
     except CopyError as exc:
         _exit_failed(str(exc))
