@@ -117,8 +117,13 @@ def join(dirs, pid):
 
     Here rather than in the cgroup manager: `exec` joins a container's cgroups and needs none of the rest.
     """
-    for directory in sorted(set(dirs.values())):
+    for directory in unique_dirs(dirs):
         write_pid(directory, pid)
+
+
+def unique_dirs(dirs):
+    """The folders of `dirs` ({controller: folder}), each once, in a stable order (controllers share folders on v1)."""
+    return sorted(set(dirs.values()))
 
 
 def write_pid(directory, pid):

@@ -16,7 +16,7 @@ import time
 
 from .. import errors
 from . import devices, fs1, fs2, freezer, resources as resources_mod
-from .fsio import CgroupFieldError, CgroupFiles, join
+from .fsio import CgroupFieldError, CgroupFiles, join, unique_dirs
 
 # Fields whose 0/false is still a request (runc passes them as pointers).
 _ZERO_IS_A_VALUE = frozenset(['swappiness', 'idle', 'burst', 'useHierarchy'])
@@ -108,7 +108,7 @@ class Manager:
         return list(self.dirs) == ['']
 
     def _unique_dirs(self):
-        return sorted(set(self.dirs.values()))
+        return unique_dirs(self.dirs)
 
     # Creating, joining and removing
 

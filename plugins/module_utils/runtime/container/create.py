@@ -11,6 +11,7 @@ import os
 import time
 
 from .. import cgroups, errors, hooks, log, state as statemod
+from ..cgroups import fsio
 from ..linux import consts as c
 from ..linux import syscalls
 from ..process import finalize, init, main
@@ -105,7 +106,7 @@ class CgroupPlan:
         self.unified = cgroups.layout() == 'unified'
         path = cgroups.clean_path(bundle.linux.get('cgroupsPath')) or container_id
         self.manager = Manager.for_path(path, self.hierarchies)
-        log.debug('cgroup %s: %s' % (self.manager.path, ', '.join(sorted(set(self.manager.dirs.values())))))
+        log.debug('cgroup %s: %s' % (self.manager.path, ', '.join(fsio.unique_dirs(self.manager.dirs))))
         # Before plan_created: a refused cgroup is not the container's to remove.
         _refuse_occupied(self.manager, bundle.linux.get('cgroupsPath'))
         for warning in self.manager.validate(bundle.linux.get('resources') or {}, bundle.linux.get('devices')) or []:
