@@ -64,7 +64,7 @@ def test_cgroup_files_hold_the_values(pair, make_bundle):
 def test_a_block_io_weight_on_a_kernel_without_bfq_is_refused_by_both(pair, bundle):
     """Without BFQ there is no file for the weight: runc and runcible both refuse, and runcible names the field."""
     if block_io_weight_supported():
-        pytest.skip('this kernel has BFQ: the weight is set (test_cgroup_files_hold_the_values)')
+        pytest.skip('this kernel has BFQ: the weight is set there, and compared with runc\'s in test_cgroups_runc')
     bundle.config['linux']['resources'] = {'blockIO': {'weight': 300}}
     bundle.write(['true'])
     ids = [new_id() for _runtime in pair]
