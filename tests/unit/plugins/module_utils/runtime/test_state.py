@@ -150,6 +150,9 @@ def _good_record():
     (lambda r: r['cgroup']['dirs'].update(memory='/sys/fs/cgroup/memory/../memory'), 'which is not'),
     (lambda r: r['cgroup']['dirs'].update(memory='/'), 'which is not'),
     (lambda r: r['cgroup'].update(created=['/etc']), "'/etc', which is not"),
+    # Found by test_fuzz.py (40 examples): a list among the folders raised TypeError (unhashable) in every command.
+    (lambda r: r['cgroup'].update(created=[['/sys/fs/cgroup/memory/c']]), "['/sys/fs/cgroup/memory/c'], which is not"),
+    (lambda r: r['cgroup']['dirs'].update(memory={}), '{}, which is not'),
     (lambda r: r.update(id='other'), "id is 'other', not 'c'"),
 ])
 def test_a_state_record_of_the_wrong_shape_is_damaged_and_says_where(tmp_path, change, words):
