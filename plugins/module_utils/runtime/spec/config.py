@@ -488,6 +488,9 @@ def validate_recorded(config):
         _expect(config['process'], (dict,), 'process', 'an object')
         _string_list(config['process'].get('args') or [], 'process.args')
         _string_list(config['process'].get('env') or [], 'process.env')
+        # exec copies these two into the new process before validating it.
+        for name in ('user', 'capabilities'):
+            _expect(config['process'].get(name) or {}, (dict,), 'process.' + name, 'an object')
     _validate_hooks(config.get('hooks'))
     linux = _expect(config.get('linux') or {}, (dict,), 'linux', 'an object')
     _expect(linux.get('resources') or {}, (dict,), 'linux.resources', 'an object')

@@ -143,6 +143,9 @@ def _good_record():
     (lambda r: r.update(annotations={'a': 1}), 'annotations holds something other than strings'),
     (lambda r: r['config'].update(process={'args': 'sh'}), 'config.process.args'),
     (lambda r: r['config'].update(hooks={'poststop': [{'path': 3}]}), 'config.hooks.poststop[0].path'),
+    # Found by test_fuzz.py (40 examples): exec copied them with dict() and raised ValueError or TypeError.
+    (lambda r: r['config']['process'].update(user=[{}, {}]), 'config.process.user: must be an object'),
+    (lambda r: r['config']['process'].update(capabilities='CAP_KILL'), 'config.process.capabilities: must be an object'),
     (lambda r: r['config']['linux'].update(namespaces=[{'type': 'bogus'}]), 'config.linux.namespaces[0].type'),
     (lambda r: r['cgroup'].update(dirs=[]), 'cgroup is not a cgroup record'),
     # The root of a hierarchy: delete would kill every process on the host in it.
