@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Fuzz: mutated config.json and state.json files against every command, on every Python we support.
+"""Fuzz: mutated config.json, state.json and cleanup.json files against the commands, on every Python we support.
 
 Hypothesis mutates real files: runc's default config.json (`runc spec`), a
 podman-shaped one (data/podman-config.json: seccomp, devices, bind mounts,
@@ -16,10 +16,12 @@ has, and each run must end the way a user can act on:
 - for config.json mutants, nothing is left behind: no state folder, cgroup or
   mount of either container. For state.json mutants the container is put back
   and deleted afterwards (what `list` and `delete --force` make of a corrupt
-  state is tested with those commands).
+  state is tested with those commands);
+- for cleanup.json mutants (state.json gone, as after a create killed early),
+  `delete --force` frees the ID as well.
 
 The examples are derandomized, so CI runs the same few on every interpreter
-(RUNCIBLE_FUZZ_EXAMPLES, default 4 config.json and 2 state.json mutants per
+(RUNCIBLE_FUZZ_EXAMPLES, default 4 config.json, 2 state.json and 2 cleanup.json mutants per
 Python, about a minute in all). For a longer hunt set it higher, and
 RUNCIBLE_FUZZ_SEED to a number so that each interpreter gets other mutants
 (seed + its position in the list; a failure is then reported unshrunk);
@@ -403,5 +405,55 @@ def test_state_json_mutants(fuzz_bundle, version, python):
         left = leftovers_of(_Root(root), container_id, os.path.join(bundle, 'rootfs'))
         assert not left and not processes_with_cgroup(container_id), left
         assert not problems, 'Python %s, state.json %r:\n%s' % (version, mutated[:3000], '\n'.join(problems))
+
+    check()
+
+
+@pytest.mark.skipif(not os.path.exists(BUSYBOX), reason='busybox-static is not installed')
+@pytest.mark.parametrize('version, python', PYTHONS, ids=[version for version, _path in PYTHONS])
+def test_cleanup_json_mutants(fuzz_bundle, version, python):
+    """A container with no state.json and a mutated cleanup.json (what a create killed early, then damaged, leaves):
+    the commands that read such remains end without a traceback, and `delete --force` frees the ID."""
+    bundle, seeds, root, _spec_dir = fuzz_bundle
+    with open(os.path.join(bundle, 'config.json'), 'w') as handle:
+        json.dump(seeds['runc-spec'], handle)
+
+    @_fuzzing(STATE_EXAMPLES, version)
+    @given(data=st.data())
+    def check(data):
+        container_id = new_id('fc')
+        made = drive(python, [(['--root', root, 'create', '--bundle', bundle, container_id], 30)])
+        assert all(result['rc'] == 0 for result in made), made
+        folder = os.path.join(root, container_id)
+        originals = {}
+        for name in ('state.json', 'cleanup.json'):
+            with open(os.path.join(folder, name), 'rb') as handle:
+                originals[name] = handle.read()
+        _name, mutated = data.draw(mutants({'cleanup.json': json.loads(originals['cleanup.json'])}))
+        os.unlink(os.path.join(folder, 'state.json'))
+        with open(os.path.join(folder, 'cleanup.json'), 'wb') as handle:
+            handle.write(mutated)
+        run = ['--root', root]
+        commands = [(run + ['state', container_id], 10), (run + ['list', '--format', 'json'], 10),
+                    (run + ['kill', container_id, 'KILL'], 10), (run + ['delete', container_id], 10),
+                    (run + ['delete', '--force', container_id], 20)]
+        try:
+            results = drive(python, commands)
+        finally:
+            # Put the real files back and delete for real: a damaged record cannot say what to clean.
+            os.makedirs(folder, exist_ok=True)
+            for name, content in originals.items():
+                with open(os.path.join(folder, name), 'wb') as handle:
+                    handle.write(content)
+            _clean(python, root, container_id)
+        problems = []
+        for (argv, _timeout), result in zip(commands, results):
+            problems.extend(problem for problem in judge(argv, result) if 'names no field' not in problem)
+        if results[-1]['rc'] != 0:
+            problems.append('delete --force did not free the ID: %r' % results[-1]['stderr'][-500:])
+        record(version, 'cleanup', mutated, commands, results, problems)
+        left = leftovers_of(_Root(root), container_id, os.path.join(bundle, 'rootfs'))
+        assert not left and not processes_with_cgroup(container_id), left
+        assert not problems, 'Python %s, cleanup.json %r:\n%s' % (version, mutated[:3000], '\n'.join(problems))
 
     check()

@@ -162,7 +162,7 @@ class ContainerState:
                 validate_recorded(self.config)
             except errors.ConfigError as exc:
                 return 'config.%s' % exc.message
-        return _cgroup_problem(self.cgroup)
+        return _cgroup_problem(self.cgroup) or _host_mounts_problem(self.host_mounts, self.rootfs)
 
     def init_alive(self):
         """The recorded init is still this container's (same PID and start time)."""
@@ -194,6 +194,25 @@ def _cgroup_problem(cgroup):
             return 'cgroup holds %r, which is not a container\'s cgroup directory' % (directory,)
         checked.add(directory)
     return None
+
+
+def _host_mounts_problem(host_mounts, rootfs):
+    """None when `host_mounts` is absent or what rootfs/hostmounts.snapshot() records.
+
+    Delete detaches every mount under the rootfs whose ID is not in `before`:
+    a damaged list would take mounts that were there before the container.
+    """
+    if host_mounts is None:
+        return None
+    namespace, before = host_mounts.get('mnt_ns'), host_mounts.get('before')
+    if not isinstance(rootfs, str) or not _is_number(namespace) or not isinstance(before, list) \
+            or not all(_is_number(mount_id) for mount_id in before):
+        return 'host_mounts is not a record of mounts (a mount namespace, mount IDs and the rootfs)'
+    return None
+
+
+def _is_number(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_mount(path):

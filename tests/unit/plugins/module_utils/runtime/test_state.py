@@ -157,6 +157,11 @@ def _good_record():
     (lambda r: r['cgroup'].update(created=[['/sys/fs/cgroup/memory/c']]), "['/sys/fs/cgroup/memory/c'], which is not"),
     (lambda r: r['cgroup']['dirs'].update(memory={}), '{}, which is not'),
     (lambda r: r.update(id='other'), "id is 'other', not 'c'"),
+    # Delete detaches every mount under the rootfs not in `before`: a damaged list must not be used.
+    (lambda r: r.update(host_mounts={'mnt_ns': 4026531841, 'before': [[1]]}), 'host_mounts is not a record'),
+    (lambda r: r.update(host_mounts={'mnt_ns': 'mnt', 'before': []}), 'host_mounts is not a record'),
+    (lambda r: r.update(host_mounts={'mnt_ns': 4026531841, 'before': 5}), 'host_mounts is not a record'),
+    (lambda r: r.update(host_mounts={'mnt_ns': 4026531841, 'before': [1]}, rootfs=None), 'host_mounts is not a'),
 ])
 def test_a_state_record_of_the_wrong_shape_is_damaged_and_says_where(tmp_path, change, words):
     """Valid JSON of the wrong shape: before, commands failed with AttributeError or TypeError tracebacks."""
@@ -172,6 +177,15 @@ def test_a_state_record_of_the_wrong_shape_is_damaged_and_says_where(tmp_path, c
     with pytest.raises(errors.StateError) as caught:
         directory.load()
     assert 'state.json is damaged' in caught.value.message and words in caught.value.message
+
+
+def test_a_host_mounts_record_as_create_writes_it_loads(tmp_path):
+    directory = state.ContainerDir(str(tmp_path), 'c')
+    directory.make()
+    record = dict(_good_record(), host_mounts={'mnt_ns': 4026531841, 'before': [31, 1047]})
+    with open(directory.state_file, 'w') as handle:
+        json.dump(record, handle)
+    assert directory.load().host_mounts == {'mnt_ns': 4026531841, 'before': [31, 1047]}
 
 
 def test_a_recorded_start_time_of_none_is_never_alive():
