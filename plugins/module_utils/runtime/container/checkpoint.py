@@ -20,6 +20,7 @@ import time
 from .. import cgroups, errors, log, state as statemod
 from ..cgroups.manager import Manager
 from ..criu import binary, externals, image, messages, swrk
+from ..spec import config as specconfig
 from . import create, destroy, query
 
 LOG_FILE = 'dump.log'
@@ -138,12 +139,22 @@ def _request(state, options, image_fd, work_fd):
     return {'type': messages.DUMP, 'opts': opts}
 
 
+def _check_recorded(container_dir, state):
+    """A StateError, as load() gives, when the recorded mounts, root, masked paths or devices are of the wrong shape."""
+    try:
+        specconfig.validate_recorded_mounts(state.config or {})
+    except errors.ConfigError as exc:
+        raise errors.StateError(container_dir.damage_message('%s is damaged (config.%s)'
+                                                             % (statemod.STATE_FILE, exc.message)))
+
+
 def checkpoint(root, container_id, options, criu='criu'):
     """Checkpoint container `container_id` into `options.image_path`; returns a CheckpointResult."""
     options.validate()
     container_dir = statemod.ContainerDir(root, container_id)
     with container_dir:
         state = container_dir.load()
+        _check_recorded(container_dir, state)
         status = _check_status(container_dir, state)
         tool = binary.find(criu, binary.cache_file(root))
         if options.work_path:

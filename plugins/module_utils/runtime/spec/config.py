@@ -502,6 +502,24 @@ def validate_recorded(config):
         _expect(ns.get('path') or '', (str,), field + '.path', 'a path')
 
 
+def validate_recorded_mounts(config):
+    """The shape of what `checkpoint` reads of a recorded config besides validate_recorded()'s parts: the
+    mounts, the root, the masked paths and the devices (not checked for every command: `list` reads none)."""
+    for index, mount in enumerate(_expect(config.get('mounts') or [], (list,), 'mounts', 'a list')):
+        field = 'mounts[%d]' % index
+        _expect(mount, (dict,), field, 'an object')
+        _expect(mount.get('destination'), (str,), field + '.destination', 'a path')
+        _expect(mount.get('type') or '', (str,), field + '.type', 'a string')
+        _expect(mount.get('source') or '', (str,), field + '.source', 'a string')
+        _string_list(mount.get('options') or [], field + '.options')
+    _expect(config.get('root') or {}, (dict,), 'root', 'an object')
+    linux = _expect(config.get('linux') or {}, (dict,), 'linux', 'an object')
+    _string_list(linux.get('maskedPaths') or [], 'linux.maskedPaths')
+    for index, device in enumerate(_expect(linux.get('devices') or [], (list,), 'linux.devices', 'a list')):
+        _expect(device, (dict,), 'linux.devices[%d]' % index, 'an object')
+        _expect(device.get('path'), (str,), 'linux.devices[%d].path' % index, 'a path')
+
+
 def _validate_hooks(hooks):
     if hooks is None:
         return

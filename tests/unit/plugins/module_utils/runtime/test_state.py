@@ -258,3 +258,30 @@ def test_the_mount_point_check_answers_as_ismount(tmp_path):
                 paths += [os.path.join(top, name, child) for child in sorted(os.listdir(os.path.join(top, name)))[:5]]
     for _twice in range(2):  # the second time from the cache of parents
         assert {path: state._is_mount(path) for path in paths} == {path: os.path.ismount(path) for path in paths}
+
+
+@pytest.mark.parametrize('change, words', [
+    (lambda c: c.update(mounts=[{'destination': '/proc', 'type': 'proc'}, 7]), 'config.mounts[1]: must be an object'),
+    (lambda c: c.update(mounts=[{'type': 'tmpfs'}]), 'config.mounts[0].destination: must be a path'),
+    (lambda c: c.update(mounts=[{'destination': '/x', 'options': 'bind'}]), 'config.mounts[0].options'),
+    (lambda c: c.update(root='rootfs'), 'config.root: must be an object'),
+    (lambda c: c['linux'].update(maskedPaths=[['/proc/kcore']]), 'config.linux.maskedPaths[0]'),
+    (lambda c: c['linux'].update(devices=[{'type': 'c'}]), 'config.linux.devices[0].path'),
+])
+def test_checkpoint_refuses_a_recorded_config_it_cannot_read_as_damage(tmp_path, change, words):
+    """Checkpoint reads more of the recorded config than other commands check at load (mounts, root, masked paths,
+    devices): one of the wrong shape is a damaged state naming the field, not a traceback (before: AttributeError)."""
+    from ansible_collections.runcible.oci.plugins.module_utils.runtime.container import checkpoint
+    from ansible_collections.runcible.oci.plugins.module_utils.runtime.criu.options import CriuOptions
+    directory = state.ContainerDir(str(tmp_path), 'c')
+    directory.make()
+    record = _good_record()
+    change(record['config'])
+    with open(directory.state_file, 'w') as handle:
+        json.dump(record, handle)
+    assert directory.load().config == record['config']  # every other command reads it as it is
+    directory.unlock()  # make() holds the lock, as create does
+    with pytest.raises(errors.StateError) as caught:
+        checkpoint.checkpoint(str(tmp_path), 'c', CriuOptions(image_path=str(tmp_path / 'image')))
+    assert 'state.json is damaged' in caught.value.message and words in caught.value.message
+    assert not os.path.exists(str(tmp_path / 'image'))
