@@ -184,13 +184,11 @@ def _cgroup_problem(cgroup):
         return bad
     checked = set()
     for directory in list(dirs.values()) + created:
-        if not isinstance(directory, str):
-            return 'cgroup holds %r, which is not a container\'s cgroup directory' % (directory,)
-        if directory in checked:
+        if isinstance(directory, str) and directory in checked:
             continue
         # Delete kills every process below these: never a hierarchy's root (a mount point) or a path outside.
-        if os.path.normpath(directory) != directory or not directory.startswith(_CGROUP_ROOT) \
-                or _is_mount(directory):
+        if not isinstance(directory, str) or os.path.normpath(directory) != directory \
+                or not directory.startswith(_CGROUP_ROOT) or _is_mount(directory):
             return 'cgroup holds %r, which is not a container\'s cgroup directory' % (directory,)
         checked.add(directory)
     return None
