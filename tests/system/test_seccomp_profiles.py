@@ -25,7 +25,7 @@ import tempfile
 
 import pytest
 
-from systemlib import new_id, runtime_factory
+from systemlib import leftovers_of, new_id, processes_with_cgroup, runtime_factory
 
 from runtime import errors  # noqa: E402  (systemlib puts the runtime on sys.path)
 from runtime.linux import consts  # noqa: E402
@@ -256,3 +256,22 @@ def test_cwd_check_without_getcwd(tmp_path, inside):
     finally:
         shutil.rmtree(outside)
     assert outcome == ('inside' if inside else 'current working directory is outside of container mount namespace root')
+
+
+@pytest.mark.parametrize('nnp', [True, False], ids=['nnp', 'no-nnp'])
+def test_a_profile_that_refuses_every_call_is_named(runcible, runc, bundle, nnp):
+    """Found by test_fuzz.py (60 examples): a profile refusing every call (`defaultAction` errno, no rules) stops the
+    init right after the filter is loaded, before it can write its error. runc fails too ("container process is
+    already dead"); runcible names linux.seccomp and what the profile must allow, and leaves nothing."""
+    configure(bundle, 'linux4-enosys', nnp, 0, ['true'])
+    bundle.config['linux']['seccomp']['syscalls'] = []
+    bundle.write(['true'])
+    container_id = new_id()
+    result = runcible.cmd('run', '--bundle', bundle.path, container_id)
+    assert result.returncode == 1, result
+    assert 'Traceback' not in result.stderr
+    assert 'linux.seccomp: the container init process ended right after loading this filter' in result.stderr
+    assert 'allow write, read, close, execve and exit_group' in result.stderr
+    assert not leftovers_of(runcible, container_id) and not processes_with_cgroup(container_id)
+    theirs = runc.cmd('run', '--bundle', bundle.path, new_id())
+    assert theirs.returncode == 1, theirs

@@ -49,8 +49,13 @@ def use_stdio(stdio):
             os.dup2(fd, target)
 
 
-def prepare(process, linux, caps, preserve_fds=0, setgroups_allowed=True):
-    """Apply the process' security settings to this process; returns what to exec."""
+def prepare(process, linux, caps, preserve_fds=0, setgroups_allowed=True, before_filter=None):
+    """Apply the process' security settings to this process; returns what to exec.
+
+    `before_filter` is called right before a seccomp filter is loaded (the
+    init tells the runtime: a profile that refuses even the calls that would
+    report an error leaves the runtime only the end of the channel).
+    """
     nnp = bool(process.get('noNewPrivileges'))
     if nnp:
         syscalls.prctl(c.PR_SET_NO_NEW_PRIVS, 1)
@@ -61,14 +66,14 @@ def prepare(process, linux, caps, preserve_fds=0, setgroups_allowed=True):
     set_personality(linux)
     if not nnp:
         # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before dropping it.
-        _load_seccomp(linux)
+        _load_seccomp(linux, before_filter)
     switch_user(process, caps, env, setgroups_allowed, chdir_later)
     user = process.get('user') or {}
     os.umask(user.get('umask', 0o022))
     executable = find_executable(process['args'][0], env.get('PATH'))
     if nnp:
         # As late as possible, so that the profile need not allow the runtime's own calls.
-        _load_seccomp(linux)
+        _load_seccomp(linux, before_filter)
     return PreparedProcess(executable, process['args'], env)
 
 
@@ -123,11 +128,13 @@ def with_compiled_seccomp(linux):
     return dict(linux, seccomp=seccomp.validate(profile))
 
 
-def _load_seccomp(linux):
+def _load_seccomp(linux, before_filter=None):
     profile = linux.get('seccomp')
     if not profile:
         return
     from ..security import seccomp
+    if before_filter is not None:
+        before_filter()
     seccomp.install(profile)
 
 

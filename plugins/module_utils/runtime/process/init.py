@@ -185,7 +185,8 @@ def _run_init(plan, channel):
     # holder go exactly when the exec happened.
     fifo = os.open('exec.fifo', os.O_RDWR | os.O_CLOEXEC, dir_fd=plan.state_dir_fd)
     os.close(plan.state_dir_fd)
-    prepared = finalize.prepare(process, linux, plan.caps, plan.preserve_fds, plan.setgroups_allowed)
+    prepared = finalize.prepare(process, linux, plan.caps, plan.preserve_fds, plan.setgroups_allowed,
+                                before_filter=lambda: channel.send('seccomp'))
     channel.send('done')
     # A runtime killed before it recorded our PID ends the channel: exit
     # rather than wait for a `start` no one could send.

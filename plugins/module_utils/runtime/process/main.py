@@ -16,7 +16,7 @@ from ..linux import migration_lock
 from ..linux import consts as c
 from ..linux import syscalls
 from . import init
-from .channel import Channel
+from .channel import Channel, ChannelClosed
 
 
 class InitProcess:
@@ -75,11 +75,25 @@ def spawn(plan, process, cgroup_manager, on_hooks, on_done):
         runtime_end.close()
 
 
+# What the runtime knows when the init ends without a word after loading the filter (it could not
+# even write its error): the profile refuses a call the init makes between loading it and exec.
+FILTER_SILENCED = ('the container init process ended right after loading this filter, before it could say why: the '
+                   'profile refuses a system call the runtime makes between loading it and running the program: '
+                   'allow write, read, close, execve and exit_group (and, without process.noNewPrivileges, which '
+                   'loads the filter last, capset, setgroups, setresuid and setresgid too)')
+
+
 def serve(runtime_end, plan, process, on_hooks, on_done):
     """Answer the intermediate and the init over `runtime_end` until the init is "done" and recorded."""
     deferred = []
+    filter_loaded = False
     while True:
-        message = deferred.pop() if deferred and process.pid else runtime_end.recv()
+        try:
+            message = deferred.pop() if deferred and process.pid else runtime_end.recv()
+        except ChannelClosed:
+            if filter_loaded:
+                raise errors.ConfigError('linux.seccomp', FILTER_SILENCED)
+            raise
         kind = message['type']
         if kind in ('hooks', 'done') and not process.pid:
             # The init shares the channel with the intermediate and may get
@@ -98,6 +112,8 @@ def serve(runtime_end, plan, process, on_hooks, on_done):
             on_done(process.pid)
             runtime_end.send('recorded')
             return
+        elif kind == 'seccomp':
+            filter_loaded = True
         elif kind == 'error':
             from .channel import raise_remote
             raise_remote(message)
