@@ -146,7 +146,7 @@ class ContainerState:
             return 'id is %r, not %r' % (self.id, container_id)
         for name in ('pid', 'init_start'):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+            if value is not None and (not _is_number(value) or value <= 0):
                 return '%s is %r, not a positive number' % (name, value)
         for name, kind in (('bundle', str), ('rootfs', str), ('created', str), ('config', dict),
                            ('annotations', dict), ('external_descriptors', list), ('host_mounts', dict),
@@ -359,10 +359,13 @@ class ContainerDir:
             if self.locked_by_other():
                 # Its create has only just begun (or a delete is about to end).
                 raise errors.ContainerCreating()
-            damage = '%s is missing' % STATE_FILE
+            raise errors.StateError(self.damage_message('%s is missing' % STATE_FILE)) from None
         except ValueError as exc:
-            damage = '%s is damaged (%s)' % (STATE_FILE, exc)
-        raise errors.StateError(self.damage_message(damage))
+            raise self.damaged(exc) from None
+
+    def damaged(self, problem):
+        """The StateError for a state.json that is there but unusable because of `problem`."""
+        return errors.StateError(self.damage_message('%s is damaged (%s)' % (STATE_FILE, problem)))
 
     def damage_message(self, damage):
         """What to tell a user about a container whose state is `damage`, and the fix."""

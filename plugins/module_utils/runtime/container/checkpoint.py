@@ -144,8 +144,7 @@ def _check_recorded(container_dir, state):
     try:
         specconfig.validate_recorded_mounts(state.config or {})
     except errors.ConfigError as exc:
-        raise errors.StateError(container_dir.damage_message('%s is damaged (config.%s)'
-                                                             % (statemod.STATE_FILE, exc.message)))
+        raise container_dir.damaged('config.%s' % exc.message) from None
 
 
 def checkpoint(root, container_id, options, criu='criu'):
